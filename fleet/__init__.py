@@ -1,0 +1,14 @@
+"""ocpp-fleet: an OCPP 1.6J / 2.0.1 toolkit and fleet load tester for CSMS servers.
+
+Layers, each in its own package: `fleet.ocpp` (generated message types and the sans-IO OCPP-J
+RPC layer; no I/O).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("ocpp-fleet")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+__all__ = ["__version__"]

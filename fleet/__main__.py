@@ -1,0 +1,5 @@
+import sys
+
+from fleet._cli import main
+
+sys.exit(main())

@@ -1,0 +1,31 @@
+"""The `fleet` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import fleet
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleet",
+        description="OCPP 1.6J / 2.0.1 charge point toolkit and fleet load tester.",
+    )
+    parser.add_argument("--version", action="version", version=f"ocpp-fleet {fleet.__version__}")
+    parser.add_subparsers(dest="command", metavar="COMMAND")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
