@@ -4,11 +4,6 @@ Layers, each in its own package: `fleet.ocpp` (generated message types and the s
 RPC layer; no I/O).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("ocpp-fleet")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]
