@@ -120,6 +120,11 @@ class ChargingRateUnitType(enum.StrEnum):
     W = "W"
 
 
+class ClearCacheStatus(enum.StrEnum):
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+
+
 class ClearChargingProfileStatus(enum.StrEnum):
     ACCEPTED = "Accepted"
     UNKNOWN = "Unknown"
@@ -180,6 +185,11 @@ class FirmwareStatusEnum(enum.StrEnum):
 
 
 class GenericStatusEnum(enum.StrEnum):
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+
+
+class GetCompositeScheduleStatus(enum.StrEnum):
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
@@ -313,12 +323,22 @@ class RegistrationStatus(enum.StrEnum):
     REJECTED = "Rejected"
 
 
+class RemoteStartStopStatus(enum.StrEnum):
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+
+
 class ReservationStatus(enum.StrEnum):
     ACCEPTED = "Accepted"
     FAULTED = "Faulted"
     OCCUPIED = "Occupied"
     REJECTED = "Rejected"
     UNAVAILABLE = "Unavailable"
+
+
+class ResetStatus(enum.StrEnum):
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
 
 
 class ResetType(enum.StrEnum):
@@ -344,6 +364,12 @@ class TransactionDataUnitOfMeasure(enum.StrEnum):
     CELSIUS = "Celsius"
     FAHRENHEIT = "Fahrenheit"
     PERCENT = "Percent"
+
+
+class TriggerMessageStatus(enum.StrEnum):
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    NOT_IMPLEMENTED = "NotImplemented"
 
 
 class TriggerMessageStatusEnum(enum.StrEnum):
@@ -606,7 +632,7 @@ class ClearCacheRequest(Payload):
 class ClearCacheResponse(Payload):
     """ClearCache response (CALLRESULT payload)."""
 
-    status: CertificateSignedStatusEnum
+    status: ClearCacheStatus
 
 
 class ClearChargingProfileRequest(Payload):
@@ -695,7 +721,7 @@ class GetCompositeScheduleRequest(Payload):
 class GetCompositeScheduleResponse(Payload):
     """GetCompositeSchedule response (CALLRESULT payload)."""
 
-    status: CertificateSignedStatusEnum
+    status: GetCompositeScheduleStatus
     connector_id: int | UnsetType = UNSET
     schedule_start: DateTime | UnsetType = UNSET
     charging_schedule: ChargingSchedule | UnsetType = UNSET
@@ -829,7 +855,7 @@ class RemoteStartTransactionRequest(Payload):
 class RemoteStartTransactionResponse(Payload):
     """RemoteStartTransaction response (CALLRESULT payload)."""
 
-    status: CertificateSignedStatusEnum
+    status: RemoteStartStopStatus
 
 
 class RemoteStopTransactionRequest(Payload):
@@ -841,7 +867,7 @@ class RemoteStopTransactionRequest(Payload):
 class RemoteStopTransactionResponse(Payload):
     """RemoteStopTransaction response (CALLRESULT payload)."""
 
-    status: CertificateSignedStatusEnum
+    status: RemoteStartStopStatus
 
 
 class ReserveNowRequest(Payload):
@@ -869,7 +895,7 @@ class ResetRequest(Payload):
 class ResetResponse(Payload):
     """Reset response (CALLRESULT payload)."""
 
-    status: CertificateSignedStatusEnum
+    status: ResetStatus
 
 
 class SecurityEventNotificationRequest(Payload):
@@ -1009,7 +1035,7 @@ class TriggerMessageRequest(Payload):
 class TriggerMessageResponse(Payload):
     """TriggerMessage response (CALLRESULT payload)."""
 
-    status: TriggerMessageStatusEnum
+    status: TriggerMessageStatus
 
 
 class UnlockConnectorRequest(Payload):
@@ -1279,6 +1305,7 @@ __all__ = [
     "ChargingSchedulePeriod",
     "ClearCacheRequest",
     "ClearCacheResponse",
+    "ClearCacheStatus",
     "ClearChargingProfileRequest",
     "ClearChargingProfileResponse",
     "ClearChargingProfileStatus",
@@ -1303,6 +1330,7 @@ __all__ = [
     "GenericStatusEnum",
     "GetCompositeScheduleRequest",
     "GetCompositeScheduleResponse",
+    "GetCompositeScheduleStatus",
     "GetConfigurationRequest",
     "GetConfigurationResponse",
     "GetDiagnosticsRequest",
@@ -1339,6 +1367,7 @@ __all__ = [
     "Reason",
     "RecurrencyKindType",
     "RegistrationStatus",
+    "RemoteStartStopStatus",
     "RemoteStartTransactionRequest",
     "RemoteStartTransactionResponse",
     "RemoteStopTransactionRequest",
@@ -1348,6 +1377,7 @@ __all__ = [
     "ReserveNowResponse",
     "ResetRequest",
     "ResetResponse",
+    "ResetStatus",
     "ResetType",
     "SampledValue",
     "SecurityEventNotificationRequest",
@@ -1384,6 +1414,7 @@ __all__ = [
     "TransactionDataUnitOfMeasure",
     "TriggerMessageRequest",
     "TriggerMessageResponse",
+    "TriggerMessageStatus",
     "TriggerMessageStatusEnum",
     "UnitOfMeasure",
     "UnlockConnectorRequest",
