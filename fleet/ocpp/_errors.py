@@ -118,7 +118,11 @@ class RemoteProtocolError(OcppError):
 
 
 class CallError(OcppError):
-    """The peer answered a CALL with a CALLERROR.
+    """A CALLERROR: the peer's answer to our CALL, or ours to the peer's.
+
+    Raised by a call when the peer answered with a CALLERROR. A handler raises it to answer
+    the peer's CALL with a CALLERROR of its choice, e.g.
+    ``raise CallError(ErrorCode.NOT_SUPPORTED, "no reservations here")``.
 
     Attributes:
         code: the error code as received (a plain string if it is not a standard code).
@@ -128,13 +132,17 @@ class CallError(OcppError):
     """
 
     def __init__(
-        self, code: str, description: str, details: dict[str, Any], action: str = ""
+        self,
+        code: str,
+        description: str = "",
+        details: dict[str, Any] | None = None,
+        action: str = "",
     ) -> None:
         where = f" to {action}" if action else ""
         super().__init__(f"CALLERROR{where}: {code}" + (f": {description}" if description else ""))
-        self.code = code
+        self.code = str(code)
         self.description = description
-        self.details = details
+        self.details = details if details is not None else {}
         self.action = action
 
     @staticmethod

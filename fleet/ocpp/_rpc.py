@@ -381,6 +381,15 @@ class RpcEndpoint:
             return self._on_result(frame)  # type: ignore[arg-type]
         return self._on_error(frame)  # type: ignore[arg-type]
 
+    def receive_binary(self, data: bytes) -> InvalidMessage:
+        """A binary websocket message: OCPP-J uses text frames only, so it is refused unread."""
+        code = (
+            ErrorCode.RPC_FRAMEWORK_ERROR
+            if self.version is OcppVersion.V201
+            else format_violation(self.version)
+        )
+        return self._unreadable(code, f"binary frame of {len(data)} bytes; OCPP-J uses text frames")
+
     def _on_call(self, frame: _CallFrame) -> Event:
         message_id = frame.message_id
         spec = self._actions.get(frame.action)
