@@ -1,0 +1,13 @@
+"""The embedded CSMS: an OCPP 1.6J / 2.0.1 server that answers every charge-point action."""
+
+from fleet.csms._handlers import DefaultCsmsHandlers16, DefaultCsmsHandlers201
+from fleet.csms._server import EmbeddedCsms, StationSession16, StationSession201, open_csms
+
+__all__ = [
+    "DefaultCsmsHandlers16",
+    "DefaultCsmsHandlers201",
+    "EmbeddedCsms",
+    "StationSession16",
+    "StationSession201",
+    "open_csms",
+]

@@ -1,0 +1,277 @@
+"""The embedded CSMS: an OCPP 1.6J and 2.0.1 server for tests, benchmarks and the fleet.
+
+It accepts charge points on ``ws://host:port/<anything>/<station id>``, answers everything a
+charge point sends with a valid response, counts what it received per action and per station,
+and lets Python code call any connected station and await its typed answer.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import trio
+import trio_websocket
+
+from fleet.csms._handlers import DefaultCsmsHandlers16, DefaultCsmsHandlers201
+from fleet.ocpp import OcppVersion, Payload, Role, RpcEndpoint
+from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, OcppConnection
+from fleet.toolkit._generated import CsmsCalls16, CsmsCalls201
+from fleet.toolkit._security import parse_basic_auth
+
+__all__ = ["EmbeddedCsms", "StationSession16", "StationSession201", "open_csms"]
+
+
+class StationSession16(OcppConnection, CsmsCalls16):
+    """A connected 1.6 station as the CSMS sees it: one typed method per CSMS action."""
+
+    station_id: str
+
+
+class StationSession201(OcppConnection, CsmsCalls201):
+    """A connected 2.0.1 station as the CSMS sees it: one typed method per CSMS action."""
+
+    station_id: str
+
+
+StationSession = StationSession16 | StationSession201
+HandlersFactory = Callable[["EmbeddedCsms", str, OcppVersion], object]
+
+
+def default_handlers(csms: EmbeddedCsms, station_id: str, version: OcppVersion) -> object:
+    if version is OcppVersion.V16:
+        return DefaultCsmsHandlers16(csms, station_id)
+    return DefaultCsmsHandlers201(csms, station_id)
+
+
+class EmbeddedCsms:
+    """An OCPP CSMS that answers every charge-point action validly.
+
+    Args:
+        host: the address to listen on; loopback by default.
+        port: the port; 0 picks a free one (see `port` and `url` once running).
+        versions: the OCPP versions (subprotocols) it accepts.
+        heartbeat_interval: the interval (s) it gives in BootNotification answers.
+        boot_status: "Accepted", "Pending" or "Rejected" for every boot.
+        response_delay: seconds to wait before answering: one figure for all actions, or
+            per action name (others: no delay).
+        basic_auth: station id -> password; when given, a station must present them
+            (security profile 1) or its handshake is refused with HTTP 401.
+        ssl_context: serve ``wss://`` with this server context.
+        handlers: builds the handlers of each connection from (csms, station id, version);
+            by default `DefaultCsmsHandlers16` / `DefaultCsmsHandlers201`.
+        call_timeout: seconds to wait for a station's answer to our calls.
+
+    Use `open_csms()` to run it for the length of an ``async with`` block, or start `run`
+    in a nursery of yours.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        versions: Iterable[OcppVersion | str] = (OcppVersion.V16, OcppVersion.V201),
+        heartbeat_interval: int = 300,
+        boot_status: str = "Accepted",
+        response_delay: float | Mapping[str, float] = 0.0,
+        basic_auth: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        handlers: HandlersFactory = default_handlers,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.versions = tuple(OcppVersion(v) for v in versions)
+        self.heartbeat_interval = heartbeat_interval
+        if boot_status not in ("Accepted", "Pending", "Rejected"):
+            raise ValueError(
+                f"boot_status must be Accepted, Pending or Rejected, not {boot_status!r}"
+            )
+        self.boot_status = boot_status
+        self.basic_auth = dict(basic_auth) if basic_auth is not None else None
+        self.ssl_context = ssl_context
+        self.call_timeout = call_timeout
+        self._handlers_factory = handlers
+        self._answer_delay = _delay_function(response_delay)
+        self.stations: dict[str, StationSession] = {}
+        self.received_by_station: dict[str, collections.Counter[str]] = {}
+        self.connections_accepted = 0
+        self.handshakes_refused = 0
+        self._transaction_ids = 0
+        self._arrived = trio.Event()
+
+    @property
+    def url(self) -> str:
+        """The URL charge points connect to (append ``/<station id>``)."""
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://{self.host}:{self.port}/ocpp"
+
+    @property
+    def received(self) -> collections.Counter[str]:
+        """CALLs received from all stations, by action (across reconnects)."""
+        total: collections.Counter[str] = collections.Counter()
+        for counts in self.received_by_station.values():
+            total.update(counts)
+        return total
+
+    def next_transaction_id(self) -> int:
+        """A transaction id unique within this CSMS."""
+        self._transaction_ids += 1
+        return self._transaction_ids
+
+    # -- talking to stations ---------------------------------------------------------------
+
+    def station(self, station_id: str) -> StationSession:
+        """The connected station `station_id`.
+
+        Raises:
+            KeyError: it is not connected.
+        """
+        return self.stations[station_id]
+
+    async def wait_for_station(self, station_id: str) -> StationSession:
+        """Wait until `station_id` is connected and return its session.
+
+        Cancellation: safe; bound it with ``trio.fail_after`` if it may never come.
+        """
+        while station_id not in self.stations:
+            await self._arrived.wait()
+        return self.stations[station_id]
+
+    async def call(
+        self,
+        station_id: str,
+        action: str,
+        payload: Payload | Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send a CSMS-initiated CALL to a connected station and return its typed answer.
+
+        Raises: as `OcppConnection.call`, and KeyError if the station is not connected.
+        """
+        return await self.stations[station_id].call(action, payload, timeout=timeout)
+
+    # -- serving ---------------------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[EmbeddedCsms] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve until cancelled; `task_status.started()` once listening (port known).
+
+        Resource handling: each connection runs in a task of this function's nursery and is
+        closed when it returns or is cancelled.
+        """
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(
+                partial(
+                    trio_websocket.serve_websocket,
+                    self._serve_connection,
+                    self.host,
+                    self.port,
+                    self.ssl_context,
+                    handler_nursery=nursery,
+                    connect_timeout=10,
+                    disconnect_timeout=5,
+                )
+            )
+            self.port = server.port
+            task_status.started(self)
+
+    async def _serve_connection(self, request: trio_websocket.WebSocketRequest) -> None:
+        station_id = unquote(urlsplit(request.path).path.rstrip("/").rsplit("/", 1)[-1])
+        if not station_id:
+            self.handshakes_refused += 1
+            await request.reject(404, body=b"no station id in the path")
+            return
+        if self.basic_auth is not None and not self._authorized(request, station_id):
+            self.handshakes_refused += 1
+            await request.reject(401, extra_headers=[(b"WWW-Authenticate", b'Basic realm="OCPP"')])
+            return
+        chosen = next(
+            (OcppVersion(p) for p in request.proposed_subprotocols if p in self.versions), None
+        )
+        if chosen is None:
+            # OCPP-J: complete the handshake without a subprotocol, then close at once.
+            self.handshakes_refused += 1
+            ws = await request.accept()
+            await ws.aclose(1002, "no supported OCPP subprotocol")
+            return
+        ws = await request.accept(subprotocol=chosen.value)
+        self.connections_accepted += 1
+        counts = self.received_by_station.setdefault(station_id, collections.Counter())
+        async with trio.open_nursery() as nursery:
+            cls = StationSession16 if chosen is OcppVersion.V16 else StationSession201
+            base = "CsmsHandlers16" if chosen is OcppVersion.V16 else "CsmsHandlers201"
+            session = cls(
+                ws,
+                RpcEndpoint(chosen, Role.CSMS),
+                self._handlers_factory(self, station_id, chosen),
+                base,
+                nursery,
+                call_timeout=self.call_timeout,
+                received_counts=counts,
+                answer_delay=self._answer_delay,
+            )
+            session.station_id = station_id
+            previous = self.stations.get(station_id)
+            self.stations[station_id] = session
+            self._arrived.set()
+            self._arrived = trio.Event()
+            if previous is not None:  # the station reconnected: the new connection wins
+                nursery.start_soon(previous.aclose, 1000, "replaced by a new connection")
+            try:
+                await session.read_messages()
+            finally:
+                if self.stations.get(station_id) is session:
+                    del self.stations[station_id]
+                await session.aclose()
+                nursery.cancel_scope.cancel(reason="station disconnected")
+
+    def _authorized(self, request: trio_websocket.WebSocketRequest, station_id: str) -> bool:
+        assert self.basic_auth is not None
+        value = next(
+            (v.decode("latin-1") for k, v in request.headers if k.lower() == b"authorization"),
+            None,
+        )
+        credentials = parse_basic_auth(value)
+        if credentials is None:
+            return False
+        username, password = credentials
+        return username == station_id and self.basic_auth.get(station_id) == password
+
+
+def _delay_function(delay: float | Mapping[str, float]) -> Callable[[str], float] | None:
+    if isinstance(delay, Mapping):
+        delays = dict(delay)
+        return (lambda action: delays.get(action, 0.0)) if delays else None
+    if delay < 0:
+        raise ValueError("response_delay must not be negative")
+    return (lambda action: delay) if delay else None
+
+
+@contextlib.asynccontextmanager
+async def open_csms(**options: Any) -> AsyncIterator[EmbeddedCsms]:
+    """Run an `EmbeddedCsms` (options as its constructor) for the length of the block.
+
+    Yields it once it listens; `csms.url` is where stations connect. Leaving the block closes
+    every connection and the listener.
+    """
+    csms = EmbeddedCsms(**options)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(csms.run)
+            try:
+                yield csms
+            finally:
+                nursery.cancel_scope.cancel(reason="embedded CSMS closed")
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:  # the block's own exception, as it was
+            raise group.exceptions[0] from None
+        raise

@@ -1,0 +1,275 @@
+"""`connect()`: one simulated charge point talking to a CSMS."""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Callable
+from typing import Literal, overload
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import trio
+import trio_websocket
+
+from fleet.ocpp import OcppVersion, Role, RpcEndpoint
+from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, CallTiming, OcppConnection
+from fleet.toolkit._errors import ConnectError, HandshakeRejected, SubprotocolRefused
+from fleet.toolkit._generated import (
+    ChargePointCalls16,
+    ChargePointCalls201,
+    ChargePointHandlers16,
+    ChargePointHandlers201,
+)
+from fleet.toolkit._security import basic_auth_header, client_ssl_context
+
+__all__ = ["ChargePoint16", "ChargePoint201", "connect", "parse_version", "station_url"]
+
+
+class ChargePoint16(OcppConnection, ChargePointCalls16):
+    """An OCPP 1.6J charge point connection: one typed method per action it sends."""
+
+
+class ChargePoint201(OcppConnection, ChargePointCalls201):
+    """An OCPP 2.0.1 charge point connection: one typed method per action it sends."""
+
+
+_VERSION_NAMES = {
+    "1.6": OcppVersion.V16,
+    "1.6j": OcppVersion.V16,
+    "ocpp1.6": OcppVersion.V16,
+    "2.0.1": OcppVersion.V201,
+    "ocpp2.0.1": OcppVersion.V201,
+}
+
+
+def parse_version(version: str | OcppVersion) -> OcppVersion:
+    """ "1.6", "2.0.1", "ocpp1.6", "ocpp2.0.1" or an `OcppVersion`.
+
+    Raises:
+        ValueError: any other version.
+    """
+    if isinstance(version, OcppVersion):
+        return version
+    try:
+        return _VERSION_NAMES[version.lower()]
+    except KeyError:
+        raise ValueError(f"unknown OCPP version {version!r}; use '1.6' or '2.0.1'") from None
+
+
+def station_url(csms_url: str, station_id: str) -> str:
+    """The station's websocket URL: the CSMS URL, a slash, and the URL-encoded station id."""
+    return csms_url.rstrip("/") + "/" + quote(station_id, safe="")
+
+
+def redact(url: str) -> str:
+    """A URL fit for messages: any user:password part removed."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=host))
+
+
+@overload
+def connect(
+    csms_url: str,
+    station_id: str,
+    *,
+    version: Literal["1.6"] = ...,
+    handlers: ChargePointHandlers16 | None = ...,
+    call_timeout: float = ...,
+    connect_timeout: float = ...,
+    password: str | None = ...,
+    username: str | None = ...,
+    ssl_context: ssl.SSLContext | None = ...,
+    ca_file: str | None = ...,
+    client_cert: str | None = ...,
+    client_key: str | None = ...,
+    ping_interval: float | None = ...,
+    ping_timeout: float = ...,
+    on_call: Callable[[CallTiming], None] | None = ...,
+) -> contextlib.AbstractAsyncContextManager[ChargePoint16]: ...
+@overload
+def connect(
+    csms_url: str,
+    station_id: str,
+    *,
+    version: Literal["2.0.1"],
+    handlers: ChargePointHandlers201 | None = ...,
+    call_timeout: float = ...,
+    connect_timeout: float = ...,
+    password: str | None = ...,
+    username: str | None = ...,
+    ssl_context: ssl.SSLContext | None = ...,
+    ca_file: str | None = ...,
+    client_cert: str | None = ...,
+    client_key: str | None = ...,
+    ping_interval: float | None = ...,
+    ping_timeout: float = ...,
+    on_call: Callable[[CallTiming], None] | None = ...,
+) -> contextlib.AbstractAsyncContextManager[ChargePoint201]: ...
+@overload
+def connect(
+    csms_url: str,
+    station_id: str,
+    *,
+    version: str | OcppVersion,
+    handlers: ChargePointHandlers16 | ChargePointHandlers201 | None = ...,
+    call_timeout: float = ...,
+    connect_timeout: float = ...,
+    password: str | None = ...,
+    username: str | None = ...,
+    ssl_context: ssl.SSLContext | None = ...,
+    ca_file: str | None = ...,
+    client_cert: str | None = ...,
+    client_key: str | None = ...,
+    ping_interval: float | None = ...,
+    ping_timeout: float = ...,
+    on_call: Callable[[CallTiming], None] | None = ...,
+) -> contextlib.AbstractAsyncContextManager[ChargePoint16 | ChargePoint201]: ...
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    csms_url: str,
+    station_id: str,
+    *,
+    version: str | OcppVersion = "1.6",
+    handlers: ChargePointHandlers16 | ChargePointHandlers201 | None = None,
+    call_timeout: float = DEFAULT_CALL_TIMEOUT,
+    connect_timeout: float = 10.0,
+    password: str | None = None,
+    username: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    ca_file: str | None = None,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+    ping_interval: float | None = None,
+    ping_timeout: float = 10.0,
+    on_call: Callable[[CallTiming], None] | None = None,
+) -> AsyncIterator[ChargePoint16 | ChargePoint201]:
+    """Connect one charge point to a CSMS, for the duration of an ``async with`` block.
+
+    Args:
+        csms_url: the CSMS's OCPP endpoint, ``ws://`` or ``wss://``; the station id is
+            appended as the last path segment.
+        station_id: the charge point's identity.
+        version: "1.6" (subprotocol ``ocpp1.6``) or "2.0.1" (``ocpp2.0.1``).
+        handlers: answers to what the CSMS sends: a `ChargePointHandlers16` /
+            `ChargePointHandlers201` subclass instance. Actions not overridden, or no
+            handlers, are answered with a NotImplemented CALLERROR.
+        call_timeout: default seconds to wait for each answer.
+        connect_timeout: seconds for TCP, TLS and the websocket handshake together.
+        password: HTTP Basic auth (security profile 1); the user name defaults to the
+            station id, as OCPP requires.
+        username: a different Basic auth user name, for CSMSs that want one.
+        ssl_context: TLS settings for ``wss://`` (security profiles 2 and 3); or give
+            `ca_file` and optionally `client_cert` / `client_key` and one is built.
+        ping_interval: send a websocket ping this often (seconds); None sends none.
+        ping_timeout: close the connection when a pong takes longer than this.
+        on_call: called with a `CallTiming` after every CALL the station sends.
+
+    Yields:
+        A `ChargePoint16` or `ChargePoint201` with one typed method per action it sends
+        (``await cp.authorize(...)``) and `call(action, payload)` for any action by name.
+
+    Raises:
+        ValueError: an unknown version or a URL that is not ws:// or wss://.
+        HandshakeRejected: the CSMS answered the handshake with an HTTP error (e.g. 401).
+        SubprotocolRefused: the CSMS does not speak the version.
+        ConnectError: the CSMS could not be reached, TLS failed, or it took too long.
+
+    Leaving the block closes the connection (code 1000) and stops pending ``async``
+    handlers. Errors name the URL without credentials.
+    """
+    ocpp_version = parse_version(version)
+    url = station_url(csms_url, station_id)
+    shown_url = redact(url)
+    scheme = urlsplit(url).scheme
+    if scheme not in ("ws", "wss"):
+        raise ValueError(f"CSMS URL must start with ws:// or wss://, not {shown_url!r}")
+    headers = []
+    if password is not None:
+        headers.append(
+            basic_auth_header(username if username is not None else station_id, password)
+        )
+    if scheme == "wss" and ssl_context is None:
+        ssl_context = client_ssl_context(ca_file, client_cert, client_key)
+    cls = ChargePoint16 if ocpp_version is OcppVersion.V16 else ChargePoint201
+    base = "ChargePointHandlers16" if ocpp_version is OcppVersion.V16 else "ChargePointHandlers201"
+    try:
+        async with trio.open_nursery() as nursery:
+            ws = await _open_websocket(
+                nursery, url, shown_url, ssl_context, ocpp_version, headers, connect_timeout
+            )
+            cp = cls(
+                ws,
+                RpcEndpoint(ocpp_version, Role.CHARGE_POINT),
+                handlers,
+                base,
+                nursery,
+                call_timeout=call_timeout,
+                on_call=on_call,
+            )
+            nursery.start_soon(cp.read_messages)
+            if ping_interval is not None:
+                nursery.start_soon(cp.keep_alive, ping_interval, ping_timeout)
+            try:
+                yield cp
+            finally:
+                await cp.aclose()
+                nursery.cancel_scope.cancel(reason="charge point connection closed")
+    except BaseExceptionGroup as group:
+        # Our background tasks never raise, so a group holds the one exception of the
+        # caller's block (or of the connect): hand it on as it was.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
+async def _open_websocket(
+    nursery: trio.Nursery,
+    url: str,
+    shown_url: str,
+    ssl_context: ssl.SSLContext | None,
+    version: OcppVersion,
+    headers: list[tuple[bytes, bytes]],
+    timeout: float,
+) -> trio_websocket.WebSocketConnection:
+    try:
+        with trio.fail_after(timeout):
+            ws = await trio_websocket.connect_websocket_url(
+                nursery,
+                url,
+                ssl_context,
+                subprotocols=[version.value],
+                extra_headers=headers,
+            )
+    except trio.TooSlowError:
+        raise ConnectError(f"connecting to {shown_url} took over {timeout:g} s") from None
+    except trio_websocket.ConnectionRejected as exc:
+        raise HandshakeRejected(
+            f"{shown_url} refused the websocket handshake with HTTP {exc.status_code}",
+            exc.status_code,
+        ) from None
+    except ssl.SSLError as exc:
+        raise ConnectError(f"TLS with {shown_url} failed: {exc.reason or exc}") from None
+    except (OSError, trio_websocket.HandshakeError) as exc:
+        raise ConnectError(f"cannot connect to {shown_url}: {_describe(exc)}") from None
+    if ws.subprotocol != version.value:
+        await ws.aclose(1002, "subprotocol not accepted")
+        raise SubprotocolRefused(
+            f"{shown_url} did not accept the websocket subprotocol {version.value!r}"
+            + (f" (it chose {ws.subprotocol!r})" if ws.subprotocol else "")
+        )
+    return ws
+
+
+def _describe(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    text = str(exc) or type(exc).__name__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text = f"{text} ({cause})"
+    return text
