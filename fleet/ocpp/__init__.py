@@ -29,6 +29,7 @@ from fleet.ocpp._errors import (
     error_codes,
     format_violation,
 )
+from fleet.ocpp._examples import minimal_example
 from fleet.ocpp._rpc import (
     CallReceived,
     ErrorReceived,
@@ -78,6 +79,7 @@ __all__ = [
     "error_code_for",
     "error_codes",
     "format_violation",
+    "minimal_example",
     "v16",
     "v201",
 ]

@@ -222,10 +222,11 @@ async def connect(
                 await cp.aclose()
                 nursery.cancel_scope.cancel(reason="charge point connection closed")
     except BaseExceptionGroup as group:
-        # Our background tasks never raise, so a group holds the one exception of the
-        # caller's block (or of the connect): hand it on as it was.
+        # Our background tasks never raise, so a group holds one exception: the caller's
+        # block's, hand it on as it was; or the handshake's (trio-websocket raises a
+        # rejection from its reader task), made ours.
         if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
+            raise _connect_error(group.exceptions[0], shown_url) from None
         raise
 
 
@@ -238,26 +239,41 @@ async def _open_websocket(
     headers: list[tuple[bytes, bytes]],
     timeout: float,
 ) -> trio_websocket.WebSocketConnection:
+    # TCP and TLS are opened here rather than by trio-websocket, whose connect never returns
+    # when the TLS handshake fails; done here, a bad certificate is a prompt, clear error.
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+    resource = parts.path or "/"
+    if parts.query:
+        resource += "?" + parts.query
+    host_header = host if port in (80, 443) else f"{host}:{port}"
     try:
         with trio.fail_after(timeout):
-            ws = await trio_websocket.connect_websocket_url(
+            stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
+            stream = await trio.open_tcp_stream(host, port)
+            if ssl_context is not None:
+                stream = trio.SSLStream(
+                    stream, ssl_context, server_hostname=host, https_compatible=True
+                )
+                await stream.do_handshake()
+            ws = await trio_websocket.wrap_client_stream(
                 nursery,
-                url,
-                ssl_context,
+                stream,
+                host_header,
+                resource,
                 subprotocols=[version.value],
                 extra_headers=headers,
             )
     except trio.TooSlowError:
         raise ConnectError(f"connecting to {shown_url} took over {timeout:g} s") from None
-    except trio_websocket.ConnectionRejected as exc:
-        raise HandshakeRejected(
-            f"{shown_url} refused the websocket handshake with HTTP {exc.status_code}",
-            exc.status_code,
-        ) from None
-    except ssl.SSLError as exc:
-        raise ConnectError(f"TLS with {shown_url} failed: {exc.reason or exc}") from None
+    except trio.BrokenResourceError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ssl.SSLError):
+            raise _connect_error(cause, shown_url) from None
+        raise ConnectError(f"{shown_url} closed the connection during the handshake") from None
     except (OSError, trio_websocket.HandshakeError) as exc:
-        raise ConnectError(f"cannot connect to {shown_url}: {_describe(exc)}") from None
+        raise _connect_error(exc, shown_url) from None
     if ws.subprotocol != version.value:
         await ws.aclose(1002, "subprotocol not accepted")
         raise SubprotocolRefused(
@@ -265,6 +281,21 @@ async def _open_websocket(
             + (f" (it chose {ws.subprotocol!r})" if ws.subprotocol else "")
         )
     return ws
+
+
+def _connect_error(exc: BaseException, shown_url: str) -> BaseException:
+    """Our error for a failure to connect; any other exception is returned as it is."""
+    if isinstance(exc, trio_websocket.ConnectionRejected):
+        return HandshakeRejected(
+            f"{shown_url} refused the websocket handshake with HTTP {exc.status_code}",
+            exc.status_code,
+        )
+    if isinstance(exc, ssl.SSLError):
+        detail = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+        return ConnectError(f"TLS with {shown_url} failed: {detail}")
+    if isinstance(exc, OSError | trio_websocket.HandshakeError):
+        return ConnectError(f"cannot connect to {shown_url}: {_describe(exc)}")
+    return exc
 
 
 def _describe(exc: BaseException) -> str:
