@@ -6,6 +6,7 @@ import argparse
 import sys
 
 import fleet
+from fleet.csms import _command as csms_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="OCPP 1.6J / 2.0.1 charge point toolkit and fleet load tester.",
     )
     parser.add_argument("--version", action="version", version=f"ocpp-fleet {fleet.__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    csms_command.add_parser(subparsers)
     return parser
 
 
@@ -24,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return 0
+    return args.run(args)
 
 
 if __name__ == "__main__":

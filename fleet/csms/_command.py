@@ -1,0 +1,135 @@
+"""`fleet csms`: run the embedded CSMS until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import ssl
+import sys
+
+import trio
+
+from fleet.csms._server import EmbeddedCsms
+from fleet.toolkit import parse_version
+
+# How often the running CSMS reports what it has seen, when something changed.
+_REPORT_EVERY = 5.0
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "csms",
+        help="run the embedded CSMS (a test OCPP server)",
+        description="Run the embedded OCPP 1.6J / 2.0.1 CSMS. It answers every charge-point "
+        "action validly and counts what it receives. Stations connect to URL/<station id>.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    parser.add_argument("--port", type=int, default=9000, help="port; 0 picks one (%(default)s)")
+    parser.add_argument(
+        "--version",
+        dest="versions",
+        action="append",
+        metavar="VERSION",
+        help="OCPP version to accept: 1.6 or 2.0.1 (repeat; default both)",
+    )
+    parser.add_argument(
+        "--heartbeat-interval", type=int, default=300, help="seconds, given at boot (%(default)s)"
+    )
+    parser.add_argument(
+        "--boot-status",
+        choices=("Accepted", "Pending", "Rejected"),
+        default="Accepted",
+        help="answer to every BootNotification (%(default)s)",
+    )
+    parser.add_argument(
+        "--delay", type=float, default=0.0, help="seconds to wait before each answer (%(default)s)"
+    )
+    parser.add_argument(
+        "--basic-auth",
+        action="append",
+        metavar="STATION:PASSWORD",
+        help="require HTTP Basic auth; repeat for each station",
+    )
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve wss:// with this certificate")
+    parser.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        csms = _build(args)
+    except (ValueError, OSError, ssl.SSLError) as exc:
+        print(f"fleet csms: {exc}", file=sys.stderr)
+        return 2
+    try:
+        trio.run(_serve, csms)
+    except OSError as exc:  # e.g. the port is taken
+        print(
+            f"fleet csms: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _build(args: argparse.Namespace) -> EmbeddedCsms:
+    versions = [parse_version(v) for v in (args.versions or ["1.6", "2.0.1"])]
+    basic_auth = None
+    if args.basic_auth:
+        basic_auth = {}
+        for item in args.basic_auth:
+            station, sep, password = item.partition(":")
+            if not sep or not station:
+                raise ValueError("--basic-auth takes STATION:PASSWORD")
+            basic_auth[station] = password
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    elif args.tls_key:
+        raise ValueError("--tls-key needs --tls-cert")
+    return EmbeddedCsms(
+        host=args.host,
+        port=args.port,
+        versions=versions,
+        heartbeat_interval=args.heartbeat_interval,
+        boot_status=args.boot_status,
+        response_delay=args.delay,
+        basic_auth=basic_auth,
+        ssl_context=context,
+    )
+
+
+async def _serve(csms: EmbeddedCsms) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(csms.run)
+            versions = ", ".join(v.value for v in csms.versions)
+            print(f"embedded CSMS listening on {csms.url} ({versions})", flush=True)
+            print(f"stations connect to {csms.url}/<station id>; Ctrl-C stops it", flush=True)
+            nursery.start_soon(_report, csms)
+            async for _ in signals:
+                nursery.cancel_scope.cancel(reason="signal")
+                break
+    _print_summary(csms)
+
+
+async def _report(csms: EmbeddedCsms) -> None:
+    last = None
+    while True:
+        await trio.sleep(_REPORT_EVERY)
+        now = (len(csms.stations), sum(csms.received.values()))
+        if now != last:
+            print(f"{now[0]} stations connected, {now[1]} calls received", flush=True)
+            last = now
+
+
+def _print_summary(csms: EmbeddedCsms) -> None:
+    received = csms.received
+    print(
+        f"stopped: {csms.connections_accepted} connections, "
+        f"{sum(received.values())} calls received",
+        flush=True,
+    )
+    for action, count in sorted(received.items()):
+        print(f"  {action:<40} {count:>10}", flush=True)
