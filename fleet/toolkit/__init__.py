@@ -45,6 +45,7 @@ __all__ = [
     "SubprotocolRefused",
     "client_ssl_context",
     "connect",
+    "open_station_websocket",
     "parse_version",
     "station_url",
 ]

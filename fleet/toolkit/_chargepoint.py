@@ -22,7 +22,14 @@ from fleet.toolkit._generated import (
 )
 from fleet.toolkit._security import basic_auth_header, client_ssl_context
 
-__all__ = ["ChargePoint16", "ChargePoint201", "connect", "parse_version", "station_url"]
+__all__ = [
+    "ChargePoint16",
+    "ChargePoint201",
+    "connect",
+    "open_station_websocket",
+    "parse_version",
+    "station_url",
+]
 
 
 class ChargePoint16(OcppConnection, ChargePointCalls16):
@@ -185,6 +192,66 @@ async def connect(
     handlers. Errors name the URL without credentials.
     """
     ocpp_version = parse_version(version)
+    cls = ChargePoint16 if ocpp_version is OcppVersion.V16 else ChargePoint201
+    base = "ChargePointHandlers16" if ocpp_version is OcppVersion.V16 else "ChargePointHandlers201"
+    websocket = open_station_websocket(
+        csms_url,
+        station_id,
+        ocpp_version,
+        password=password,
+        username=username,
+        ssl_context=ssl_context,
+        ca_file=ca_file,
+        client_cert=client_cert,
+        client_key=client_key,
+        connect_timeout=connect_timeout,
+    )
+    async with websocket as ws:
+        try:
+            async with trio.open_nursery() as nursery:
+                cp = cls(
+                    ws,
+                    RpcEndpoint(ocpp_version, Role.CHARGE_POINT),
+                    handlers,
+                    base,
+                    nursery,
+                    call_timeout=call_timeout,
+                    on_call=on_call,
+                )
+                nursery.start_soon(cp.read_messages)
+                if ping_interval is not None:
+                    nursery.start_soon(cp.keep_alive, ping_interval, ping_timeout)
+                try:
+                    yield cp
+                finally:
+                    await cp.aclose()
+                    nursery.cancel_scope.cancel(reason="charge point connection closed")
+        except BaseExceptionGroup as group:
+            # Our tasks never raise, so a group holds the caller's block's one exception.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+
+@contextlib.asynccontextmanager
+async def open_station_websocket(
+    csms_url: str,
+    station_id: str,
+    version: str | OcppVersion,
+    *,
+    password: str | None = None,
+    username: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    ca_file: str | None = None,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+    connect_timeout: float = 10.0,
+) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    """The bare websocket of one station, for drivers that read it themselves (the fleet).
+
+    Connection settings and errors are those of `connect()`; leaving the block closes it.
+    """
+    ocpp_version = parse_version(version)
     url = station_url(csms_url, station_id)
     shown_url = redact(url)
     scheme = urlsplit(url).scheme
@@ -197,34 +264,20 @@ async def connect(
         )
     if scheme == "wss" and ssl_context is None:
         ssl_context = client_ssl_context(ca_file, client_cert, client_key)
-    cls = ChargePoint16 if ocpp_version is OcppVersion.V16 else ChargePoint201
-    base = "ChargePointHandlers16" if ocpp_version is OcppVersion.V16 else "ChargePointHandlers201"
     try:
         async with trio.open_nursery() as nursery:
             ws = await _open_websocket(
                 nursery, url, shown_url, ssl_context, ocpp_version, headers, connect_timeout
             )
-            cp = cls(
-                ws,
-                RpcEndpoint(ocpp_version, Role.CHARGE_POINT),
-                handlers,
-                base,
-                nursery,
-                call_timeout=call_timeout,
-                on_call=on_call,
-            )
-            nursery.start_soon(cp.read_messages)
-            if ping_interval is not None:
-                nursery.start_soon(cp.keep_alive, ping_interval, ping_timeout)
             try:
-                yield cp
+                yield ws
             finally:
-                await cp.aclose()
-                nursery.cancel_scope.cancel(reason="charge point connection closed")
+                with trio.CancelScope(shield=True):
+                    await ws.aclose()
+                nursery.cancel_scope.cancel(reason="station websocket closed")
     except BaseExceptionGroup as group:
-        # Our background tasks never raise, so a group holds one exception: the caller's
-        # block's, hand it on as it was; or the handshake's (trio-websocket raises a
-        # rejection from its reader task), made ours.
+        # trio-websocket's reader task (in our nursery) never raises but for a handshake
+        # rejection; otherwise the group holds the caller's block's one exception.
         if len(group.exceptions) == 1:
             raise _connect_error(group.exceptions[0], shown_url) from None
         raise
