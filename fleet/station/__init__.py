@@ -1,0 +1,23 @@
+"""Simulated stations: sans-IO behaviour per OCPP version, and the trio actor that drives it."""
+
+from fleet.station._machine import (
+    TRANSITIONS,
+    ConnectorState,
+    Outgoing,
+    SessionEvent,
+    StationMachine,
+    StationSettings,
+)
+from fleet.station._v16 import StationMachine16
+from fleet.station._v201 import StationMachine201
+
+__all__ = [
+    "TRANSITIONS",
+    "ConnectorState",
+    "Outgoing",
+    "SessionEvent",
+    "StationMachine",
+    "StationMachine16",
+    "StationMachine201",
+    "StationSettings",
+]

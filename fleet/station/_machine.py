@@ -1,0 +1,591 @@
+"""What a simulated station does, without I/O: the part both OCPP versions share.
+
+A `StationMachine` is fed time and answers and hands out the messages it wants to send; it
+never sends, reads or sleeps (the actor in `_actor.py` does). Its life:
+
+- `connected(now)`: a BootNotification is due. Until a boot is Accepted only boots go out; a
+  Pending or Rejected answer schedules the next boot after the interval the CSMS gave.
+- Accepted: a StatusNotification per connector, a Heartbeat every interval, and on each
+  connector a loop of charging sessions (see `TRANSITIONS`), with meter values while charging.
+- `stop(now)`: no new sessions; running ones stop; `finished` once everything is answered.
+
+Every message carries its *intended* send time: the instant its timer was due, or the answer
+that caused it arrived. The actor measures latency from there, so a CSMS that stalls (or a
+fleet that falls behind) shows up in the latencies instead of hiding in a queue.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import enum
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Final, Protocol
+
+from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
+
+__all__ = [
+    "TRANSITIONS",
+    "Connector",
+    "ConnectorState",
+    "Observer",
+    "Outgoing",
+    "SessionEvent",
+    "StationMachine",
+    "StationSettings",
+    "answer_methods",
+]
+
+# Boot retry when the CSMS gives no usable interval, and after a failed boot call.
+DEFAULT_BOOT_RETRY = 30.0
+
+
+class Sampler(Protocol):
+    def sample(self, rng: random.Random) -> float: ...
+
+
+class Observer(Protocol):
+    """Who hears about sessions and boots (the run's metrics)."""
+
+    def session_started(self, now: float) -> None: ...
+    def session_stopped(self, now: float) -> None: ...
+    def boot_accepted(self, seconds: float) -> None: ...
+
+
+class _NoObserver:
+    def session_started(self, now: float) -> None:
+        pass
+
+    def session_stopped(self, now: float) -> None:
+        pass
+
+    def boot_accepted(self, seconds: float) -> None:
+        pass
+
+
+class StationSettings:
+    """One station's fixed behaviour, drawn from the profile.
+
+    Args:
+        connectors: how many connectors (1.6) or EVSEs with one connector (2.0.1).
+        vendor, model: what the boot reports.
+        first_start: seconds from the first accepted boot to a connector's first session.
+        length: seconds a session charges.
+        idle: seconds between sessions on a connector.
+        power_kw: charging power of a session.
+        meter_interval: seconds between meter values while charging.
+        id_tags: the idTag / idToken pool sessions draw from.
+        authorize: send Authorize before starting a session.
+        probability: chance that a due session starts (else the connector idles again).
+        heartbeat_interval: used until a boot answer gives one.
+        wall_offset: wall-clock seconds (epoch) = trio clock + this; for timestamps.
+    """
+
+    __slots__ = (
+        "authorize",
+        "connectors",
+        "first_start",
+        "heartbeat_interval",
+        "id_tags",
+        "idle",
+        "length",
+        "meter_interval",
+        "model",
+        "power_kw",
+        "probability",
+        "vendor",
+        "wall_offset",
+    )
+
+    def __init__(
+        self,
+        *,
+        connectors: int,
+        first_start: Sampler,
+        length: Sampler,
+        idle: Sampler,
+        power_kw: Sampler,
+        meter_interval: float,
+        id_tags: Sequence[str],
+        vendor: str = "ocpp-fleet",
+        model: str = "SimCharger",
+        authorize: bool = True,
+        probability: float = 1.0,
+        heartbeat_interval: float = 60.0,
+        wall_offset: float = 0.0,
+    ) -> None:
+        self.connectors = connectors
+        self.first_start = first_start
+        self.length = length
+        self.idle = idle
+        self.power_kw = power_kw
+        self.meter_interval = meter_interval
+        self.id_tags = tuple(id_tags) or ("TAG-1",)
+        self.vendor = vendor
+        self.model = model
+        self.authorize = authorize
+        self.probability = probability
+        self.heartbeat_interval = heartbeat_interval
+        self.wall_offset = wall_offset
+
+
+class Outgoing:
+    """A CALL the station wants to send, and when it meant to."""
+
+    __slots__ = ("action", "connector", "intended_at", "payload")
+
+    def __init__(self, action: str, payload: Payload, intended_at: float, connector: int) -> None:
+        self.action = action
+        self.payload = payload
+        self.intended_at = intended_at
+        self.connector = connector  # 0: the station itself
+
+    def __repr__(self) -> str:
+        return f"Outgoing({self.action}, connector={self.connector}, at={self.intended_at:g})"
+
+
+class ConnectorState(enum.Enum):
+    AVAILABLE = "available"  # idle, waiting for the next session
+    AUTHORIZING = "authorizing"  # Authorize sent
+    STARTING = "starting"  # StartTransaction / TransactionEvent Started sent
+    CHARGING = "charging"
+    STOPPING = "stopping"  # StopTransaction / TransactionEvent Ended sent
+    UNAVAILABLE = "unavailable"  # ChangeAvailability Inoperative
+
+
+class SessionEvent(enum.Enum):
+    START_DUE = "start due"
+    REMOTE_START = "remote start"
+    AUTHORIZED = "authorized"
+    REFUSED = "refused"
+    STARTED = "started"
+    START_FAILED = "start failed"
+    STOP_DUE = "stop due"
+    STOPPED = "stopped"
+    DISABLE = "disable"
+    ENABLE = "enable"
+
+
+S, E = ConnectorState, SessionEvent
+TRANSITIONS: Final[dict[tuple[ConnectorState, SessionEvent], ConnectorState]] = {
+    (S.AVAILABLE, E.START_DUE): S.AUTHORIZING,
+    (S.AVAILABLE, E.REMOTE_START): S.STARTING,  # a remote start is authorized by the CSMS
+    (S.AUTHORIZING, E.AUTHORIZED): S.STARTING,
+    (S.AUTHORIZING, E.REFUSED): S.AVAILABLE,
+    (S.AUTHORIZING, E.STOP_DUE): S.AVAILABLE,  # stopping before the start: no transaction
+    (S.STARTING, E.STARTED): S.CHARGING,
+    (S.STARTING, E.START_FAILED): S.AVAILABLE,
+    (S.CHARGING, E.STOP_DUE): S.STOPPING,
+    (S.STOPPING, E.STOPPED): S.AVAILABLE,
+    (S.AVAILABLE, E.DISABLE): S.UNAVAILABLE,
+    (S.UNAVAILABLE, E.ENABLE): S.AVAILABLE,
+}
+"""Connector session states: (state, event) -> next state. Anything else is a bug."""
+del S, E
+
+
+class Connector:
+    """One connector's session state, timers and energy meter."""
+
+    __slots__ = (
+        "energy_wh",
+        "id",
+        "id_tag",
+        "meter_at",
+        "metered_at",
+        "power_w",
+        "remote_start_id",
+        "seq_no",
+        "state",
+        "stop_at",
+        "transaction_id",
+        "wake_at",
+    )
+
+    def __init__(self, connector_id: int, energy_wh: float) -> None:
+        self.id = connector_id
+        self.state = ConnectorState.AVAILABLE
+        self.wake_at = math.inf  # next session start (available)
+        self.stop_at = math.inf  # session end (charging)
+        self.meter_at = math.inf  # next meter value (charging)
+        self.metered_at = 0.0
+        self.energy_wh = energy_wh  # the register only ever grows
+        self.power_w = 0.0
+        self.id_tag = ""
+        self.transaction_id: Any = None
+        self.seq_no = 0
+        self.remote_start_id: int | None = None
+
+    def move(self, event: SessionEvent) -> None:
+        try:
+            self.state = TRANSITIONS[self.state, event]
+        except KeyError:
+            raise RuntimeError(
+                f"connector {self.id}: no transition from {self.state.value} on {event.value}"
+            ) from None
+
+    @property
+    def in_session(self) -> bool:
+        return self.state in _IN_SESSION
+
+
+_IN_SESSION = frozenset(
+    {
+        ConnectorState.AUTHORIZING,
+        ConnectorState.STARTING,
+        ConnectorState.CHARGING,
+        ConnectorState.STOPPING,
+    }
+)
+
+
+class StationMachine:
+    """A station's behaviour; `StationMachine16` and `StationMachine201` speak the versions.
+
+    Args:
+        station_id: its identity.
+        settings: its behaviour.
+        rng: its own random source (seeded per station, so runs repeat).
+        observer: told about sessions and boots; usually the run's metrics.
+    """
+
+    version: OcppVersion
+
+    def __init__(
+        self,
+        station_id: str,
+        settings: StationSettings,
+        rng: random.Random,
+        observer: Observer | None = None,
+    ) -> None:
+        self.station_id = station_id
+        self.settings = settings
+        self.rng = rng
+        self.observer: Observer = observer if observer is not None else _NoObserver()
+        self.outbox: collections.deque[Outgoing] = collections.deque()
+        self.connectors = [
+            Connector(i, energy_wh=rng.uniform(0, 5_000_000))
+            for i in range(1, settings.connectors + 1)
+        ]
+        self.booted = False
+        self.boot_reason = "PowerUp"
+        self.boot_at = math.inf  # next BootNotification (not booted)
+        self.boot_pending: Outgoing | None = None
+        self.first_boot_intended: float | None = None
+        self.heartbeat_interval = settings.heartbeat_interval
+        self.heartbeat_at = math.inf
+        self.heartbeat_queued = False
+        self.ever_booted = False
+        self.stopping = False
+        self.reboot_requested = False
+        self.transactions = 0
+
+    # -- driven by the actor ----------------------------------------------------------------
+
+    def connected(self, now: float) -> None:
+        """A connection is open: boot (again)."""
+        self.booted = False
+        self.heartbeat_at = math.inf
+        self.boot_at = now
+        if self.first_boot_intended is None:
+            self.first_boot_intended = now
+
+    def disconnected(self, now: float) -> None:
+        """The connection is gone; messages not yet sent wait for the next connection."""
+        self.booted = False
+        self.boot_at = math.inf
+        self.boot_pending = None
+        self.heartbeat_at = math.inf
+
+    def next_wakeup(self) -> float:
+        """The earliest time something is due (inf: nothing scheduled)."""
+        if not self.booted:
+            if self.boot_pending is not None:
+                return self.boot_pending.intended_at
+            return self.boot_at
+        soonest = self.heartbeat_at
+        if self.outbox:
+            soonest = min(soonest, self.outbox[0].intended_at)
+        for connector in self.connectors:
+            soonest = min(soonest, connector.wake_at, connector.stop_at, connector.meter_at)
+        return soonest
+
+    def due(self, now: float) -> Outgoing | None:
+        """The next message to send now, if any (taken off the queue)."""
+        if not self.booted:  # OCPP: nothing but boots until one is accepted
+            item = self.boot_pending
+            if item is not None and item.intended_at <= now:
+                self.boot_pending = None
+                return item
+            return None
+        if self.outbox and self.outbox[0].intended_at <= now:
+            item = self.outbox.popleft()
+            if item.action == "Heartbeat":
+                self.heartbeat_queued = False
+            return item
+        return None
+
+    def on_timer(self, now: float) -> None:
+        """Fire every timer that is due."""
+        if not self.booted:
+            if self.boot_at <= now and self.boot_pending is None:
+                self.boot_pending = Outgoing(
+                    "BootNotification", self.boot_request(), self.boot_at, 0
+                )
+                self.boot_at = math.inf
+            return
+        if self.heartbeat_at <= now:
+            # One heartbeat waits at a time, keeping the intended time of the first tick
+            # it stands for: a real charger does not pile them up, and the delay still shows.
+            if not self.heartbeat_queued and not self.stopping:
+                self.send("Heartbeat", self.heartbeat_request(), self.heartbeat_at)
+                self.heartbeat_queued = True
+            while self.heartbeat_at <= now:
+                self.heartbeat_at += self.heartbeat_interval
+        for connector in self.connectors:
+            if connector.wake_at <= now:
+                intended, connector.wake_at = connector.wake_at, math.inf
+                self._session_due(connector, intended)
+            if connector.meter_at <= now:
+                intended = connector.meter_at
+                connector.meter_at = intended + self.settings.meter_interval
+                self._advance_meter(connector, intended)
+                self.send_meter_values(connector, intended)
+            if connector.stop_at <= now:
+                intended, connector.stop_at = connector.stop_at, math.inf
+                self.stop_session(connector, intended, "Local")
+
+    def on_answer(
+        self, item: Outgoing, response: Payload | None, error: str | None, now: float
+    ) -> None:
+        """The outcome of a CALL we sent: its response, or an error code (CALLERROR, "timeout",
+        "invalid", "lost")."""
+        if item.action == "BootNotification":
+            self._boot_answered(item, response, now)
+            return
+        self.answered(item, response, error, now)
+
+    def stop(self, now: float) -> None:
+        """End the run for this station: no new sessions, running ones stop now."""
+        self.stopping = True
+        self.heartbeat_at = math.inf
+        for connector in self.connectors:
+            connector.wake_at = math.inf
+            if connector.state is ConnectorState.CHARGING:
+                connector.stop_at = math.inf
+                self.stop_session(connector, now, "Local")
+            # AUTHORIZING / STARTING ones stop as soon as their answer arrives.
+
+    @property
+    def finished(self) -> bool:
+        """Stopping, and nothing left to send or wait for (but the call in flight)."""
+        if not self.stopping:
+            return False
+        if not self.booted:
+            return True  # nothing can be sent until a boot is accepted: leave
+        return not self.outbox and not any(c.in_session for c in self.connectors)
+
+    # -- shared behaviour --------------------------------------------------------------------
+
+    def send(self, action: str, payload: Payload, intended_at: float, connector: int = 0) -> None:
+        self.outbox.append(Outgoing(action, payload, intended_at, connector))
+
+    def wall(self, now: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(now + self.settings.wall_offset, dt.UTC)
+
+    def _boot_answered(self, item: Outgoing, response: Any, now: float) -> None:
+        status = getattr(response, "status", None)
+        if status == "Accepted":
+            self.booted = True
+            self.ever_booted = True
+            if self.first_boot_intended is not None:
+                self.observer.boot_accepted(now - self.first_boot_intended)
+                self.first_boot_intended = None
+            if response.interval > 0:
+                self.heartbeat_interval = float(response.interval)
+            self.heartbeat_at = now + self.heartbeat_interval
+            self.after_boot(now)
+            return
+        # Pending, Rejected, or no valid answer: boot again later, as the CSMS asked.
+        interval = getattr(response, "interval", 0) or DEFAULT_BOOT_RETRY
+        self.boot_at = now + interval
+
+    def after_boot(self, now: float) -> None:
+        """Report every connector's status, and schedule sessions."""
+        first_boot = not self.reboot_requested and self.transactions == 0
+        for connector in self.connectors:
+            self.send_status(connector, now)
+            idle = connector.state is ConnectorState.AVAILABLE and connector.wake_at == math.inf
+            if idle and not self.stopping:
+                wait = self.settings.first_start if first_boot else self.settings.idle
+                connector.wake_at = now + wait.sample(self.rng)
+        self.reboot_requested = False
+
+    def _session_due(self, connector: Connector, intended: float) -> None:
+        if connector.state is not ConnectorState.AVAILABLE or self.stopping:
+            return
+        if self.rng.random() >= self.settings.probability:
+            connector.wake_at = intended + self.settings.idle.sample(self.rng)
+            return
+        connector.id_tag = self.rng.choice(self.settings.id_tags)
+        if self.settings.authorize:
+            connector.move(SessionEvent.START_DUE)
+            self.send_status(connector, intended, preparing=True)
+            self.send_authorize(connector, intended)
+        else:
+            connector.move(SessionEvent.START_DUE)
+            connector.move(SessionEvent.AUTHORIZED)
+            self.send_status(connector, intended, preparing=True)
+            self.send_start(connector, intended)
+
+    def authorize_answered(self, connector: Connector, accepted: bool, now: float) -> None:
+        if connector.state is not ConnectorState.AUTHORIZING:
+            return
+        if self.stopping or not accepted:
+            connector.move(SessionEvent.REFUSED if not accepted else SessionEvent.STOP_DUE)
+            self.send_status(connector, now)
+            self._idle(connector, now)
+            return
+        connector.move(SessionEvent.AUTHORIZED)
+        self.send_start(connector, now)
+
+    def start_answered(self, connector: Connector, accepted: bool, now: float) -> None:
+        if not accepted:
+            connector.move(SessionEvent.START_FAILED)
+            self.send_status(connector, now)
+            self._idle(connector, now)
+            return
+        connector.move(SessionEvent.STARTED)
+        self.transactions += 1
+        self.observer.session_started(now)
+        connector.power_w = self.settings.power_kw.sample(self.rng) * 1000.0
+        connector.metered_at = now
+        self.send_status(connector, now)
+        if self.stopping:
+            self.stop_session(connector, now, "Local")
+            return
+        connector.meter_at = now + self.settings.meter_interval
+        connector.stop_at = now + self.settings.length.sample(self.rng)
+
+    def stop_session(self, connector: Connector, intended: float, reason: str) -> None:
+        if connector.state is not ConnectorState.CHARGING:
+            return
+        connector.move(SessionEvent.STOP_DUE)
+        connector.meter_at = math.inf
+        connector.stop_at = math.inf
+        self._advance_meter(connector, intended)
+        self.send_stop(connector, intended, reason)
+
+    def stop_answered(self, connector: Connector, now: float, *, acknowledged: bool) -> None:
+        """The stop was answered (or given up): the session is over here; only an
+        acknowledged stop counts as stopped."""
+        if connector.state is not ConnectorState.STOPPING:
+            return
+        connector.move(SessionEvent.STOPPED)
+        if acknowledged:
+            self.observer.session_stopped(now)
+        self.send_status(connector, now, finishing=True)
+        self.send_status(connector, now)
+        self._idle(connector, now)
+
+    def _idle(self, connector: Connector, now: float) -> None:
+        connector.transaction_id = None
+        if not self.stopping:
+            connector.wake_at = now + self.settings.idle.sample(self.rng)
+
+    def _advance_meter(self, connector: Connector, now: float) -> None:
+        # Power wanders a little around the session's level; energy follows it, always up.
+        elapsed = max(0.0, now - connector.metered_at)
+        connector.metered_at = now
+        power = connector.power_w * self.rng.uniform(0.97, 1.03)
+        connector.energy_wh += power * elapsed / 3600.0
+
+    def connector(self, connector_id: int) -> Connector | None:
+        if 1 <= connector_id <= len(self.connectors):
+            return self.connectors[connector_id - 1]
+        return None
+
+    def idle_connector(self) -> Connector | None:
+        return next((c for c in self.connectors if c.state is ConnectorState.AVAILABLE), None)
+
+    def remote_start(self, connector: Connector, id_tag: str, now: float) -> None:
+        connector.wake_at = math.inf
+        connector.id_tag = id_tag
+        connector.move(SessionEvent.REMOTE_START)
+        self.send_status(connector, now, preparing=True)
+        self.send_start(connector, now)
+
+    def set_available(self, connector: Connector, available: bool, now: float) -> bool:
+        """Apply ChangeAvailability to an idle connector; False if it is in a session."""
+        if connector.in_session:
+            return False
+        if available and connector.state is ConnectorState.UNAVAILABLE:
+            connector.move(SessionEvent.ENABLE)
+            self._idle(connector, now)
+            self.send_status(connector, now)
+        elif not available and connector.state is ConnectorState.AVAILABLE:
+            connector.move(SessionEvent.DISABLE)
+            connector.wake_at = math.inf
+            self.send_status(connector, now)
+        return True
+
+    def request_reboot(self, now: float, reason: str) -> None:
+        """After a Reset: stop sessions now; the actor reconnects once they are sent."""
+        self.reboot_requested = True
+        self.boot_reason = reason
+        for connector in self.connectors:
+            self.stop_session(connector, now, "SoftReset" if reason != "hard" else "HardReset")
+
+    # Set by each version: action -> answer_<action> method name.
+    answer_methods: ClassVar[dict[str, str]] = {}
+
+    def on_call(self, action: str, request: Any, now: float) -> Payload:
+        """Answer a CALL from the CSMS. Raises `CallError` to answer with a CALLERROR."""
+        method = self.answer_methods.get(action)
+        if method is None:
+            raise CallError(ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this station")
+        handler: Callable[[Any, float], Payload] = getattr(self, method)
+        return handler(request, now)
+
+    # -- what each version fills in ----------------------------------------------------------
+
+    def boot_request(self) -> Payload:
+        raise NotImplementedError
+
+    def heartbeat_request(self) -> Payload:
+        raise NotImplementedError
+
+    def answered(self, item: Outgoing, response: Any, error: str | None, now: float) -> None:
+        raise NotImplementedError
+
+    def send_status(
+        self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
+    ) -> None:
+        raise NotImplementedError
+
+    def send_authorize(self, connector: Connector, now: float) -> None:
+        raise NotImplementedError
+
+    def send_start(self, connector: Connector, now: float) -> None:
+        raise NotImplementedError
+
+    def send_meter_values(self, connector: Connector, now: float) -> None:
+        raise NotImplementedError
+
+    def send_stop(self, connector: Connector, now: float, reason: str) -> None:
+        raise NotImplementedError
+
+
+def answer_methods(cls: type, actions: Sequence[str]) -> dict[str, str]:
+    """Action -> name of the ``answer_<action>`` method `cls` has for it (built once per class)."""
+    import re
+
+    methods = {}
+    for action in actions:
+        snake = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", action)
+        snake = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", snake).lower()
+        if hasattr(cls, "answer_" + snake):
+            methods[action] = "answer_" + snake
+    return methods

@@ -1,0 +1,408 @@
+"""An OCPP 1.6J station: sessions through Authorize, StartTransaction, MeterValues and
+StopTransaction, and answers to what a CSMS sends, on a per-station configuration store."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgspec
+
+from fleet.ocpp import OcppVersion, Payload, v16
+from fleet.station._machine import (
+    Connector,
+    ConnectorState,
+    Observer,
+    Outgoing,
+    StationMachine,
+    StationSettings,
+    answer_methods,
+)
+
+__all__ = ["StationMachine16"]
+
+_HEARTBEAT = v16.HeartbeatRequest()
+_STATUS_OF = {
+    ConnectorState.AVAILABLE: v16.ChargePointStatus.AVAILABLE,
+    ConnectorState.AUTHORIZING: v16.ChargePointStatus.PREPARING,
+    ConnectorState.STARTING: v16.ChargePointStatus.PREPARING,
+    ConnectorState.CHARGING: v16.ChargePointStatus.CHARGING,
+    ConnectorState.STOPPING: v16.ChargePointStatus.FINISHING,
+    ConnectorState.UNAVAILABLE: v16.ChargePointStatus.UNAVAILABLE,
+}
+_REASONS = {reason.value: reason for reason in v16.Reason}
+_ACCEPTED = v16.AuthorizationStatus.ACCEPTED
+
+# Keys of the 1.6 configuration store: (value, read-only).
+_CONFIGURATION = {
+    "AuthorizeRemoteTxRequests": ("false", False),
+    "ClockAlignedDataInterval": ("0", False),
+    "ConnectionTimeOut": ("60", False),
+    "GetConfigurationMaxKeys": ("50", True),
+    "HeartbeatInterval": ("60", False),
+    "LocalAuthorizeOffline": ("false", False),
+    "LocalPreAuthorize": ("false", False),
+    "MeterValuesAlignedData": ("Energy.Active.Import.Register", False),
+    "MeterValuesSampledData": (
+        "Energy.Active.Import.Register,Power.Active.Import,Current.Import",
+        False,
+    ),
+    "MeterValueSampleInterval": ("60", False),
+    "NumberOfConnectors": ("1", True),
+    "ResetRetries": ("1", False),
+    "StopTransactionOnEVSideDisconnect": ("true", False),
+    "StopTransactionOnInvalidId": ("true", False),
+    "StopTxnAlignedData": ("Energy.Active.Import.Register", False),
+    "StopTxnSampledData": ("Energy.Active.Import.Register", False),
+    "SupportedFeatureProfiles": ("Core,RemoteTrigger", True),
+    "TransactionMessageAttempts": ("3", False),
+    "TransactionMessageRetryInterval": ("60", False),
+    "UnlockConnectorOnEVSideDisconnect": ("true", False),
+    "WebSocketPingInterval": ("0", False),
+}
+_INTEGER_KEYS = frozenset(
+    {
+        "ClockAlignedDataInterval",
+        "ConnectionTimeOut",
+        "HeartbeatInterval",
+        "MeterValueSampleInterval",
+        "ResetRetries",
+        "TransactionMessageAttempts",
+        "TransactionMessageRetryInterval",
+        "WebSocketPingInterval",
+    }
+)
+
+
+class StationMachine16(StationMachine):
+    """An OCPP 1.6J charge point with `settings.connectors` connectors."""
+
+    version = OcppVersion.V16
+
+    def __init__(
+        self,
+        station_id: str,
+        settings: StationSettings,
+        rng: random.Random,
+        observer: Observer | None = None,
+    ) -> None:
+        super().__init__(station_id, settings, rng, observer)
+        self.configuration = {key: list(entry) for key, entry in _CONFIGURATION.items()}
+        self.configuration["NumberOfConnectors"][0] = str(settings.connectors)
+        self.configuration["HeartbeatInterval"][0] = f"{settings.heartbeat_interval:g}"
+        self.configuration["MeterValueSampleInterval"][0] = f"{settings.meter_interval:g}"
+        self.meter_interval = settings.meter_interval
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def boot_request(self) -> Payload:
+        return v16.BootNotificationRequest(
+            charge_point_vendor=self.settings.vendor,
+            charge_point_model=self.settings.model,
+            charge_point_serial_number=self.station_id[-25:],
+            firmware_version="ocpp-fleet",
+        )
+
+    def heartbeat_request(self) -> Payload:
+        return _HEARTBEAT
+
+    def after_boot(self, now: float) -> None:
+        # Connector 0 is the charge point itself.
+        self.send(
+            "StatusNotification",
+            v16.StatusNotificationRequest(
+                connector_id=0,
+                error_code=v16.ChargePointErrorCode.NO_ERROR,
+                status=v16.ChargePointStatus.AVAILABLE,
+                timestamp=self.wall(now),
+            ),
+            now,
+        )
+        super().after_boot(now)
+
+    def send_status(
+        self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
+    ) -> None:
+        if preparing:
+            status = v16.ChargePointStatus.PREPARING
+        elif finishing:
+            status = v16.ChargePointStatus.FINISHING
+        else:
+            status = _STATUS_OF[connector.state]
+        request = v16.StatusNotificationRequest(
+            connector_id=connector.id,
+            error_code=v16.ChargePointErrorCode.NO_ERROR,
+            status=status,
+            timestamp=self.wall(now),
+        )
+        self.send("StatusNotification", request, now, connector.id)
+
+    def send_authorize(self, connector: Connector, now: float) -> None:
+        self.send("Authorize", v16.AuthorizeRequest(id_tag=connector.id_tag), now, connector.id)
+
+    def send_start(self, connector: Connector, now: float) -> None:
+        request = v16.StartTransactionRequest(
+            connector_id=connector.id,
+            id_tag=connector.id_tag,
+            meter_start=int(connector.energy_wh),
+            timestamp=self.wall(now),
+        )
+        self.send("StartTransaction", request, now, connector.id)
+
+    def send_meter_values(self, connector: Connector, now: float) -> None:
+        power = connector.power_w * self.rng.uniform(0.97, 1.03)
+        request = v16.MeterValuesRequest(
+            connector_id=connector.id,
+            transaction_id=connector.transaction_id,
+            meter_value=[
+                v16.MeterValue(
+                    timestamp=self.wall(now),
+                    sampled_value=[
+                        v16.SampledValue(
+                            value=f"{connector.energy_wh:.0f}",
+                            context=v16.ReadingContext.SAMPLE_PERIODIC,
+                            measurand=v16.Measurand.ENERGY_ACTIVE_IMPORT_REGISTER,
+                            unit=v16.UnitOfMeasure.WH,
+                        ),
+                        v16.SampledValue(
+                            value=f"{power:.0f}",
+                            context=v16.ReadingContext.SAMPLE_PERIODIC,
+                            measurand=v16.Measurand.POWER_ACTIVE_IMPORT,
+                            unit=v16.UnitOfMeasure.W,
+                        ),
+                        v16.SampledValue(
+                            value=f"{power / 230.0:.1f}",
+                            context=v16.ReadingContext.SAMPLE_PERIODIC,
+                            measurand=v16.Measurand.CURRENT_IMPORT,
+                            unit=v16.UnitOfMeasure.A,
+                        ),
+                    ],
+                )
+            ],
+        )
+        self.send("MeterValues", request, now, connector.id)
+
+    def send_stop(self, connector: Connector, now: float, reason: str) -> None:
+        request = v16.StopTransactionRequest(
+            meter_stop=int(connector.energy_wh),
+            timestamp=self.wall(now),
+            transaction_id=connector.transaction_id,
+            id_tag=connector.id_tag,
+            reason=_REASONS.get(reason, v16.Reason.OTHER),
+        )
+        self.send("StopTransaction", request, now, connector.id)
+
+    def answered(self, item: Outgoing, response: Any, error: str | None, now: float) -> None:
+        connector = self.connector(item.connector)
+        if connector is None:
+            return
+        action = item.action
+        if action == "Authorize":
+            accepted = error is None and response.id_tag_info.status == _ACCEPTED
+            self.authorize_answered(connector, accepted, now)
+        elif action == "StartTransaction":
+            if error is not None:
+                self.start_answered(connector, False, now)
+                return
+            connector.transaction_id = response.transaction_id
+            self.start_answered(connector, True, now)
+            if response.id_tag_info.status != _ACCEPTED:
+                # The CSMS opened the transaction but refused the tag: end it at once.
+                self.stop_session(connector, now, "DeAuthorized")
+        elif action == "StopTransaction":
+            self.stop_answered(connector, now, acknowledged=error is None)
+
+    # -- answers to the CSMS ---------------------------------------------------------------
+
+    def answer_remote_start_transaction(
+        self, request: v16.RemoteStartTransactionRequest, now: float
+    ) -> Payload:
+        if request.connector_id is msgspec.UNSET:
+            connector = self.idle_connector()
+        else:
+            connector = self.connector(request.connector_id)  # type: ignore[arg-type]
+        if (
+            connector is None
+            or connector.state is not ConnectorState.AVAILABLE
+            or self.stopping
+            or not self.booted
+        ):
+            return v16.RemoteStartTransactionResponse(status=v16.RemoteStartStopStatus.REJECTED)
+        self.remote_start(connector, request.id_tag, now)
+        return v16.RemoteStartTransactionResponse(status=v16.RemoteStartStopStatus.ACCEPTED)
+
+    def answer_remote_stop_transaction(
+        self, request: v16.RemoteStopTransactionRequest, now: float
+    ) -> Payload:
+        for connector in self.connectors:
+            if (
+                connector.state is ConnectorState.CHARGING
+                and connector.transaction_id == request.transaction_id
+            ):
+                self.stop_session(connector, now, "Remote")
+                return v16.RemoteStopTransactionResponse(status=v16.RemoteStartStopStatus.ACCEPTED)
+        return v16.RemoteStopTransactionResponse(status=v16.RemoteStartStopStatus.REJECTED)
+
+    def answer_reset(self, request: v16.ResetRequest, now: float) -> Payload:
+        self.request_reboot(now, "hard" if request.type == v16.ResetType.HARD else "soft")
+        return v16.ResetResponse(status=v16.ResetStatus.ACCEPTED)
+
+    def answer_change_availability(
+        self, request: v16.ChangeAvailabilityRequest, now: float
+    ) -> Payload:
+        available = request.type == v16.AvailabilityType.OPERATIVE
+        if request.connector_id == 0:
+            targets = self.connectors
+        else:
+            single = self.connector(request.connector_id)
+            if single is None:
+                return v16.ChangeAvailabilityResponse(status=v16.AvailabilityStatus.REJECTED)
+            targets = [single]
+        applied = [self.set_available(c, available, now) for c in targets]
+        status = (
+            v16.AvailabilityStatus.ACCEPTED if all(applied) else v16.AvailabilityStatus.SCHEDULED
+        )
+        return v16.ChangeAvailabilityResponse(status=status)
+
+    def answer_trigger_message(self, request: v16.TriggerMessageRequest, now: float) -> Payload:
+        wanted = request.requested_message
+        connector_id = request.connector_id if request.connector_id is not msgspec.UNSET else None
+        if connector_id is not None and self.connector(connector_id) is None:  # type: ignore[arg-type]
+            return v16.TriggerMessageResponse(status=v16.TriggerMessageStatus.REJECTED)
+        targets = self.connectors if connector_id is None else [self.connector(connector_id)]  # type: ignore[arg-type, list-item]
+        if wanted == v16.MessageTrigger.BOOT_NOTIFICATION:
+            self.send("BootNotification", self.boot_request(), now)
+        elif wanted == v16.MessageTrigger.HEARTBEAT:
+            self.send("Heartbeat", _HEARTBEAT, now)
+        elif wanted == v16.MessageTrigger.STATUS_NOTIFICATION:
+            for connector in targets:
+                self.send_status(connector, now)  # type: ignore[arg-type]
+        elif wanted == v16.MessageTrigger.METER_VALUES:
+            for connector in targets:
+                if connector is not None and connector.state is ConnectorState.CHARGING:
+                    self.send_meter_values(connector, now)
+        elif wanted == v16.MessageTrigger.DIAGNOSTICS_STATUS_NOTIFICATION:
+            self.send(
+                "DiagnosticsStatusNotification",
+                v16.DiagnosticsStatusNotificationRequest(status=v16.DiagnosticsStatus.IDLE),
+                now,
+            )
+        elif wanted == v16.MessageTrigger.FIRMWARE_STATUS_NOTIFICATION:
+            self.send(
+                "FirmwareStatusNotification",
+                v16.FirmwareStatusNotificationRequest(status=v16.FirmwareStatus.IDLE),
+                now,
+            )
+        return v16.TriggerMessageResponse(status=v16.TriggerMessageStatus.ACCEPTED)
+
+    def answer_unlock_connector(self, request: v16.UnlockConnectorRequest, now: float) -> Payload:
+        connector = self.connector(request.connector_id)
+        if connector is None:
+            return v16.UnlockConnectorResponse(status=v16.UnlockStatus.NOT_SUPPORTED)
+        self.stop_session(connector, now, "UnlockCommand")
+        return v16.UnlockConnectorResponse(status=v16.UnlockStatus.UNLOCKED)
+
+    def answer_get_configuration(self, request: v16.GetConfigurationRequest, now: float) -> Payload:
+        keys = list(self.configuration) if not request.key else request.key
+        known = [
+            v16.KeyValue(
+                key=key, readonly=self.configuration[key][1], value=self.configuration[key][0]
+            )
+            for key in keys  # type: ignore[union-attr]
+            if key in self.configuration
+        ]
+        unknown = [key for key in keys if key not in self.configuration]  # type: ignore[union-attr]
+        if unknown:
+            return v16.GetConfigurationResponse(configuration_key=known, unknown_key=unknown)
+        return v16.GetConfigurationResponse(configuration_key=known)
+
+    def answer_change_configuration(
+        self, request: v16.ChangeConfigurationRequest, now: float
+    ) -> Payload:
+        entry = self.configuration.get(request.key)
+        if entry is None:
+            return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.NOT_SUPPORTED)
+        if entry[1]:
+            return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.REJECTED)
+        if request.key in _INTEGER_KEYS:
+            try:
+                number = int(request.value)
+            except ValueError:
+                return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.REJECTED)
+            if number < 0:
+                return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.REJECTED)
+            if request.key == "HeartbeatInterval" and number > 0:
+                self.heartbeat_interval = float(number)
+                if self.booted and not self.stopping:
+                    self.heartbeat_at = now + self.heartbeat_interval
+            elif request.key == "MeterValueSampleInterval" and number > 0:
+                self.meter_interval = float(number)
+        entry[0] = request.value
+        return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.ACCEPTED)
+
+    def answer_data_transfer(self, request: v16.DataTransferRequest, now: float) -> Payload:
+        return v16.DataTransferResponse(status=v16.DataTransferStatus.UNKNOWN_VENDOR_ID)
+
+    def answer_clear_cache(self, request: v16.ClearCacheRequest, now: float) -> Payload:
+        return v16.ClearCacheResponse(status=v16.ClearCacheStatus.ACCEPTED)
+
+    # What a station without reservations, smart charging, local lists, firmware updates or
+    # certificates answers: valid refusals.
+
+    def answer_cancel_reservation(self, request: Any, now: float) -> Payload:
+        return v16.CancelReservationResponse(status=v16.CancelReservationStatus.REJECTED)
+
+    def answer_reserve_now(self, request: Any, now: float) -> Payload:
+        return v16.ReserveNowResponse(status=v16.ReservationStatus.REJECTED)
+
+    def answer_clear_charging_profile(self, request: Any, now: float) -> Payload:
+        return v16.ClearChargingProfileResponse(status=v16.ClearChargingProfileStatus.UNKNOWN)
+
+    def answer_set_charging_profile(self, request: Any, now: float) -> Payload:
+        return v16.SetChargingProfileResponse(status=v16.ChargingProfileStatus.NOT_SUPPORTED)
+
+    def answer_get_composite_schedule(self, request: Any, now: float) -> Payload:
+        return v16.GetCompositeScheduleResponse(status=v16.GetCompositeScheduleStatus.REJECTED)
+
+    def answer_get_diagnostics(self, request: Any, now: float) -> Payload:
+        return v16.GetDiagnosticsResponse()  # no file name: nothing to upload
+
+    def answer_get_local_list_version(self, request: Any, now: float) -> Payload:
+        return v16.GetLocalListVersionResponse(list_version=0)
+
+    def answer_send_local_list(self, request: Any, now: float) -> Payload:
+        return v16.SendLocalListResponse(status=v16.UpdateStatus.NOT_SUPPORTED)
+
+    def answer_update_firmware(self, request: Any, now: float) -> Payload:
+        return v16.UpdateFirmwareResponse()
+
+    def answer_certificate_signed(self, request: Any, now: float) -> Payload:
+        return v16.CertificateSignedResponse(status=v16.CertificateSignedStatusEnum.REJECTED)
+
+    def answer_delete_certificate(self, request: Any, now: float) -> Payload:
+        return v16.DeleteCertificateResponse(status=v16.DeleteCertificateStatusEnum.NOT_FOUND)
+
+    def answer_extended_trigger_message(self, request: Any, now: float) -> Payload:
+        return v16.ExtendedTriggerMessageResponse(status=v16.TriggerMessageStatusEnum.REJECTED)
+
+    def answer_get_installed_certificate_ids(self, request: Any, now: float) -> Payload:
+        return v16.GetInstalledCertificateIdsResponse(
+            status=v16.GetInstalledCertificateStatusEnum.NOT_FOUND
+        )
+
+    def answer_get_log(self, request: Any, now: float) -> Payload:
+        return v16.GetLogResponse(status=v16.LogStatusEnum.REJECTED)
+
+    def answer_install_certificate(self, request: Any, now: float) -> Payload:
+        return v16.InstallCertificateResponse(status=v16.InstallCertificateStatusEnum.REJECTED)
+
+    def answer_signed_update_firmware(self, request: Any, now: float) -> Payload:
+        return v16.SignedUpdateFirmwareResponse(status=v16.UpdateFirmwareStatusEnum.REJECTED)
+
+
+StationMachine16.answer_methods = answer_methods(
+    StationMachine16,
+    [name for name, spec in v16.ACTIONS.items() if spec.sent_by_csms],
+)
+if len(StationMachine16.answer_methods) != 26:  # every CSMS action has an answer
+    raise ImportError("StationMachine16 must answer all 26 CSMS actions of OCPP 1.6")

@@ -1,0 +1,594 @@
+"""An OCPP 2.0.1 station: sessions through Authorize and TransactionEvent Started / Updated /
+Ended with sequence numbers, and answers to what a CSMS sends, on a small device model."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgspec
+
+from fleet.ocpp import OcppVersion, Payload, v201
+from fleet.station._machine import (
+    Connector,
+    ConnectorState,
+    Observer,
+    Outgoing,
+    StationMachine,
+    StationSettings,
+    answer_methods,
+)
+
+__all__ = ["StationMachine201"]
+
+_HEARTBEAT = v201.HeartbeatRequest()
+_ACCEPTED = v201.AuthorizationStatusEnum.ACCEPTED
+_CONNECTOR_STATUS = {
+    ConnectorState.AVAILABLE: v201.ConnectorStatusEnum.AVAILABLE,
+    ConnectorState.AUTHORIZING: v201.ConnectorStatusEnum.OCCUPIED,
+    ConnectorState.STARTING: v201.ConnectorStatusEnum.OCCUPIED,
+    ConnectorState.CHARGING: v201.ConnectorStatusEnum.OCCUPIED,
+    ConnectorState.STOPPING: v201.ConnectorStatusEnum.OCCUPIED,
+    ConnectorState.UNAVAILABLE: v201.ConnectorStatusEnum.UNAVAILABLE,
+}
+# Why a transaction ended -> (TransactionEvent triggerReason, stoppedReason).
+_STOPS = {
+    "Local": (v201.TriggerReasonEnum.STOP_AUTHORIZED, v201.ReasonEnum.LOCAL),
+    "Remote": (v201.TriggerReasonEnum.REMOTE_STOP, v201.ReasonEnum.REMOTE),
+    "SoftReset": (v201.TriggerReasonEnum.RESET_COMMAND, v201.ReasonEnum.IMMEDIATE_RESET),
+    "HardReset": (v201.TriggerReasonEnum.RESET_COMMAND, v201.ReasonEnum.IMMEDIATE_RESET),
+    "UnlockCommand": (v201.TriggerReasonEnum.UNLOCK_COMMAND, v201.ReasonEnum.OTHER),
+    "DeAuthorized": (v201.TriggerReasonEnum.DEAUTHORIZED, v201.ReasonEnum.DE_AUTHORIZED),
+}
+_WH = v201.UnitOfMeasure(unit="Wh")
+_W = v201.UnitOfMeasure(unit="W")
+_A = v201.UnitOfMeasure(unit="A")
+
+# The device model: (component, variable) -> [value, read-only].
+_DEVICE_MODEL = {
+    ("OCPPCommCtrlr", "HeartbeatInterval"): ("60", False),
+    ("OCPPCommCtrlr", "MessageTimeout"): ("30", False),
+    ("OCPPCommCtrlr", "RetryBackOffWaitMinimum"): ("3", False),
+    ("OCPPCommCtrlr", "RetryBackOffRandomRange"): ("10", False),
+    ("OCPPCommCtrlr", "RetryBackOffRepeatTimes"): ("5", False),
+    ("OCPPCommCtrlr", "WebSocketPingInterval"): ("0", False),
+    ("SampledDataCtrlr", "TxUpdatedInterval"): ("60", False),
+    ("SampledDataCtrlr", "TxUpdatedMeasurands"): (
+        "Energy.Active.Import.Register,Power.Active.Import,Current.Import",
+        False,
+    ),
+    ("AuthCtrlr", "AuthorizeRemoteStart"): ("false", False),
+    ("AuthCtrlr", "LocalPreAuthorize"): ("false", False),
+    ("TxCtrlr", "EVConnectionTimeOut"): ("60", False),
+    ("TxCtrlr", "StopTxOnInvalidId"): ("true", False),
+    ("TxCtrlr", "TxStartPoint"): ("Authorized", False),
+    ("TxCtrlr", "TxStopPoint"): ("Authorized", False),
+    (
+        "DeviceDataCtrlr",
+        "ItemsPerMessage",
+    ): ("50", True),
+    ("ChargingStation", "AvailabilityState"): ("Available", True),
+}
+_INTEGER_VARIABLES = frozenset(
+    {
+        ("OCPPCommCtrlr", "HeartbeatInterval"),
+        ("OCPPCommCtrlr", "MessageTimeout"),
+        ("OCPPCommCtrlr", "RetryBackOffWaitMinimum"),
+        ("OCPPCommCtrlr", "RetryBackOffRandomRange"),
+        ("OCPPCommCtrlr", "RetryBackOffRepeatTimes"),
+        ("OCPPCommCtrlr", "WebSocketPingInterval"),
+        ("SampledDataCtrlr", "TxUpdatedInterval"),
+        ("TxCtrlr", "EVConnectionTimeOut"),
+    }
+)
+
+
+class StationMachine201(StationMachine):
+    """An OCPP 2.0.1 charging station with one connector on each of `settings.connectors`
+    EVSEs."""
+
+    version = OcppVersion.V201
+
+    def __init__(
+        self,
+        station_id: str,
+        settings: StationSettings,
+        rng: random.Random,
+        observer: Observer | None = None,
+    ) -> None:
+        super().__init__(station_id, settings, rng, observer)
+        self.variables = {key: list(entry) for key, entry in _DEVICE_MODEL.items()}
+        self.variables["OCPPCommCtrlr", "HeartbeatInterval"][0] = f"{settings.heartbeat_interval:g}"
+        self.variables["SampledDataCtrlr", "TxUpdatedInterval"][0] = f"{settings.meter_interval:g}"
+        self.meter_interval = settings.meter_interval
+        self._transaction_counter = 0
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def boot_request(self) -> Payload:
+        reason = {
+            "PowerUp": v201.BootReasonEnum.POWER_UP,
+            "soft": v201.BootReasonEnum.REMOTE_RESET,
+            "hard": v201.BootReasonEnum.REMOTE_RESET,
+        }.get(self.boot_reason, v201.BootReasonEnum.UNKNOWN)
+        return v201.BootNotificationRequest(
+            reason=reason,
+            charging_station=v201.ChargingStation(
+                model=self.settings.model,
+                vendor_name=self.settings.vendor,
+                serial_number=self.station_id[-25:],
+                firmware_version="ocpp-fleet",
+            ),
+        )
+
+    def heartbeat_request(self) -> Payload:
+        return _HEARTBEAT
+
+    def send_status(
+        self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
+    ) -> None:
+        status = (
+            v201.ConnectorStatusEnum.OCCUPIED
+            if preparing or finishing
+            else _CONNECTOR_STATUS[connector.state]
+        )
+        request = v201.StatusNotificationRequest(
+            timestamp=self.wall(now), connector_status=status, evse_id=connector.id, connector_id=1
+        )
+        self.send("StatusNotification", request, now, connector.id)
+
+    def _id_token(self, connector: Connector) -> v201.IdToken:
+        return v201.IdToken(id_token=connector.id_tag, type=v201.IdTokenEnum.ISO14443)
+
+    def send_authorize(self, connector: Connector, now: float) -> None:
+        request = v201.AuthorizeRequest(id_token=self._id_token(connector))
+        self.send("Authorize", request, now, connector.id)
+
+    def _meter_value(self, connector: Connector, now: float, context: Any) -> list[v201.MeterValue]:
+        power = connector.power_w * self.rng.uniform(0.97, 1.03)
+        return [
+            v201.MeterValue(
+                timestamp=self.wall(now),
+                sampled_value=[
+                    v201.SampledValue(
+                        value=round(connector.energy_wh, 1),
+                        context=context,
+                        measurand=v201.MeasurandEnum.ENERGY_ACTIVE_IMPORT_REGISTER,
+                        unit_of_measure=_WH,
+                    ),
+                    v201.SampledValue(
+                        value=round(power, 1),
+                        context=context,
+                        measurand=v201.MeasurandEnum.POWER_ACTIVE_IMPORT,
+                        unit_of_measure=_W,
+                    ),
+                    v201.SampledValue(
+                        value=round(power / 230.0, 1),
+                        context=context,
+                        measurand=v201.MeasurandEnum.CURRENT_IMPORT,
+                        unit_of_measure=_A,
+                    ),
+                ],
+            )
+        ]
+
+    def send_start(self, connector: Connector, now: float) -> None:
+        self._transaction_counter += 1
+        connector.transaction_id = f"{self.station_id[-24:]}-{self._transaction_counter}"
+        connector.seq_no = 0
+        remote = connector.remote_start_id is not None
+        info = v201.Transaction(
+            transaction_id=connector.transaction_id,
+            charging_state=v201.ChargingStateEnum.CHARGING,
+            remote_start_id=connector.remote_start_id if remote else msgspec.UNSET,
+        )
+        request = v201.TransactionEventRequest(
+            event_type=v201.TransactionEventEnum.STARTED,
+            timestamp=self.wall(now),
+            trigger_reason=(
+                v201.TriggerReasonEnum.REMOTE_START if remote else v201.TriggerReasonEnum.AUTHORIZED
+            ),
+            seq_no=connector.seq_no,
+            transaction_info=info,
+            evse=v201.EVSE(id=connector.id, connector_id=1),
+            id_token=self._id_token(connector),
+            meter_value=self._meter_value(
+                connector, now, v201.ReadingContextEnum.TRANSACTION_BEGIN
+            ),
+        )
+        self.send("TransactionEvent", request, now, connector.id)
+
+    def send_meter_values(self, connector: Connector, now: float) -> None:
+        connector.seq_no += 1
+        request = v201.TransactionEventRequest(
+            event_type=v201.TransactionEventEnum.UPDATED,
+            timestamp=self.wall(now),
+            trigger_reason=v201.TriggerReasonEnum.METER_VALUE_PERIODIC,
+            seq_no=connector.seq_no,
+            transaction_info=v201.Transaction(
+                transaction_id=connector.transaction_id,
+                charging_state=v201.ChargingStateEnum.CHARGING,
+            ),
+            meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.SAMPLE_PERIODIC),
+        )
+        self.send("TransactionEvent", request, now, connector.id)
+
+    def send_stop(self, connector: Connector, now: float, reason: str) -> None:
+        trigger, stopped = _STOPS.get(reason, _STOPS["Local"])
+        connector.seq_no += 1
+        request = v201.TransactionEventRequest(
+            event_type=v201.TransactionEventEnum.ENDED,
+            timestamp=self.wall(now),
+            trigger_reason=trigger,
+            seq_no=connector.seq_no,
+            transaction_info=v201.Transaction(
+                transaction_id=connector.transaction_id,
+                charging_state=v201.ChargingStateEnum.EV_CONNECTED,
+                stopped_reason=stopped,
+            ),
+            meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.TRANSACTION_END),
+        )
+        self.send("TransactionEvent", request, now, connector.id)
+
+    def answered(self, item: Outgoing, response: Any, error: str | None, now: float) -> None:
+        connector = self.connector(item.connector)
+        if connector is None:
+            return
+        if item.action == "Authorize":
+            accepted = error is None and response.id_token_info.status == _ACCEPTED
+            self.authorize_answered(connector, accepted, now)
+            return
+        if item.action != "TransactionEvent":
+            return
+        event_type = item.payload.event_type  # type: ignore[attr-defined]
+        if event_type == v201.TransactionEventEnum.STARTED:
+            if connector.state is not ConnectorState.STARTING:
+                return
+            connector.remote_start_id = None
+            self.start_answered(connector, error is None, now)
+            info = getattr(response, "id_token_info", msgspec.UNSET)
+            if error is None and info is not msgspec.UNSET and info.status != _ACCEPTED:
+                self.stop_session(connector, now, "DeAuthorized")
+        elif event_type == v201.TransactionEventEnum.ENDED:
+            self.stop_answered(connector, now, acknowledged=error is None)
+
+    # -- answers to the CSMS ---------------------------------------------------------------
+
+    def answer_request_start_transaction(
+        self, request: v201.RequestStartTransactionRequest, now: float
+    ) -> Payload:
+        if request.evse_id is msgspec.UNSET:
+            connector = self.idle_connector()
+        else:
+            connector = self.connector(request.evse_id)
+        if (
+            connector is None
+            or connector.state is not ConnectorState.AVAILABLE
+            or self.stopping
+            or not self.booted
+        ):
+            return v201.RequestStartTransactionResponse(
+                status=v201.RequestStartStopStatusEnum.REJECTED
+            )
+        connector.remote_start_id = request.remote_start_id
+        self.remote_start(connector, request.id_token.id_token, now)
+        return v201.RequestStartTransactionResponse(
+            status=v201.RequestStartStopStatusEnum.ACCEPTED,
+            transaction_id=connector.transaction_id,
+        )
+
+    def answer_request_stop_transaction(
+        self, request: v201.RequestStopTransactionRequest, now: float
+    ) -> Payload:
+        for connector in self.connectors:
+            if (
+                connector.state is ConnectorState.CHARGING
+                and connector.transaction_id == request.transaction_id
+            ):
+                self.stop_session(connector, now, "Remote")
+                return v201.RequestStopTransactionResponse(
+                    status=v201.RequestStartStopStatusEnum.ACCEPTED
+                )
+        return v201.RequestStopTransactionResponse(status=v201.RequestStartStopStatusEnum.REJECTED)
+
+    def answer_reset(self, request: v201.ResetRequest, now: float) -> Payload:
+        if request.evse_id is not msgspec.UNSET:  # resetting one EVSE is not modelled
+            return v201.ResetResponse(status=v201.ResetStatusEnum.REJECTED)
+        self.request_reboot(now, "soft")
+        return v201.ResetResponse(status=v201.ResetStatusEnum.ACCEPTED)
+
+    def answer_change_availability(
+        self, request: v201.ChangeAvailabilityRequest, now: float
+    ) -> Payload:
+        available = request.operational_status == v201.OperationalStatusEnum.OPERATIVE
+        if request.evse is msgspec.UNSET or request.evse.id == 0:
+            targets = self.connectors
+        else:
+            single = self.connector(request.evse.id)
+            if single is None:
+                return v201.ChangeAvailabilityResponse(
+                    status=v201.ChangeAvailabilityStatusEnum.REJECTED
+                )
+            targets = [single]
+        applied = [self.set_available(c, available, now) for c in targets]
+        return v201.ChangeAvailabilityResponse(
+            status=v201.ChangeAvailabilityStatusEnum.ACCEPTED
+            if all(applied)
+            else v201.ChangeAvailabilityStatusEnum.SCHEDULED
+        )
+
+    def answer_trigger_message(self, request: v201.TriggerMessageRequest, now: float) -> Payload:
+        wanted = request.requested_message
+        if request.evse is msgspec.UNSET:
+            targets = self.connectors
+        else:
+            single = self.connector(request.evse.id)
+            if single is None:
+                return v201.TriggerMessageResponse(status=v201.TriggerMessageStatusEnum.REJECTED)
+            targets = [single]
+        if wanted == v201.MessageTriggerEnum.BOOT_NOTIFICATION:
+            self.send("BootNotification", self.boot_request(), now)
+        elif wanted == v201.MessageTriggerEnum.HEARTBEAT:
+            self.send("Heartbeat", _HEARTBEAT, now)
+        elif wanted == v201.MessageTriggerEnum.STATUS_NOTIFICATION:
+            for connector in targets:
+                self.send_status(connector, now)
+        elif wanted in (
+            v201.MessageTriggerEnum.METER_VALUES,
+            v201.MessageTriggerEnum.TRANSACTION_EVENT,
+        ):
+            for connector in targets:
+                if connector.state is ConnectorState.CHARGING:
+                    self.send_meter_values(connector, now)
+        else:
+            return v201.TriggerMessageResponse(status=v201.TriggerMessageStatusEnum.NOT_IMPLEMENTED)
+        return v201.TriggerMessageResponse(status=v201.TriggerMessageStatusEnum.ACCEPTED)
+
+    def answer_unlock_connector(self, request: v201.UnlockConnectorRequest, now: float) -> Payload:
+        connector = self.connector(request.evse_id)
+        if connector is None or request.connector_id != 1:
+            return v201.UnlockConnectorResponse(status=v201.UnlockStatusEnum.UNKNOWN_CONNECTOR)
+        if connector.in_session:
+            return v201.UnlockConnectorResponse(
+                status=v201.UnlockStatusEnum.ONGOING_AUTHORIZED_TRANSACTION
+            )
+        return v201.UnlockConnectorResponse(status=v201.UnlockStatusEnum.UNLOCKED)
+
+    def answer_get_variables(self, request: v201.GetVariablesRequest, now: float) -> Payload:
+        results = []
+        for item in request.get_variable_data:
+            key = (item.component.name, item.variable.name)
+            entry = self.variables.get(key)
+            if entry is None:
+                known_component = any(c == key[0] for c, _ in self.variables)
+                status = (
+                    v201.GetVariableStatusEnum.UNKNOWN_VARIABLE
+                    if known_component
+                    else v201.GetVariableStatusEnum.UNKNOWN_COMPONENT
+                )
+                results.append(
+                    v201.GetVariableResult(
+                        attribute_status=status, component=item.component, variable=item.variable
+                    )
+                )
+                continue
+            results.append(
+                v201.GetVariableResult(
+                    attribute_status=v201.GetVariableStatusEnum.ACCEPTED,
+                    component=item.component,
+                    variable=item.variable,
+                    attribute_value=entry[0],
+                )
+            )
+        return v201.GetVariablesResponse(get_variable_result=results)
+
+    def answer_set_variables(self, request: v201.SetVariablesRequest, now: float) -> Payload:
+        results = []
+        for item in request.set_variable_data:
+            key = (item.component.name, item.variable.name)
+            status = self._set_variable(key, item.attribute_value, now)
+            results.append(
+                v201.SetVariableResult(
+                    attribute_status=status, component=item.component, variable=item.variable
+                )
+            )
+        return v201.SetVariablesResponse(set_variable_result=results)
+
+    def _set_variable(self, key: tuple[str, str], value: str, now: float) -> Any:
+        entry = self.variables.get(key)
+        if entry is None:
+            known_component = any(c == key[0] for c, _ in self.variables)
+            return (
+                v201.SetVariableStatusEnum.UNKNOWN_VARIABLE
+                if known_component
+                else v201.SetVariableStatusEnum.UNKNOWN_COMPONENT
+            )
+        if entry[1]:
+            return v201.SetVariableStatusEnum.REJECTED
+        if key in _INTEGER_VARIABLES:
+            try:
+                number = int(value)
+            except ValueError:
+                return v201.SetVariableStatusEnum.REJECTED
+            if number < 0:
+                return v201.SetVariableStatusEnum.REJECTED
+            if key == ("OCPPCommCtrlr", "HeartbeatInterval") and number > 0:
+                self.heartbeat_interval = float(number)
+                if self.booted and not self.stopping:
+                    self.heartbeat_at = now + self.heartbeat_interval
+            elif key == ("SampledDataCtrlr", "TxUpdatedInterval") and number > 0:
+                self.meter_interval = float(number)
+        entry[0] = value
+        return v201.SetVariableStatusEnum.ACCEPTED
+
+    def answer_get_base_report(self, request: v201.GetBaseReportRequest, now: float) -> Payload:
+        report = [
+            v201.ReportData(
+                component=v201.Component(name=component),
+                variable=v201.Variable(name=variable),
+                variable_attribute=[
+                    v201.VariableAttribute(
+                        value=value,
+                        mutability=v201.MutabilityEnum.READ_ONLY
+                        if read_only
+                        else v201.MutabilityEnum.READ_WRITE,
+                    )
+                ],
+            )
+            for (component, variable), (value, read_only) in self.variables.items()
+        ]
+        # The report follows the answer, as OCPP asks (B07): here in one NotifyReport.
+        self.send(
+            "NotifyReport",
+            v201.NotifyReportRequest(
+                request_id=request.request_id,
+                generated_at=self.wall(now),
+                seq_no=0,
+                tbc=False,
+                report_data=report,
+            ),
+            now,
+        )
+        return v201.GetBaseReportResponse(status=v201.GenericDeviceModelStatusEnum.ACCEPTED)
+
+    def answer_data_transfer(self, request: Any, now: float) -> Payload:
+        return v201.DataTransferResponse(status=v201.DataTransferStatusEnum.UNKNOWN_VENDOR_ID)
+
+    def answer_clear_cache(self, request: Any, now: float) -> Payload:
+        return v201.ClearCacheResponse(status=v201.ClearCacheStatusEnum.ACCEPTED)
+
+    def answer_get_transaction_status(
+        self, request: v201.GetTransactionStatusRequest, now: float
+    ) -> Payload:
+        queued = any(item.action == "TransactionEvent" for item in self.outbox)
+        if request.transaction_id is msgspec.UNSET:
+            return v201.GetTransactionStatusResponse(messages_in_queue=queued)
+        ongoing = any(
+            c.in_session and c.transaction_id == request.transaction_id for c in self.connectors
+        )
+        return v201.GetTransactionStatusResponse(
+            messages_in_queue=queued, ongoing_indicator=ongoing
+        )
+
+    def answer_get_local_list_version(self, request: Any, now: float) -> Payload:
+        return v201.GetLocalListVersionResponse(version_number=0)
+
+    def answer_clear_variable_monitoring(
+        self, request: v201.ClearVariableMonitoringRequest, now: float
+    ) -> Payload:
+        return v201.ClearVariableMonitoringResponse(
+            clear_monitoring_result=[
+                v201.ClearMonitoringResult(status=v201.ClearMonitoringStatusEnum.NOT_FOUND, id=i)
+                for i in request.id
+            ]
+        )
+
+    def answer_set_variable_monitoring(
+        self, request: v201.SetVariableMonitoringRequest, now: float
+    ) -> Payload:
+        return v201.SetVariableMonitoringResponse(
+            set_monitoring_result=[
+                v201.SetMonitoringResult(
+                    status=v201.SetMonitoringStatusEnum.REJECTED,
+                    type=item.type,
+                    component=item.component,
+                    variable=item.variable,
+                    severity=item.severity,
+                )
+                for item in request.set_monitoring_data
+            ]
+        )
+
+    # What a station without reservations, smart charging, displays, monitoring, local
+    # lists, firmware or certificate management answers: valid refusals.
+
+    def answer_cancel_reservation(self, request: Any, now: float) -> Payload:
+        return v201.CancelReservationResponse(status=v201.CancelReservationStatusEnum.REJECTED)
+
+    def answer_reserve_now(self, request: Any, now: float) -> Payload:
+        return v201.ReserveNowResponse(status=v201.ReserveNowStatusEnum.REJECTED)
+
+    def answer_certificate_signed(self, request: Any, now: float) -> Payload:
+        return v201.CertificateSignedResponse(status=v201.CertificateSignedStatusEnum.REJECTED)
+
+    def answer_clear_charging_profile(self, request: Any, now: float) -> Payload:
+        return v201.ClearChargingProfileResponse(status=v201.ClearChargingProfileStatusEnum.UNKNOWN)
+
+    def answer_clear_display_message(self, request: Any, now: float) -> Payload:
+        return v201.ClearDisplayMessageResponse(status=v201.ClearMessageStatusEnum.UNKNOWN)
+
+    def answer_cost_updated(self, request: Any, now: float) -> Payload:
+        return v201.CostUpdatedResponse()
+
+    def answer_customer_information(self, request: Any, now: float) -> Payload:
+        return v201.CustomerInformationResponse(status=v201.CustomerInformationStatusEnum.REJECTED)
+
+    def answer_delete_certificate(self, request: Any, now: float) -> Payload:
+        return v201.DeleteCertificateResponse(status=v201.DeleteCertificateStatusEnum.NOT_FOUND)
+
+    def answer_get_charging_profiles(self, request: Any, now: float) -> Payload:
+        return v201.GetChargingProfilesResponse(
+            status=v201.GetChargingProfileStatusEnum.NO_PROFILES
+        )
+
+    def answer_get_composite_schedule(self, request: Any, now: float) -> Payload:
+        return v201.GetCompositeScheduleResponse(status=v201.GenericStatusEnum.REJECTED)
+
+    def answer_get_display_messages(self, request: Any, now: float) -> Payload:
+        return v201.GetDisplayMessagesResponse(status=v201.GetDisplayMessagesStatusEnum.UNKNOWN)
+
+    def answer_get_installed_certificate_ids(self, request: Any, now: float) -> Payload:
+        return v201.GetInstalledCertificateIdsResponse(
+            status=v201.GetInstalledCertificateStatusEnum.NOT_FOUND
+        )
+
+    def answer_get_log(self, request: Any, now: float) -> Payload:
+        return v201.GetLogResponse(status=v201.LogStatusEnum.REJECTED)
+
+    def answer_get_monitoring_report(self, request: Any, now: float) -> Payload:
+        return v201.GetMonitoringReportResponse(
+            status=v201.GenericDeviceModelStatusEnum.NOT_SUPPORTED
+        )
+
+    def answer_get_report(self, request: Any, now: float) -> Payload:
+        return v201.GetReportResponse(status=v201.GenericDeviceModelStatusEnum.NOT_SUPPORTED)
+
+    def answer_install_certificate(self, request: Any, now: float) -> Payload:
+        return v201.InstallCertificateResponse(status=v201.InstallCertificateStatusEnum.REJECTED)
+
+    def answer_publish_firmware(self, request: Any, now: float) -> Payload:
+        return v201.PublishFirmwareResponse(status=v201.GenericStatusEnum.REJECTED)
+
+    def answer_send_local_list(self, request: Any, now: float) -> Payload:
+        return v201.SendLocalListResponse(status=v201.SendLocalListStatusEnum.FAILED)
+
+    def answer_set_charging_profile(self, request: Any, now: float) -> Payload:
+        return v201.SetChargingProfileResponse(status=v201.ChargingProfileStatusEnum.REJECTED)
+
+    def answer_set_display_message(self, request: Any, now: float) -> Payload:
+        return v201.SetDisplayMessageResponse(status=v201.DisplayMessageStatusEnum.REJECTED)
+
+    def answer_set_monitoring_base(self, request: Any, now: float) -> Payload:
+        return v201.SetMonitoringBaseResponse(
+            status=v201.GenericDeviceModelStatusEnum.NOT_SUPPORTED
+        )
+
+    def answer_set_monitoring_level(self, request: Any, now: float) -> Payload:
+        return v201.SetMonitoringLevelResponse(status=v201.GenericStatusEnum.REJECTED)
+
+    def answer_set_network_profile(self, request: Any, now: float) -> Payload:
+        return v201.SetNetworkProfileResponse(status=v201.SetNetworkProfileStatusEnum.REJECTED)
+
+    def answer_unpublish_firmware(self, request: Any, now: float) -> Payload:
+        return v201.UnpublishFirmwareResponse(status=v201.UnpublishFirmwareStatusEnum.NO_FIRMWARE)
+
+    def answer_update_firmware(self, request: Any, now: float) -> Payload:
+        return v201.UpdateFirmwareResponse(status=v201.UpdateFirmwareStatusEnum.REJECTED)
+
+
+StationMachine201.answer_methods = answer_methods(
+    StationMachine201,
+    [name for name, spec in v201.ACTIONS.items() if spec.sent_by_csms],
+)
+if len(StationMachine201.answer_methods) != 40:  # every CSMS action has an answer
+    raise ImportError("StationMachine201 must answer all 40 CSMS actions of OCPP 2.0.1")
