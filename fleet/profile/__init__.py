@@ -1,0 +1,45 @@
+"""Load-test profiles: what a run does, read from a TOML file into frozen msgspec Structs.
+
+`load_profile()` reads and checks a file; every problem is a `ProfileError` whose message is one
+line, ``<file>: <field.path>: <reason>``. Durations (``"250ms"``, ``"1m30s"``, or seconds) decode
+to plain floats of seconds; values drawn per station or session decode to `Distribution`.
+`Profile.with_overrides()` applies the command line's ``--csms``, ``--stations`` and
+``--duration`` with the same checks.
+"""
+
+from fleet.profile._load import load_profile, parse_profile
+from fleet.profile._model import (
+    AuthSection,
+    Distribution,
+    Duration,
+    EmbeddedSection,
+    Profile,
+    ProfileError,
+    RampSection,
+    RampStep,
+    ReconnectSection,
+    SessionSection,
+    StationsSection,
+    TimeoutsSection,
+    TlsSection,
+    parse_duration,
+)
+
+__all__ = [
+    "AuthSection",
+    "Distribution",
+    "Duration",
+    "EmbeddedSection",
+    "Profile",
+    "ProfileError",
+    "RampSection",
+    "RampStep",
+    "ReconnectSection",
+    "SessionSection",
+    "StationsSection",
+    "TimeoutsSection",
+    "TlsSection",
+    "load_profile",
+    "parse_duration",
+    "parse_profile",
+]

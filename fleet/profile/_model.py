@@ -1,0 +1,775 @@
+"""The profile schema: frozen msgspec Structs, the decode hook for durations and distributions,
+and the translation of msgspec's validation errors into one-line, field-named messages.
+
+One set of Structs is the whole schema. msgspec checks types and `Meta` bounds while it decodes;
+each Struct's `__post_init__` checks what spans fields (msgspec runs it during decoding too, so
+its errors carry the field path). Files, TOML syntax and paths relative to the profile's folder
+are `_load.py`'s business.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args, get_origin
+from urllib.parse import urlsplit
+
+import msgspec
+from msgspec import Meta, Struct
+
+__all__ = [
+    "AuthSection",
+    "Distribution",
+    "Duration",
+    "EmbeddedSection",
+    "Profile",
+    "ProfileError",
+    "RampSection",
+    "RampStep",
+    "ReconnectSection",
+    "SessionSection",
+    "StationsSection",
+    "TimeoutsSection",
+    "TlsSection",
+    "decode_hook",
+    "describe_validation_error",
+    "parse_duration",
+]
+
+# A path into the document: table keys and field names (str) and array indices (int).
+FieldPath: TypeAlias = tuple[str | int, ...]
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message is one line: ``<source>: <field>: <reason>``.
+
+    `location` is the dotted field path (``stations.count``, ``ramp.steps[1].at``) or a line
+    (``line 3``); it is None when the problem is the file as a whole or its top-level table.
+    """
+
+    def __init__(self, source: str | None, location: str | None, reason: str) -> None:
+        self.source = source
+        self.location = location
+        self.reason = reason
+        super().__init__(": ".join(part for part in (source, location, reason) if part))
+
+
+class _Invalid(ValueError):
+    """A problem found by our own checks, `field` relative to where msgspec reports it.
+
+    msgspec keeps an exception raised in `__post_init__` or the decode hook as the `__cause__`
+    of its ValidationError and adds the path of the Struct or value at hand; `field` extends
+    that path to the member that is wrong.
+    """
+
+    def __init__(self, field: FieldPath, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{render_path(field)}: {reason}" if field else reason)
+
+
+# --- durations ------------------------------------------------------------------------------
+
+_NUMBER = r"(\d+(?:\.\d+)?)"
+# Units largest first, each at most once: "1h", "5m", "1m30s", "250ms", "1.5s".
+_DURATION = re.compile(rf"(?:{_NUMBER}h)?(?:{_NUMBER}m(?!s))?(?:{_NUMBER}s)?(?:{_NUMBER}ms)?")
+_UNIT_SECONDS = (3600.0, 60.0, 1.0, 0.001)
+_DURATION_HINT = 'a duration (seconds, or a string like "250ms", "30s", "5m", "1m30s")'
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a TOML duration: a number of seconds (>= 0) or a string with units.
+
+    Raises:
+        ValueError: anything else, with a message saying what a duration looks like.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise _Invalid((), f"expected a finite duration, got {show_value(value)}")
+        if value < 0:
+            raise _Invalid((), f"expected a duration >= 0, got {show_value(value)}")
+        return float(value)
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if match is None or not any(match.groups()):
+        raise _Invalid((), f"expected {_DURATION_HINT}, got {show_value(value)}")
+    return sum(
+        float(amount) * unit
+        for amount, unit in zip(match.groups(), _UNIT_SECONDS, strict=True)
+        if amount is not None
+    )
+
+
+def _parse_number(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise _Invalid((), f"expected a number, got {show_value(value)}")
+
+
+# --- distributions --------------------------------------------------------------------------
+
+DistributionKind: TypeAlias = Literal["constant", "uniform", "exponential", "normal", "lognormal"]
+
+# The TOML names of each kind's parameters, in the order they are stored (`a`, then `b`).
+_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "constant": ("value",),
+    "uniform": ("min", "max"),
+    "exponential": ("mean",),
+    "normal": ("mean", "stddev"),
+    "lognormal": ("median", "sigma"),
+}
+# Parameters without a unit: written as plain numbers even where the values are durations.
+_UNITLESS = {("lognormal", "sigma")}
+
+
+class Distribution(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A value drawn afresh for each station or session; samples are never negative.
+
+    In TOML: a constant (``30``, ``"5m"``) or a table such as
+    ``{ distribution = "uniform", min = "1m", max = "5m" }``. The parameters by kind:
+
+    ============  ========  =======
+    kind          a         b
+    ============  ========  =======
+    constant      value     (0)
+    uniform       min       max
+    exponential   mean      (0)
+    normal        mean      stddev   (samples below 0 become 0)
+    lognormal     median    sigma    (of the log; unitless)
+    ============  ========  =======
+    """
+
+    kind: DistributionKind  # which family; says what `a` and `b` mean (table above)
+    a: float  # the first parameter of `kind`
+    b: float = 0.0  # the second parameter of `kind`, 0 when it has one
+
+    def __post_init__(self) -> None:
+        if self.kind not in _PARAMETERS:  # decoding checks this; building by hand does not
+            kinds = ", ".join(f'"{name}"' for name in _PARAMETERS)
+            raise _Invalid(("kind",), f"expected one of {kinds}, got {show_value(self.kind)}")
+        names = _PARAMETERS[self.kind]
+        for name, number in zip(names, (self.a, self.b), strict=False):
+            if not math.isfinite(number):
+                raise _Invalid((name,), f"expected a finite number, got {show_value(number)}")
+        # Positive where a zero would divide or take a log; otherwise >= 0 so no sample is < 0.
+        strictly_positive = {"exponential": "mean", "lognormal": "median"}.get(self.kind)
+        for name, number in zip(names, (self.a, self.b), strict=False):
+            if name == strictly_positive and number <= 0:
+                raise _Invalid((name,), f"expected a value > 0, got {show_value(number)}")
+            if number < 0:
+                raise _Invalid((name,), f"expected a value >= 0, got {show_value(number)}")
+        if self.kind == "uniform" and self.a > self.b:
+            raise _Invalid((), "uniform needs min <= max")
+
+    @classmethod
+    def constant(cls, value: float) -> Distribution:
+        return cls(kind="constant", a=value)
+
+    @classmethod
+    def uniform(cls, low: float, high: float) -> Distribution:
+        return cls(kind="uniform", a=low, b=high)
+
+    @classmethod
+    def exponential(cls, mean: float) -> Distribution:
+        return cls(kind="exponential", a=mean)
+
+    @classmethod
+    def normal(cls, mean: float, stddev: float) -> Distribution:
+        return cls(kind="normal", a=mean, b=stddev)
+
+    @classmethod
+    def lognormal(cls, median: float, sigma: float) -> Distribution:
+        return cls(kind="lognormal", a=median, b=sigma)
+
+    def sample(self, rng: random.Random) -> float:
+        """One draw from `rng`; never negative."""
+        if self.kind == "constant":
+            return self.a
+        if self.kind == "uniform":
+            return rng.uniform(self.a, self.b)
+        if self.kind == "exponential":
+            return rng.expovariate(1.0 / self.a)
+        if self.kind == "normal":
+            # normalvariate keeps no hidden state between calls, unlike gauss.
+            return max(0.0, rng.normalvariate(self.a, self.b))
+        return rng.lognormvariate(math.log(self.a), self.b)
+
+    @property
+    def mean(self) -> float:
+        """The mean of `sample()`; for normal, of the samples after clipping at 0."""
+        if self.kind == "constant":
+            return self.a
+        if self.kind == "uniform":
+            return (self.a + self.b) / 2
+        if self.kind == "exponential":
+            return self.a
+        if self.kind == "normal":
+            if self.b == 0:
+                return self.a
+            # E[max(0, X)] for X ~ N(mu, sigma): mu * Phi(mu/sigma) + sigma * phi(mu/sigma).
+            z = self.a / self.b
+            below = 0.5 * (1 + math.erf(z / math.sqrt(2)))
+            density = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+            return self.a * below + self.b * density
+        return self.a * math.exp(self.b * self.b / 2)
+
+
+def _decode_distribution(value: object, *, in_seconds: bool) -> Distribution:
+    if not isinstance(value, dict):
+        if in_seconds and isinstance(value, str | int | float) and not isinstance(value, bool):
+            return Distribution.constant(parse_duration(value))
+        if not in_seconds and isinstance(value, int | float) and not isinstance(value, bool):
+            return Distribution.constant(_parse_number(value))
+        unit = "a duration" if in_seconds else "a number"
+        raise _Invalid((), f"expected {unit} or a distribution table, got {show_value(value)}")
+    kind = value.get("distribution")
+    if kind is None:
+        raise _Invalid((), "missing required field 'distribution'")
+    if kind not in _PARAMETERS:
+        kinds = ", ".join(f'"{name}"' for name in _PARAMETERS)
+        raise _Invalid(("distribution",), f"expected one of {kinds}, got {show_value(kind)}")
+    names = _PARAMETERS[kind]
+    for key in value:
+        if key != "distribution" and key not in names:
+            takes = " and ".join(names)
+            raise _Invalid((), f"unknown field '{key}' ({kind} takes {takes})")
+    numbers: list[float] = []
+    for name in names:
+        if name not in value:
+            raise _Invalid((), f"missing required field '{name}'")
+        parse = parse_duration if in_seconds and (kind, name) not in _UNITLESS else _parse_number
+        try:
+            numbers.append(parse(value[name]))
+        except _Invalid as problem:
+            raise _Invalid((name, *problem.field), problem.reason) from None
+    return Distribution(kind=kind, a=numbers[0], b=numbers[1] if len(numbers) > 1 else 0.0)
+
+
+# --- decoding markers -----------------------------------------------------------------------
+#
+# msgspec hands a value to `dec_hook` only when its field has a type msgspec doesn't know, and
+# then checks the hook's result with isinstance. So the schema's duration and distribution
+# fields are annotated with marker classes whose isinstance accepts what they decode to: a
+# decoded profile holds plain floats (encodable, picklable) and Distribution Structs. Type
+# checkers are shown those value types directly.
+
+
+class _Marker(type):
+    """Metaclass of the markers: ``isinstance(value, marker)`` means "is a `decodes_to`"."""
+
+    decodes_to: type
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        return isinstance(instance, cls.decodes_to)
+
+
+if TYPE_CHECKING:
+    Duration: TypeAlias = float
+    DurationDistribution: TypeAlias = Distribution
+    NumberDistribution: TypeAlias = Distribution
+else:
+
+    class Duration(metaclass=_Marker):
+        """Seconds: a number (``90``, ``1.5``) or a string with units (``"250ms"``, ``"1m30s"``).
+
+        A schema marker; decoded values are plain floats.
+        """
+
+        decodes_to = float
+
+    class DurationDistribution(metaclass=_Marker):
+        """A `Distribution` of seconds: constants and parameters may be duration strings."""
+
+        decodes_to = Distribution
+
+    class NumberDistribution(metaclass=_Marker):
+        """A `Distribution` of plain numbers (kilowatts, say)."""
+
+        decodes_to = Distribution
+
+
+def decode_hook(type_: type, value: Any) -> Any:
+    """msgspec's `dec_hook` for profiles: decodes `Duration` and the distribution fields."""
+    if type_ is Duration:
+        return parse_duration(value)
+    if type_ is DurationDistribution:
+        return _decode_distribution(value, in_seconds=True)
+    if type_ is NumberDistribution:
+        return _decode_distribution(value, in_seconds=False)
+    raise NotImplementedError(f"profiles have no field of type {type_!r}")
+
+
+def _require_positive(name: str, seconds: float) -> None:
+    if seconds <= 0:
+        raise _Invalid((name,), f"expected a duration > 0, got {show_value(seconds)}")
+
+
+# --- the schema -----------------------------------------------------------------------------
+
+OCPP_VERSIONS = ("1.6", "2.0.1")
+EMBEDDED = "embedded"
+# A CiString20 in OCPP 1.6 (chargePointVendor, chargePointModel, idTag).
+CiString20 = Annotated[str, Meta(min_length=1, max_length=20)]
+_BEHAVIOUR = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+class StationsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[stations]``: how many stations, what they are called and which OCPP they speak."""
+
+    # how many stations the run brings up
+    count: Annotated[int, Meta(ge=1, le=1_000_000)]
+    # str.format pattern of the station ids, given `index` (0-based)
+    id_pattern: str = "SIM-{index:06d}"
+    # share of stations per OCPP version ("1.6", "2.0.1"); the loader scales them to sum to 1
+    versions: dict[str, float] = msgspec.field(default_factory=lambda: {"1.6": 1.0})
+    # connectors per station
+    connectors: Annotated[int, Meta(ge=1, le=16)] = 1
+    # chargePointVendor / vendorName in BootNotification
+    vendor: CiString20 = "ocpp-fleet"
+    # chargePointModel / model in BootNotification
+    model: CiString20 = "SimCharger"
+
+    def __post_init__(self) -> None:
+        self._check_id_pattern()
+        for version, share in self.versions.items():
+            if version not in OCPP_VERSIONS:
+                raise _Invalid(
+                    ("versions", version), 'unknown OCPP version, expected "1.6" or "2.0.1"'
+                )
+            if not (math.isfinite(share) and share >= 0):
+                raise _Invalid(
+                    ("versions", version), f"expected a share >= 0, got {show_value(share)}"
+                )
+        if sum(self.versions.values()) <= 0:
+            raise _Invalid(("versions",), "shares must add up to more than 0")
+
+    def _check_id_pattern(self) -> None:
+        if "{index" not in self.id_pattern:
+            raise _Invalid(("id_pattern",), "must contain {index}, or all stations share one id")
+        try:
+            first, second = (self.id_pattern.format(index=index) for index in (0, 1))
+        except KeyError as error:
+            raise _Invalid(
+                ("id_pattern",), f"unknown placeholder {{{error.args[0]}}}; only {{index}} exists"
+            ) from None
+        except (IndexError, ValueError, AttributeError, TypeError) as error:
+            why = str(error)[:1].lower() + str(error)[1:]
+            raise _Invalid(("id_pattern",), f"not a valid str.format pattern: {why}") from None
+        if first == second:
+            raise _Invalid(
+                ("id_pattern",), f"gives stations 0 and 1 the same id {show_value(first)}"
+            )
+
+    def station_id(self, index: int) -> str:
+        """The id of station `index` (0-based)."""
+        return self.id_pattern.format(index=index)
+
+
+class RampStep(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One step of a stepped ramp: from `at` on, stations connect at `rate` per second."""
+
+    # seconds after the ramp started
+    at: Duration
+    # stations per second from then on
+    rate: Annotated[float, Meta(gt=0)]
+
+
+class RampSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[ramp]``: how fast stations connect. Exactly one of rate, duration or steps."""
+
+    # stations per second
+    rate: Annotated[float, Meta(gt=0)] | None = None
+    # connect all stations evenly over this many seconds; 0 = all at once
+    duration: Duration | None = None
+    # a piecewise-constant rate: the first step at 0, then strictly later ones
+    steps: tuple[RampStep, ...] = ()
+
+    def __post_init__(self) -> None:
+        given = [
+            name
+            for name, present in (
+                ("rate", self.rate is not None),
+                ("duration", self.duration is not None),
+                ("steps", bool(self.steps)),
+            )
+            if present
+        ]
+        if not given:
+            raise _Invalid((), "give one of rate, duration or steps")
+        if len(given) == 2:
+            raise _Invalid((), f"give either {given[0]} or {given[1]}, not both")
+        if len(given) == 3:
+            raise _Invalid((), "give only one of rate, duration or steps")
+        if self.steps and self.steps[0].at != 0:
+            first = show_value(self.steps[0].at)
+            raise _Invalid(("steps", 0, "at"), f"the first step must be at 0, got {first}")
+        for index in range(1, len(self.steps)):
+            before, at = self.steps[index - 1].at, self.steps[index].at
+            if at <= before:
+                raise _Invalid(
+                    ("steps", index, "at"),
+                    f"expected a time after steps[{index - 1}].at ({show_value(before)}), "
+                    f"got {show_value(at)}",
+                )
+
+
+class SessionSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[session]``: when connectors charge, for how long and at what power."""
+
+    # delay from the accepted boot to a connector's first session
+    first_start: DurationDistribution = Distribution.uniform(0.0, 30.0)
+    # charging time of a session
+    length: DurationDistribution = Distribution.uniform(60.0, 300.0)
+    # gap between the end of a session and the next one on the same connector
+    idle: DurationDistribution = Distribution.exponential(120.0)
+    # seconds between MeterValues while charging
+    meter_interval: Duration = 60.0
+    # charging power of a session, in kW
+    power_kw: NumberDistribution = Distribution.uniform(3.7, 22.0)
+    # the idTags sessions draw from; empty: a generated pool (see `tag_pool`)
+    id_tags: tuple[CiString20, ...] = ()
+    # size of the generated pool TAG-0 .. TAG-<n-1> when id_tags is empty
+    id_tag_pool: Annotated[int, Meta(ge=1)] = 1000
+    # send Authorize before starting a transaction
+    authorize: bool = True
+    # chance that a due session starts; otherwise the connector idles again
+    probability: Annotated[float, Meta(ge=0, le=1)] = 1.0
+
+    def __post_init__(self) -> None:
+        _require_positive("meter_interval", self.meter_interval)
+        power = self.power_kw
+        # Exponential and lognormal draws are > 0; for the others a 0 here means 0 kW sessions.
+        lowest = {"constant": (), "uniform": ("min",), "normal": ("mean",)}.get(power.kind)
+        if lowest is not None and power.a <= 0:
+            raise _Invalid(
+                ("power_kw", *lowest), f"expected kilowatts > 0, got {show_value(power.a)}"
+            )
+
+    def tag_pool(self) -> tuple[str, ...]:
+        """The idTags sessions draw from: `id_tags`, or TAG-0 .. TAG-<id_tag_pool - 1>."""
+        return self.id_tags or tuple(f"TAG-{n}" for n in range(self.id_tag_pool))
+
+
+class AuthSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[auth]``: HTTP Basic authentication (OCPP security profile 1)."""
+
+    # the password; "{station}" in it is replaced by the station id
+    password: str | None = None
+    # the user name; default: the station id ("{station}" is replaced too)
+    username: str | None = None
+
+    def credentials(self, station_id: str) -> tuple[str, str] | None:
+        """(username, password) for `station_id`, or None without a password."""
+        if self.password is None:
+            return None
+        username = station_id if self.username is None else self.username
+        return (
+            username.replace("{station}", station_id),
+            self.password.replace("{station}", station_id),
+        )
+
+
+class TlsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[tls]``: certificates for wss:// (security profiles 2 and 3).
+
+    Relative paths are relative to the profile's folder; the loader makes them absolute.
+    """
+
+    # CA bundle that signs the CSMS certificate; default: the system's CAs
+    ca_file: str | None = None
+    # the stations' client certificate (security profile 3)
+    client_cert: str | None = None
+    # the client certificate's private key, if not inside client_cert
+    client_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.client_key is not None and self.client_cert is None:
+            raise _Invalid(("client_key",), "needs client_cert")
+
+
+class TimeoutsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[timeouts]``: how long to wait, in seconds."""
+
+    # for the answer to a Call
+    call: Duration = 30.0
+    # for the websocket connection and its handshake
+    connect: Duration = 10.0
+    # at the end, for stations to finish their sessions and close before they are cut off
+    drain: Duration = 15.0
+
+    def __post_init__(self) -> None:
+        _require_positive("call", self.call)
+        _require_positive("connect", self.connect)
+
+
+class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[embedded]``: how the in-process CSMS answers, when ``csms = "embedded"``."""
+
+    # interval (s) the CSMS gives in BootNotification answers
+    heartbeat_interval: Annotated[int, Meta(ge=1)] = 60
+    # status of every BootNotification answer
+    boot_status: Literal["Accepted", "Pending", "Rejected"] = "Accepted"
+    # delay before each answer, to simulate a slow CSMS
+    response_delay: Duration = 0.0
+
+
+class ReconnectSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[reconnect]``: back-off after a lost connection (OCPP 2.0.1 RetryBackOff* defaults)."""
+
+    # RetryBackOffWaitMinimum: seconds before the first retry
+    wait_minimum: Duration = 3.0
+    # RetryBackOffRandomRange: up to this many seconds added at random to each wait
+    random_range: Duration = 10.0
+    # RetryBackOffRepeatTimes: how often the wait doubles
+    repeat_times: Annotated[int, Meta(ge=0)] = 5
+
+
+class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A load test: the stations, how they ramp up and behave, and where they connect."""
+
+    # short name, shown in reports
+    name: Annotated[str, Meta(min_length=1)]
+    # what the profile is for
+    description: str = ""
+    # "embedded" (start the embedded CSMS in-process) or a ws:// or wss:// URL
+    csms: str = EMBEDDED
+    # seed of every random draw, so that runs are reproducible
+    seed: int = 1
+    # seconds stations are held after the ramp starts (> 0)
+    duration: Duration
+    # "module:function" of a custom async station driver; None: the built-in behaviour
+    behaviour: str | None = None
+    # the stations
+    stations: StationsSection
+    # how fast they connect; default: 50 per second
+    ramp: RampSection = RampSection(rate=50.0)
+    # their charging sessions
+    session: SessionSection = SessionSection()
+    # HTTP Basic authentication
+    auth: AuthSection = AuthSection()
+    # TLS certificates
+    tls: TlsSection = TlsSection()
+    # how long to wait for things
+    timeouts: TimeoutsSection = TimeoutsSection()
+    # the embedded CSMS's answers
+    embedded: EmbeddedSection = EmbeddedSection()
+    # reconnection back-off
+    reconnect: ReconnectSection = ReconnectSection()
+    # reserved for pass/fail checks (later work): check name -> condition, strings for now
+    thresholds: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        _require_positive("duration", self.duration)
+        url = urlsplit(self.csms)
+        if self.csms != EMBEDDED and not (url.scheme in ("ws", "wss") and url.netloc):
+            raise _Invalid(
+                ("csms",),
+                f'expected "embedded" or a ws:// or wss:// URL, got {show_value(self.csms)}',
+            )
+        if self.behaviour is not None and not _BEHAVIOUR.fullmatch(self.behaviour):
+            raise _Invalid(
+                ("behaviour",),
+                f'expected "module:function", got {show_value(self.behaviour)}',
+            )
+
+    def with_overrides(
+        self,
+        *,
+        csms: str | None = None,
+        stations: int | None = None,
+        duration: float | str | None = None,
+    ) -> Profile:
+        """This profile with command-line overrides, checked as if they were in the file.
+
+        Args:
+            csms: "embedded" or a ws:// / wss:// URL (``--csms``).
+            stations: the station count (``--stations``).
+            duration: seconds, or a duration string such as "90s" (``--duration``).
+
+        Raises:
+            ProfileError: an override is invalid; the message names the field, no file.
+        """
+        changes: dict[str, Any] = {}
+        if csms is not None:
+            changes["csms"] = _convert_override(csms, ("csms",))
+        if stations is not None:
+            count = _convert_override(stations, ("stations", "count"))
+            changes["stations"] = msgspec.structs.replace(self.stations, count=count)
+        if duration is not None:
+            changes["duration"] = _convert_override(duration, ("duration",))
+        try:
+            return msgspec.structs.replace(self, **changes)  # runs __post_init__
+        except _Invalid as problem:
+            raise ProfileError(None, render_path(problem.field), problem.reason) from None
+
+
+def _convert_override(value: object, path: FieldPath) -> Any:
+    document: Any = value
+    for key in reversed(path):
+        document = {key: document}
+    try:
+        return msgspec.convert(value, type=_type_at(path), dec_hook=decode_hook)
+    except msgspec.ValidationError as error:
+        location, reason = describe_validation_error(error, document, prefix=path)
+        raise ProfileError(None, location, reason) from None
+
+
+# --- error messages -------------------------------------------------------------------------
+
+_AT = re.compile(r"(?P<reason>.*?)(?: - at (?:`key` in )?`\$(?P<path>[^`]*)`)?", re.DOTALL)
+_SEGMENT = re.compile(r"\.(?P<name>[A-Za-z_]\w*)|\[(?P<index>\d+)\]|(?P<any>\[\.\.\.\])")
+_EXPECTED = re.compile(r"Expected `(?P<type>[^`]+)`(?P<constraint>.*?)(?:, got `(?P<got>[^`]+)`)?")
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>.*)`")
+_MISSING_FIELD = re.compile(r"Object missing required field `(?P<name>.*)`")
+_BAD_ENUM = re.compile(r"Invalid enum value (?P<value>.*)")
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "object": "a table",
+    "array": "an array",
+}
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_MISSING = object()
+
+
+def describe_validation_error(
+    error: msgspec.ValidationError, document: Any, prefix: FieldPath = ()
+) -> tuple[str | None, str]:
+    """(field path, reason) for a msgspec ValidationError from decoding `document`.
+
+    `document` is the raw decoded TOML, used to quote the offending value; `prefix` is where
+    the decoded value sits in it when only part of a profile was decoded.
+    """
+    match = _AT.fullmatch(str(error))
+    assert match is not None  # the pattern matches any text
+    path: list[str | int] = list(prefix)
+    for segment in _SEGMENT.finditer(match["path"] or ""):
+        if segment["name"]:
+            path.append(segment["name"])
+        elif segment["index"]:
+            path.append(int(segment["index"]))
+        elif (key := _find_bad_key(document, tuple(path))) is not None:
+            # msgspec writes "[...]" for a key of a mapping; the bad value says which one
+            path.append(key)
+    cause = error.__cause__
+    if isinstance(cause, _Invalid):
+        path += cause.field
+        return render_path(tuple(path)) or None, cause.reason
+    reason = _explain(match["reason"], _lookup(document, tuple(path)), tuple(path))
+    return render_path(tuple(path)) or None, reason
+
+
+def _explain(message: str, value: object, path: FieldPath) -> str:
+    if found := _UNKNOWN_FIELD.fullmatch(message):
+        return f"unknown field '{found['name']}'"
+    if found := _MISSING_FIELD.fullmatch(message):
+        return f"missing required field '{found['name']}'"
+    if found := _EXPECTED.fullmatch(message):
+        expected = " or ".join(
+            _TYPE_WORDS.get(name, name) for name in found["type"].split(" | ") if name != "null"
+        )
+        got = show_value(value) if value is not _MISSING else _TYPE_WORDS.get(found["got"], "")
+        return f"expected {expected}{_constraint_words(found['constraint'])}" + (
+            f", got {got}" if got else ""
+        )
+    if found := _BAD_ENUM.fullmatch(message):
+        allowed = get_args(_strip(_type_at(path)))
+        choices = ", ".join(show_value(choice) for choice in allowed) or "a known value"
+        got = show_value(value) if value is not _MISSING else found["value"]
+        return f"expected one of {choices}, got {got}"
+    return message[:1].lower() + message[1:]
+
+
+def _constraint_words(constraint: str) -> str:
+    # msgspec writes float bounds as "0.0"; and string lengths read better in words.
+    constraint = re.sub(r"(\d)\.0\b", r"\1", constraint)
+    if constraint == " of length >= 1":
+        return " that is not empty"
+    if found := re.fullmatch(r" of length <= (\d+)", constraint):
+        return f" of at most {found[1]} characters"
+    return constraint
+
+
+def _find_bad_key(document: Any, mapping_path: FieldPath) -> str | None:
+    mapping = _lookup(document, mapping_path)
+    mapping_type = _strip(_type_at(mapping_path))
+    if isinstance(mapping, dict) and get_origin(mapping_type) is dict:
+        value_type = get_args(mapping_type)[1]
+        for key, item in mapping.items():
+            try:
+                msgspec.convert(item, type=value_type, dec_hook=decode_hook)
+            except msgspec.ValidationError:
+                return key
+    return None
+
+
+def _type_at(path: FieldPath) -> Any:
+    """The schema type at `path` (Annotated and Optional kept), or None off the schema."""
+    current: Any = Profile
+    for segment in path:
+        container = _strip(current)
+        if isinstance(container, type) and issubclass(container, Struct):
+            fields = {field.name: field.type for field in msgspec.structs.fields(container)}
+            current = fields.get(str(segment))
+        elif get_origin(container) is dict:
+            current = get_args(container)[1]
+        elif get_origin(container) in (tuple, list):
+            current = get_args(container)[0]
+        else:
+            return None
+    return current
+
+
+def _strip(annotation: Any) -> Any:
+    """`annotation` without Annotated metadata and without `| None`."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    members = [member for member in get_args(annotation) if member is not type(None)]
+    if type(None) in get_args(annotation) and len(members) == 1:
+        return _strip(members[0])
+    return annotation
+
+
+def _lookup(document: Any, path: FieldPath) -> Any:
+    for segment in path:
+        in_table = isinstance(document, dict) and segment in document
+        in_array = (
+            isinstance(document, list) and isinstance(segment, int) and segment < len(document)
+        )
+        if not (in_table or in_array):
+            return _MISSING
+        document = document[segment]
+    return document
+
+
+def render_path(path: FieldPath) -> str:
+    """``stations.count``, ``ramp.steps[1].at``, ``stations.versions."2.0"``: TOML's dotted
+    keys, with ``[i]`` for array items."""
+    text = ""
+    for segment in path:
+        if isinstance(segment, int):
+            text += f"[{segment}]"
+        else:
+            key = segment if _BARE_KEY.fullmatch(segment) else json.dumps(segment)
+            text += f".{key}" if text else key
+    return text
+
+
+def show_value(value: object) -> str:
+    """A value as TOML would write it, short enough for a one-line message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 60 else value[:57] + "...", ensure_ascii=False)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return str(value)
