@@ -1,5 +1,6 @@
 """Simulated stations: sans-IO behaviour per OCPP version, and the trio actor that drives it."""
 
+from fleet.station._actor import Reconnect, StationActor
 from fleet.station._machine import (
     TRANSITIONS,
     ConnectorState,
@@ -15,7 +16,9 @@ __all__ = [
     "TRANSITIONS",
     "ConnectorState",
     "Outgoing",
+    "Reconnect",
     "SessionEvent",
+    "StationActor",
     "StationMachine",
     "StationMachine16",
     "StationMachine201",

@@ -379,6 +379,11 @@ class StationMachine:
             # AUTHORIZING / STARTING ones stop as soon as their answer arrives.
 
     @property
+    def ready_to_reboot(self) -> bool:
+        """A Reset was accepted and its consequences (stopped sessions) are all sent."""
+        return not self.outbox and not any(c.in_session for c in self.connectors)
+
+    @property
     def finished(self) -> bool:
         """Stopping, and nothing left to send or wait for (but the call in flight)."""
         if not self.stopping:
@@ -492,7 +497,7 @@ class StationMachine:
 
     def _idle(self, connector: Connector, now: float) -> None:
         connector.transaction_id = None
-        if not self.stopping:
+        if not self.stopping and not self.reboot_requested:
             connector.wake_at = now + self.settings.idle.sample(self.rng)
 
     def _advance_meter(self, connector: Connector, now: float) -> None:

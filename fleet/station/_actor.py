@@ -1,0 +1,285 @@
+"""The station actor: one trio task drives one `StationMachine` over its own websocket.
+
+The task owns everything about its station: the connection, the machine, the one outstanding
+CALL and its timeout. Each turn it fires due timers, sends the next due message if no CALL is
+outstanding (OCPP-J allows one per direction), then waits for a message or the next deadline,
+whichever comes first. Nothing runs per message in other tasks, channels or locks of ours.
+
+Latency is recorded from each message's intended send time (see `_machine.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import ssl
+from typing import Protocol
+
+import trio
+import trio_websocket
+
+from fleet.ocpp import (
+    CallError,
+    CallReceived,
+    ErrorCode,
+    ErrorReceived,
+    InvalidMessage,
+    InvalidReply,
+    ResultReceived,
+    Role,
+    RpcEndpoint,
+    UnexpectedReply,
+)
+from fleet.station._machine import Outgoing, StationMachine
+from fleet.toolkit import ConnectError, open_station_websocket
+
+__all__ = ["Reconnect", "StationActor"]
+
+logger = logging.getLogger("fleet.station")
+
+
+class Recorder(Protocol):
+    """What the actor reports to (the run's `Metrics`)."""
+
+    connected_stations: int
+
+    def call_sent(self, action: str, now: float) -> None: ...
+    def call_answered(self, action: str, intended_at: float, answered_at: float) -> None: ...
+    def call_errored(self, action: str, code: str, answered_at: float) -> None: ...
+    def call_invalid(self, action: str, answered_at: float) -> None: ...
+    def call_timed_out(self, action: str, now: float) -> None: ...
+    def call_lost(self, action: str, now: float) -> None: ...
+    def connect_succeeded(self, handshake_seconds: float, now: float) -> None: ...
+    def connect_failed(self, reason: str, now: float) -> None: ...
+    def disconnected(self, now: float) -> None: ...
+    def reconnected(self, now: float) -> None: ...
+    def message_invalid(self, now: float) -> None: ...
+
+
+class Reconnect:
+    """Randomized exponential backoff, as OCPP 2.0.1 Part 4 section 5.3 describes it.
+
+    The n-th consecutive failed attempt waits ``wait_minimum * 2**min(n, repeat_times)``
+    plus a random part up to `random_range` seconds.
+    """
+
+    __slots__ = ("random_range", "repeat_times", "wait_minimum")
+
+    def __init__(
+        self, wait_minimum: float = 3.0, random_range: float = 10.0, repeat_times: int = 5
+    ) -> None:
+        self.wait_minimum = wait_minimum
+        self.random_range = random_range
+        self.repeat_times = repeat_times
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        doubling = min(max(failures - 1, 0), self.repeat_times)
+        return self.wait_minimum * (2**doubling) + rng.uniform(0, self.random_range)
+
+
+class _ConnectionLost(Exception):
+    pass
+
+
+class StationActor:
+    """Connects, drives the machine, reconnects; ends when the run stops it.
+
+    Args:
+        machine: the station's behaviour.
+        csms_url: where to connect (the station id is appended).
+        metrics: where to record what happens.
+        call_timeout: seconds to wait for each answer.
+        connect_timeout: seconds for TCP, TLS and handshake.
+        reconnect: backoff between failed connection attempts.
+        password, username, ssl_context: security profile settings.
+    """
+
+    def __init__(
+        self,
+        machine: StationMachine,
+        csms_url: str,
+        metrics: Recorder,
+        *,
+        call_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        reconnect: Reconnect | None = None,
+        password: str | None = None,
+        username: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.machine = machine
+        self.csms_url = csms_url
+        self.metrics = metrics
+        self.call_timeout = call_timeout
+        self.connect_timeout = connect_timeout
+        self.reconnect = reconnect or Reconnect()
+        self.password = password
+        self.username = username
+        self.ssl_context = ssl_context
+        self.stop_requested = False
+        self.done = False
+        self._wait_scope: trio.CancelScope | None = None
+
+    def request_stop(self) -> None:
+        """Ask the station to end its sessions, close and return (never abruptly)."""
+        self.stop_requested = True
+        if self._wait_scope is not None:
+            self._wait_scope.cancel()
+
+    async def run(self) -> None:
+        """Run until stopped. Never raises for network trouble; cancellation ends it at once."""
+        machine = self.machine
+        failures = 0
+        ever_connected = False
+        try:
+            while not self.stop_requested:
+                started = trio.current_time()
+                try:
+                    async with open_station_websocket(
+                        self.csms_url,
+                        machine.station_id,
+                        machine.version,
+                        password=self.password,
+                        username=self.username,
+                        ssl_context=self.ssl_context,
+                        connect_timeout=self.connect_timeout,
+                    ) as ws:
+                        now = trio.current_time()
+                        self.metrics.connect_succeeded(now - started, now)
+                        if ever_connected:
+                            self.metrics.reconnected(now)
+                        ever_connected = True
+                        failures = 0
+                        self.metrics.connected_stations += 1
+                        try:
+                            outcome = await self._drive(ws)
+                        finally:
+                            self.metrics.connected_stations -= 1
+                except ConnectError as exc:
+                    failures += 1
+                    self.metrics.connect_failed(type(exc).__name__, trio.current_time())
+                    await self._pause(self.reconnect.delay(failures, machine.rng))
+                    continue
+                if outcome == "finished":
+                    return
+                if outcome == "reboot":
+                    await self._pause(machine.rng.uniform(0.5, 2.0))  # a reboot takes a moment
+                    continue
+                # The connection was lost: back off, then reconnect and boot again.
+                now = trio.current_time()
+                self.metrics.disconnected(now)
+                failures += 1
+                await self._pause(self.reconnect.delay(failures, machine.rng))
+        finally:
+            self.done = True
+
+    async def _pause(self, seconds: float) -> None:
+        with trio.CancelScope(deadline=trio.current_time() + seconds) as scope:
+            self._wait_scope = scope
+            if self.stop_requested:
+                scope.cancel()
+            await trio.sleep_forever()
+        self._wait_scope = None
+
+    async def _drive(self, ws: trio_websocket.WebSocketConnection) -> str:
+        """Talk to the CSMS until the machine is finished ("finished"), rebooting ("reboot"),
+        or the connection is gone ("lost")."""
+        machine = self.machine
+        metrics = self.metrics
+        rpc = RpcEndpoint(machine.version, Role.CHARGE_POINT, validate_outgoing=False)
+        receive = ws.get_message
+        send = ws.send_message
+        current_time = trio.current_time
+        call_timeout = self.call_timeout
+        outstanding: Outgoing | None = None
+        timeout_at = math.inf
+        machine.connected(current_time())
+        try:
+            while True:
+                now = current_time()
+                if self.stop_requested and not machine.stopping:
+                    machine.stop(now)
+                machine.on_timer(now)
+                if outstanding is None:
+                    if machine.finished:
+                        return "finished"
+                    if machine.reboot_requested and machine.ready_to_reboot:
+                        return "reboot"
+                    item = machine.due(now)
+                    if item is not None:
+                        _, frame = rpc.send_call(item.action, item.payload)
+                        await send(frame)
+                        metrics.call_sent(item.action, now)
+                        outstanding = item
+                        timeout_at = now + call_timeout
+                        continue
+                    wake = machine.next_wakeup()
+                else:
+                    wake = min(machine.next_wakeup(), timeout_at)
+                with trio.CancelScope(deadline=wake) as scope:
+                    self._wait_scope = scope
+                    if self.stop_requested and not machine.stopping:
+                        scope.cancel()
+                    message = await receive()
+                self._wait_scope = None
+                if scope.cancelled_caught:
+                    if outstanding is not None and current_time() >= timeout_at:
+                        rpc.abandon_call()
+                        now = current_time()
+                        metrics.call_timed_out(outstanding.action, now)
+                        item, outstanding = outstanding, None
+                        machine.on_answer(item, None, "timeout", now)
+                    continue
+                now = current_time()
+                if type(message) is str:
+                    event = rpc.receive_message(message)
+                else:
+                    event = rpc.receive_binary(message)  # type: ignore[arg-type]
+                event_type = type(event)
+                if event_type is ResultReceived:
+                    assert outstanding is not None
+                    item, outstanding = outstanding, None
+                    metrics.call_answered(item.action, item.intended_at, now)
+                    machine.on_answer(item, event.response, None, now)  # type: ignore[union-attr]
+                elif event_type is CallReceived:
+                    await send(self._answer(rpc, event, now))  # type: ignore[arg-type]
+                elif event_type is ErrorReceived:
+                    assert outstanding is not None
+                    item, outstanding = outstanding, None
+                    code = event.error.code  # type: ignore[union-attr]
+                    metrics.call_errored(item.action, code, now)
+                    machine.on_answer(item, None, code, now)
+                elif event_type is InvalidReply:
+                    assert outstanding is not None
+                    item, outstanding = outstanding, None
+                    metrics.call_invalid(item.action, now)
+                    machine.on_answer(item, None, "invalid", now)
+                elif event_type is InvalidMessage:
+                    metrics.message_invalid(now)
+                    if event.reply is not None:  # type: ignore[union-attr]
+                        await send(event.reply)  # type: ignore[union-attr]
+                elif event_type is UnexpectedReply and not event.late:  # type: ignore[union-attr]
+                    metrics.message_invalid(now)  # a late answer was already counted as a timeout
+        except trio_websocket.ConnectionClosed:
+            now = current_time()
+            if outstanding is not None:
+                metrics.call_lost(outstanding.action, now)
+                item, outstanding = outstanding, None
+                machine.on_answer(item, None, "lost", now)
+            machine.disconnected(now)
+            return "finished" if self.stop_requested and machine.finished else "lost"
+        finally:
+            self._wait_scope = None
+
+    def _answer(self, rpc: RpcEndpoint, event: CallReceived, now: float) -> str:
+        try:
+            response = self.machine.on_call(event.action, event.request, now)
+            return rpc.send_result(event.message_id, response)
+        except CallError as exc:
+            return rpc.send_error(event.message_id, exc.code, exc.description, exc.details)
+        except Exception:  # a bug of ours must not take the station down
+            logger.exception(
+                "station %s failed to answer %s", self.machine.station_id, event.action
+            )
+            return rpc.send_error(event.message_id, ErrorCode.INTERNAL_ERROR, "station error")
