@@ -9,6 +9,7 @@ no ``null`` for an absent field.
 from __future__ import annotations
 
 import datetime
+import decimal
 from typing import Annotated
 
 import msgspec
@@ -17,9 +18,6 @@ __all__ = ["DateTime", "Payload", "check_multiple_of"]
 
 # RFC 3339 with an offset: OCPP date-times are absolute instants.
 DateTime = Annotated[datetime.datetime, msgspec.Meta(tz=True)]
-
-# How far (relative) a float may sit from an exact multiple and still count as one.
-_MULTIPLE_TOLERANCE = 1e-9
 
 
 class Payload(
@@ -32,13 +30,17 @@ def check_multiple_of(value: float, step: float, field: str) -> None:
     """Check a ``multipleOf`` constraint with decimal semantics.
 
     msgspec's own ``multiple_of`` works on binary floats, where 16.0 is no multiple of 0.1; the
-    schemas mean "at most one decimal" (the `ocpp` library validates them with `Decimal`), so we
-    accept a value within a tiny relative distance of a multiple.
+    schemas mean the decimal number written in the JSON (the `ocpp` library validates with
+    `Decimal`). A float's repr is the shortest text that reads back as it, so it is that
+    number: 7.4 passes, 16.05 and 0.30000000000000004 do not.
 
     Raises:
         ValueError: the value is not a multiple of `step` (msgspec reports it as a
             ValidationError naming the field's path when decoding).
     """
-    quotient = value / step
-    if abs(quotient - round(quotient)) > _MULTIPLE_TOLERANCE * max(1.0, abs(quotient)):
+    try:
+        remainder = decimal.Decimal(repr(value)) % decimal.Decimal(repr(step))
+    except decimal.InvalidOperation:  # inf, nan, or a quotient too large for the context
+        remainder = decimal.Decimal(1)
+    if remainder != 0:
         raise ValueError(f"Expected `{field}` to be a multiple of {step}, got {value!r}")

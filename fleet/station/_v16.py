@@ -159,7 +159,7 @@ class StationMachine16(StationMachine):
                     timestamp=self.wall(now),
                     sampled_value=[
                         v16.SampledValue(
-                            value=f"{connector.energy_wh:.0f}",
+                            value=str(int(connector.energy_wh)),  # whole Wh, as meter_start/stop
                             context=v16.ReadingContext.SAMPLE_PERIODIC,
                             measurand=v16.Measurand.ENERGY_ACTIVE_IMPORT_REGISTER,
                             unit=v16.UnitOfMeasure.WH,

@@ -9,6 +9,7 @@ from fleet.toolkit._chargepoint import (
     ChargePoint16,
     ChargePoint201,
     connect,
+    open_station_websocket,
     parse_version,
     station_url,
 )
