@@ -440,3 +440,15 @@ def test_default_csms_handlers_answer_every_charge_point_action() -> None:
             if Direction.CHARGE_POINT_TO_CSMS in spec.direction:
                 method = getattr(instance, "on_" + codegen.snake_case(action))
                 assert type(method(minimal_example(spec.request))) is spec.response
+
+
+async def test_a_stalled_csms_answers_only_when_the_stall_ends() -> None:
+    async with open_csms() as csms, tk.connect(csms.url, "cp") as cp:
+        await cp.heartbeat(v16.HeartbeatRequest())
+        csms.stall(0.3)
+        started = trio.current_time()
+        await cp.heartbeat(v16.HeartbeatRequest())
+        assert trio.current_time() - started >= 0.3
+        started = trio.current_time()
+        await cp.heartbeat(v16.HeartbeatRequest())  # the stall is over
+        assert trio.current_time() - started < 0.2

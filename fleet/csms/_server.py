@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from functools import partial
@@ -98,7 +99,8 @@ class EmbeddedCsms:
         self.ssl_context = ssl_context
         self.call_timeout = call_timeout
         self._handlers_factory = handlers
-        self._answer_delay = _delay_function(response_delay)
+        self._fixed_delay = _delay_function(response_delay)
+        self._stalled_until = -math.inf
         self.stations: dict[str, StationSession] = {}
         self.received_by_station: dict[str, collections.Counter[str]] = {}
         self.connections_accepted = 0
@@ -119,6 +121,15 @@ class EmbeddedCsms:
         for counts in self.received_by_station.values():
             total.update(counts)
         return total
+
+    def stall(self, seconds: float) -> None:
+        """Answer nothing for `seconds` from now: every answer due meanwhile waits until then
+        (a CSMS stuck on a database lock, say). Connections stay open."""
+        self._stalled_until = trio.current_time() + seconds
+
+    def _answer_delay(self, action: str) -> float:
+        delay = self._fixed_delay(action) if self._fixed_delay is not None else 0.0
+        return max(delay, self._stalled_until - trio.current_time())
 
     def next_transaction_id(self) -> int:
         """A transaction id unique within this CSMS."""
