@@ -20,6 +20,10 @@ __all__ = ["DateTime", "Payload", "check_multiple_of"]
 DateTime = Annotated[datetime.datetime, msgspec.Meta(tz=True)]
 
 
+# Wide enough for any float's quotient (1.8e308 / 0.1): the default 28 digits are not.
+_WIDE = decimal.Context(prec=400)
+
+
 class Payload(
     msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True
 ):
@@ -39,8 +43,8 @@ def check_multiple_of(value: float, step: float, field: str) -> None:
             ValidationError naming the field's path when decoding).
     """
     try:
-        remainder = decimal.Decimal(repr(value)) % decimal.Decimal(repr(step))
-    except decimal.InvalidOperation:  # inf, nan, or a quotient too large for the context
+        remainder = _WIDE.remainder(decimal.Decimal(repr(value)), decimal.Decimal(repr(step)))
+    except decimal.InvalidOperation:  # inf or nan: no multiple of anything
         remainder = decimal.Decimal(1)
     if remainder != 0:
         raise ValueError(f"Expected `{field}` to be a multiple of {step}, got {value!r}")
