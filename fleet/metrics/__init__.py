@@ -1,0 +1,37 @@
+"""Run metrics and reports: HdrHistograms of latency from intended send times, counts of every
+failure, a per-second timeline, and the JSON report that holds them."""
+
+from fleet.metrics._recorder import ActionRecord, Interval, Metrics, new_histogram
+from fleet.metrics._report import (
+    REPORT_FORMAT,
+    ActionStats,
+    Counters,
+    Environment,
+    LatencyStats,
+    Report,
+    build_report,
+    decode_histogram,
+    format_summary,
+    latency_stats,
+    read_report,
+    write_report,
+)
+
+__all__ = [
+    "REPORT_FORMAT",
+    "ActionRecord",
+    "ActionStats",
+    "Counters",
+    "Environment",
+    "Interval",
+    "LatencyStats",
+    "Metrics",
+    "Report",
+    "build_report",
+    "decode_histogram",
+    "format_summary",
+    "latency_stats",
+    "new_histogram",
+    "read_report",
+    "write_report",
+]

@@ -1,0 +1,204 @@
+"""Recording a run: per-action HdrHistograms of latency from the intended send time, counts
+of everything that went wrong, and a per-second timeline.
+
+No I/O and no trio: callers pass ``now`` from trio's clock. The hot path (`call_sent`,
+`call_answered`) is a dict lookup, a few integer additions and two HdrHistogram records;
+per-action state is made once, on an action's first call.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+
+import msgspec
+from hdrh.histogram import HdrHistogram
+
+__all__ = ["ActionRecord", "Interval", "Metrics", "new_histogram"]
+
+# Latencies in microseconds from 1 us to 1 h at 3 significant digits: HdrHistogram's usual
+# settings for request latency; anything longer is a timeout long before.
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000
+SIGNIFICANT_DIGITS = 3
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+def _micros(seconds: float) -> int:
+    return min(max(int(seconds * 1_000_000), LOWEST_US), HIGHEST_US)
+
+
+class Interval(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One second (or so) of the run: what the live view shows and the timeline keeps.
+
+    Latency figures are of the calls answered in this interval, in milliseconds (0: none).
+    """
+
+    t: float  # seconds since the start, at the interval's end
+    seconds: float
+    connected: int
+    sent: int
+    answered: int
+    errors: int
+    timeouts: int
+    rate: float  # answers per second
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+class ActionRecord:
+    """Everything recorded about one action."""
+
+    __slots__ = ("answered", "errors", "histogram", "invalid", "lost", "sent", "timeouts")
+
+    def __init__(self) -> None:
+        self.histogram = new_histogram()
+        self.sent = 0
+        self.answered = 0
+        self.errors: collections.Counter[str] = collections.Counter()
+        self.invalid = 0
+        self.timeouts = 0
+        self.lost = 0
+
+
+class Metrics:
+    """All a run records. One per run (or per worker process); merged in reports.
+
+    Args:
+        started_at: the run's start on trio's clock.
+    """
+
+    def __init__(self, started_at: float) -> None:
+        self.started_at = started_at
+        self.actions: dict[str, ActionRecord] = {}
+        self.connect = new_histogram()
+        self.boot = new_histogram()
+        self.connects = 0
+        self.connect_failures: collections.Counter[str] = collections.Counter()
+        self.disconnects = 0
+        self.reconnects = 0
+        self.sessions_started = 0
+        self.sessions_stopped = 0
+        self.invalid_messages = 0
+        self.connected_stations = 0  # a gauge the stations keep
+        self.timeline: list[Interval] = []
+        self._interval = new_histogram()
+        self._interval_sent = 0
+        self._interval_answered = 0
+        self._interval_errors = 0
+        self._interval_timeouts = 0
+        self._last_tick = started_at
+        self._cpu_started = time.process_time()
+        self._wall_started = time.perf_counter()
+
+    def _action(self, action: str) -> ActionRecord:
+        record = self.actions.get(action)
+        if record is None:
+            record = self.actions[action] = ActionRecord()
+        return record
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def call_sent(self, action: str, now: float) -> None:
+        self._action(action).sent += 1
+        self._interval_sent += 1
+
+    def call_answered(self, action: str, intended_at: float, answered_at: float) -> None:
+        """A CALLRESULT: latency is measured from when the call was meant to go out."""
+        micros = _micros(answered_at - intended_at)
+        record = self.actions.get(action) or self._action(action)
+        record.answered += 1
+        record.histogram.record_value(micros)
+        self._interval.record_value(micros)
+        self._interval_answered += 1
+
+    def call_errored(self, action: str, code: str, answered_at: float) -> None:
+        """A CALLERROR answer: counted by code, no latency sample."""
+        self._action(action).errors[code] += 1
+        self._interval_errors += 1
+
+    def call_invalid(self, action: str, answered_at: float) -> None:
+        """An answer that broke the action's response schema."""
+        self._action(action).invalid += 1
+        self._interval_errors += 1
+
+    def call_timed_out(self, action: str, now: float) -> None:
+        """Never answered in time: no latency sample (there is none), but counted."""
+        self._action(action).timeouts += 1
+        self._interval_timeouts += 1
+
+    def call_lost(self, action: str, now: float) -> None:
+        """The connection closed before the answer."""
+        self._action(action).lost += 1
+        self._interval_errors += 1
+
+    # -- connections, boots, sessions ----------------------------------------------------------
+
+    def connect_succeeded(self, handshake_seconds: float, now: float) -> None:
+        self.connects += 1
+        self.connect.record_value(_micros(handshake_seconds))
+
+    def connect_failed(self, reason: str, now: float) -> None:
+        self.connect_failures[reason] += 1
+
+    def disconnected(self, now: float) -> None:
+        self.disconnects += 1
+
+    def reconnected(self, now: float) -> None:
+        self.reconnects += 1
+
+    def boot_accepted(self, seconds: float) -> None:
+        self.boot.record_value(_micros(seconds))
+
+    def session_started(self, now: float) -> None:
+        self.sessions_started += 1
+
+    def session_stopped(self, now: float) -> None:
+        self.sessions_stopped += 1
+
+    def message_invalid(self, now: float) -> None:
+        self.invalid_messages += 1
+
+    # -- the timeline --------------------------------------------------------------------------
+
+    def tick(self, now: float) -> Interval:
+        """Close the current interval: append it to the timeline and return it."""
+        seconds = max(now - self._last_tick, 1e-9)
+        histogram = self._interval
+        answered = self._interval_answered
+        if answered:
+            p50 = histogram.get_value_at_percentile(50) / 1000
+            p99 = histogram.get_value_at_percentile(99) / 1000
+            worst = histogram.get_max_value() / 1000
+            histogram.reset()
+        else:
+            p50 = p99 = worst = 0.0
+        interval = Interval(
+            t=round(now - self.started_at, 3),
+            seconds=round(seconds, 3),
+            connected=self.connected_stations,
+            sent=self._interval_sent,
+            answered=answered,
+            errors=self._interval_errors,
+            timeouts=self._interval_timeouts,
+            rate=round(answered / seconds, 1),
+            p50_ms=p50,
+            p99_ms=p99,
+            max_ms=worst,
+        )
+        self.timeline.append(interval)
+        self._interval_sent = self._interval_answered = 0
+        self._interval_errors = self._interval_timeouts = 0
+        self._last_tick = now
+        return interval
+
+    def cpu_percent(self) -> float:
+        """This process's CPU time over wall time since the start, in percent of one core."""
+        wall = time.perf_counter() - self._wall_started
+        if wall <= 0:
+            return 0.0
+        return 100.0 * (time.process_time() - self._cpu_started) / wall

@@ -1,0 +1,288 @@
+"""The run report: one JSON file per run, written and read with msgspec.
+
+Percentile figures are for people; the full histograms, in HdrHistogram's standard compressed
+encoding, are for machines: reports can be merged and re-analysed without losing a sample.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from hdrh.histogram import HdrHistogram
+
+import fleet
+from fleet.metrics._recorder import Interval, Metrics
+
+__all__ = [
+    "REPORT_FORMAT",
+    "ActionStats",
+    "Counters",
+    "Environment",
+    "LatencyStats",
+    "Report",
+    "build_report",
+    "decode_histogram",
+    "format_summary",
+    "latency_stats",
+    "read_report",
+    "write_report",
+]
+
+REPORT_FORMAT = "ocpp-fleet-report/1"
+# Above this, the generator itself may be what the latencies measure (Locust warns at 90 %).
+CPU_SUSPECT_PERCENT = 90.0
+
+
+class _ReportStruct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class LatencyStats(_ReportStruct):
+    """Latency of one kind of exchange, in milliseconds; `histogram` holds every sample."""
+
+    count: int
+    min_ms: float
+    mean_ms: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    p99_9_ms: float
+    max_ms: float
+    histogram: str  # HdrHistogram.encode(): compressed, base64; values in microseconds
+
+
+class ActionStats(_ReportStruct):
+    sent: int
+    answered: int
+    errors: dict[str, int]  # CALLERROR answers by code
+    invalid: int  # answers that broke the schema
+    timeouts: int  # never answered in time: no latency sample, so counted here
+    lost: int  # the connection closed first
+    latency: LatencyStats
+
+
+class Counters(_ReportStruct):
+    connects: int
+    connect_failures: dict[str, int]
+    disconnects: int
+    reconnects: int
+    sessions_started: int
+    sessions_stopped: int
+    invalid_messages: int  # bad frames from the CSMS, answered or counted
+
+
+class Environment(_ReportStruct):
+    fleet_version: str
+    python: str
+    platform: str
+    hostname: str
+    cpu_count: int
+    cpu_percent: float  # the generator's CPU over the run, in % of one core
+    cpu_suspect: bool  # above 90 %: latencies may be the generator's, not the CSMS's
+
+
+class Report(_ReportStruct, kw_only=True):
+    format: str = REPORT_FORMAT
+    name: str
+    profile: dict[str, Any]
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    duration_s: float
+    environment: Environment
+    actions: dict[str, ActionStats]
+    connect: LatencyStats
+    boot: LatencyStats
+    counters: Counters
+    timeline: list[Interval]
+    interrupted: bool = False
+    notes: list[str] = []
+
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(Report)
+
+
+def decode_histogram(encoded: str) -> HdrHistogram:
+    """The histogram a report stored (values in microseconds)."""
+    return HdrHistogram.decode(encoded.encode("ascii"))
+
+
+def latency_stats(histogram: HdrHistogram) -> LatencyStats:
+    """Summary figures (ms) and the encoded histogram."""
+    count = histogram.get_total_count()
+    encoded = histogram.encode().decode("ascii")
+    if not count:
+        return LatencyStats(
+            count=0,
+            min_ms=0.0,
+            mean_ms=0.0,
+            p50_ms=0.0,
+            p90_ms=0.0,
+            p99_ms=0.0,
+            p99_9_ms=0.0,
+            max_ms=0.0,
+            histogram=encoded,
+        )
+    percentiles = histogram.get_percentile_to_value_dict([50, 90, 99, 99.9])
+    return LatencyStats(
+        count=count,
+        min_ms=round(histogram.get_min_value() / 1000, 3),
+        mean_ms=round(histogram.get_mean_value() / 1000, 3),
+        p50_ms=round(percentiles[50] / 1000, 3),
+        p90_ms=round(percentiles[90] / 1000, 3),
+        p99_ms=round(percentiles[99] / 1000, 3),
+        p99_9_ms=round(percentiles[99.9] / 1000, 3),
+        max_ms=round(histogram.get_max_value() / 1000, 3),
+        histogram=encoded,
+    )
+
+
+def build_report(
+    metrics: Metrics,
+    *,
+    name: str,
+    profile: dict[str, Any],
+    started_at: dt.datetime,
+    ended_at: dt.datetime,
+    ended_monotonic: float,
+    interrupted: bool = False,
+    notes: list[str] | None = None,
+) -> Report:
+    """The report of a finished run."""
+    cpu = metrics.cpu_percent()
+    actions = {
+        action: ActionStats(
+            sent=record.sent,
+            answered=record.answered,
+            errors=dict(sorted(record.errors.items())),
+            invalid=record.invalid,
+            timeouts=record.timeouts,
+            lost=record.lost,
+            latency=latency_stats(record.histogram),
+        )
+        for action, record in sorted(metrics.actions.items())
+    }
+    return Report(
+        name=name,
+        profile=profile,
+        started_at=started_at,
+        ended_at=ended_at,
+        duration_s=round(max(ended_monotonic - metrics.started_at, 0.0), 3),
+        environment=Environment(
+            fleet_version=fleet.__version__,
+            python=platform.python_version(),
+            platform=platform.platform(),
+            hostname=socket.gethostname(),
+            cpu_count=os.cpu_count() or 1,
+            cpu_percent=round(cpu, 1),
+            cpu_suspect=cpu > CPU_SUSPECT_PERCENT,
+        ),
+        actions=actions,
+        connect=latency_stats(metrics.connect),
+        boot=latency_stats(metrics.boot),
+        counters=Counters(
+            connects=metrics.connects,
+            connect_failures=dict(sorted(metrics.connect_failures.items())),
+            disconnects=metrics.disconnects,
+            reconnects=metrics.reconnects,
+            sessions_started=metrics.sessions_started,
+            sessions_stopped=metrics.sessions_stopped,
+            invalid_messages=metrics.invalid_messages,
+        ),
+        timeline=list(metrics.timeline),
+        interrupted=interrupted,
+        notes=list(notes or []),
+    )
+
+
+def write_report(report: Report, path: str | os.PathLike[str]) -> None:
+    """Write the report as readable JSON; atomically, so a reader never sees half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = msgspec.json.format(_ENCODER.encode(report), indent=2)
+    fd, temporary = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.write(b"\n")
+        os.chmod(temporary, 0o644)  # a report is for sharing; mkstemp makes it private
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_report(path: str | os.PathLike[str]) -> Report:
+    """Read a report file.
+
+    Raises:
+        ValueError: the file is missing, not JSON, or not a report of this format (the
+            message names the file and the problem).
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        report = _DECODER.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"{path}: not an ocpp-fleet report: {exc}") from None
+    if report.format != REPORT_FORMAT:
+        raise ValueError(f"{path}: report format {report.format!r}, expected {REPORT_FORMAT!r}")
+    return report
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+
+
+def format_summary(report: Report) -> str:
+    """The end-of-run table, plain text."""
+    env = report.environment
+    lines = [
+        f"{report.name}: {report.duration_s:,.1f} s, {report.counters.connects:,} connects, "
+        f"generator CPU {env.cpu_percent:.0f} %" + (" (interrupted)" if report.interrupted else ""),
+    ]
+    if env.cpu_suspect:
+        lines.append("SUSPECT: generator CPU > 90 %: latencies may measure the fleet, not the CSMS")
+    header = (
+        f"{'action':<34}{'sent':>9}{'answered':>10}{'errors':>8}{'timeouts':>9}"
+        f"{'p50':>9}{'p90':>9}{'p99':>9}{'p99.9':>9}{'max':>9}  (ms)"
+    )
+    lines += ["", header, "-" * len(header)]
+    for action, stats in report.actions.items():
+        errors = sum(stats.errors.values()) + stats.invalid + stats.lost
+        lat = stats.latency
+        lines.append(
+            f"{action:<34}{stats.sent:>9,}{stats.answered:>10,}{errors:>8,}{stats.timeouts:>9,}"
+            f"{_ms(lat.p50_ms):>9}{_ms(lat.p90_ms):>9}{_ms(lat.p99_ms):>9}"
+            f"{_ms(lat.p99_9_ms):>9}{_ms(lat.max_ms):>9}"
+        )
+    for label, lat in (
+        ("(connect: handshake)", report.connect),
+        ("(boot: to Accepted)", report.boot),
+    ):
+        lines.append(
+            f"{label:<34}{lat.count:>9,}{'':>10}{'':>8}{'':>9}"
+            f"{_ms(lat.p50_ms):>9}{_ms(lat.p90_ms):>9}{_ms(lat.p99_ms):>9}"
+            f"{_ms(lat.p99_9_ms):>9}{_ms(lat.max_ms):>9}"
+        )
+    counters = report.counters
+    failures = sum(counters.connect_failures.values())
+    lines += [
+        "",
+        f"sessions started {counters.sessions_started:,}, stopped {counters.sessions_stopped:,}; "
+        f"connect failures {failures:,}; disconnects {counters.disconnects:,}; "
+        f"reconnects {counters.reconnects:,}; invalid messages from the CSMS "
+        f"{counters.invalid_messages:,}",
+    ]
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
