@@ -216,7 +216,7 @@ class StationActor:
                         continue
                     wake = machine.next_wakeup()
                 else:
-                    wake = min(machine.next_wakeup(), timeout_at)
+                    wake = min(machine.next_timer(), timeout_at)
                 with trio.CancelScope(deadline=wake) as scope:
                     self._wait_scope = scope
                     if self.stop_requested and not machine.stopping:

@@ -299,17 +299,24 @@ class StationMachine:
         self.boot_pending = None
         self.heartbeat_at = math.inf
 
-    def next_wakeup(self) -> float:
-        """The earliest time something is due (inf: nothing scheduled)."""
+    def next_timer(self) -> float:
+        """The earliest timer (inf: none). While a CALL is in flight this is all that can
+        wake the station: queued messages must wait for the answer."""
         if not self.booted:
-            if self.boot_pending is not None:
-                return self.boot_pending.intended_at
             return self.boot_at
         soonest = self.heartbeat_at
-        if self.outbox:
-            soonest = min(soonest, self.outbox[0].intended_at)
         for connector in self.connectors:
             soonest = min(soonest, connector.wake_at, connector.stop_at, connector.meter_at)
+        return soonest
+
+    def next_wakeup(self) -> float:
+        """The earliest time something is due, timers or a queued message (inf: nothing)."""
+        soonest = self.next_timer()
+        if not self.booted:
+            if self.boot_pending is not None:
+                soonest = min(soonest, self.boot_pending.intended_at)
+        elif self.outbox:
+            soonest = min(soonest, self.outbox[0].intended_at)
         return soonest
 
     def due(self, now: float) -> Outgoing | None:

@@ -22,6 +22,9 @@ from fleet.toolkit._generated import (
 )
 from fleet.toolkit._security import basic_auth_header, client_ssl_context
 
+# Seconds to wait for the peer's answer to our websocket close.
+CLOSE_TIMEOUT = 2.0
+
 __all__ = [
     "ChargePoint16",
     "ChargePoint201",
@@ -272,7 +275,9 @@ async def open_station_websocket(
             try:
                 yield ws
             finally:
-                with trio.CancelScope(shield=True):
+                # Shielded so a cancelled owner still closes politely, but bounded: a peer
+                # that never answers the close must not hold the owner forever.
+                with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
                     await ws.aclose()
                 nursery.cancel_scope.cancel(reason="station websocket closed")
     except BaseExceptionGroup as group:

@@ -356,7 +356,7 @@ class OcppConnection(TypedCaller):
 
     async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection (idempotent). Waiting callers get `ConnectionLost`."""
-        with trio.CancelScope(shield=True):
+        with trio.move_on_after(2.0, shield=True):  # polite, but bounded
             await self._ws.aclose(code, reason)
         self._mark_closed(self._ws.closed)
 
