@@ -1,0 +1,129 @@
+"""Custom station behaviour: a profile's ``behaviour = "module:function"``.
+
+The function is called once per station as ``await function(station)`` with a
+`CustomStation`; it drives the station through the toolkit (``async with station.connect()
+as cp``), and every call it makes is recorded like the built-in behaviour's: latency from the
+call's intended time, errors, timeouts. It should return when `station.stopping` turns true
+(`await station.sleep(...)` returns False then), or it is cancelled at the end of the drain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+import fleet.toolkit as tk
+from fleet.ocpp import OcppVersion
+
+if TYPE_CHECKING:
+    from fleet.run._orchestrator import FleetRun, StationPlan
+
+__all__ = ["CustomStation", "run_custom_station"]
+
+logger = logging.getLogger("fleet.run")
+
+
+class CustomStation:
+    """What a custom behaviour gets for one station.
+
+    Attributes:
+        station_id: the station's identity.
+        version: its OCPP version ("ocpp1.6" or "ocpp2.0.1").
+        index: its position in the fleet.
+        rng: its own random source (seeded: runs repeat).
+        profile: the whole profile, for the behaviour's own settings.
+    """
+
+    def __init__(self, run: FleetRun, plan: StationPlan, rng: random.Random) -> None:
+        self._run = run
+        self.station_id = plan.station_id
+        self.version: OcppVersion = plan.version
+        self.index = plan.index
+        self.rng = rng
+        self.profile = run.profile
+
+    @property
+    def stopping(self) -> bool:
+        """The run is ending: finish up and return."""
+        return self._run.custom_stop.is_set()
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep, but wake when the run ends; True if the whole time passed."""
+        with trio.move_on_after(seconds):
+            await self._run.custom_stop.wait()
+            return False
+        return True
+
+    @contextlib.asynccontextmanager
+    async def connect(self, handlers: Any = None) -> AsyncIterator[Any]:
+        """Connect this station as the profile says; yields a toolkit charge point."""
+        run = self._run
+        profile = run.profile
+        metrics = run.metrics
+        password = profile.auth.password
+        if password is not None:
+            password = password.replace("{station}", self.station_id)
+        tls = profile.tls
+        started = trio.current_time()
+        try:
+            connection = tk.connect(
+                run.csms_url,
+                self.station_id,
+                version=self.version,
+                handlers=handlers,
+                call_timeout=profile.timeouts.call,
+                connect_timeout=profile.timeouts.connect,
+                password=password,
+                username=profile.auth.username,
+                ca_file=tls.ca_file,
+                client_cert=tls.client_cert,
+                client_key=tls.client_key,
+                on_call=self._record,
+            )
+            async with connection as cp:
+                now = trio.current_time()
+                metrics.connect_succeeded(now - started, now)
+                metrics.connected_stations += 1
+                try:
+                    yield cp
+                finally:
+                    metrics.connected_stations -= 1
+        except tk.ConnectError as exc:
+            metrics.connect_failed(type(exc).__name__, trio.current_time())
+            raise
+
+    def _record(self, timing: tk.CallTiming) -> None:
+        metrics = self._run.metrics
+        metrics.call_sent(timing.action, timing.sent_at)
+        if timing.outcome == "result":
+            assert timing.answered_at is not None
+            metrics.call_answered(timing.action, timing.intended_at, timing.answered_at)
+        elif timing.outcome == "error":
+            metrics.call_errored(timing.action, timing.error_code or "", timing.answered_at or 0.0)
+        elif timing.outcome == "invalid":
+            metrics.call_invalid(timing.action, timing.answered_at or 0.0)
+        elif timing.outcome == "timeout":
+            metrics.call_timed_out(timing.action, trio.current_time())
+        else:
+            metrics.call_lost(timing.action, trio.current_time())
+
+
+async def run_custom_station(
+    behaviour: Callable[[CustomStation], Any], run: FleetRun, plan: StationPlan, rng: random.Random
+) -> None:
+    """Run one station's custom behaviour; its failures are logged and counted, not fatal."""
+    run.custom_running += 1
+    try:
+        await behaviour(CustomStation(run, plan, rng))
+    except tk.ConnectError:
+        pass  # counted by connect()
+    except Exception:
+        logger.exception("custom behaviour failed for station %s", plan.station_id)
+        run.metrics.connect_failed("behaviour error", trio.current_time())
+    finally:
+        run.custom_running -= 1

@@ -1,0 +1,302 @@
+"""The orchestrator: ramps a profile's stations up, holds them, and ends the run cleanly.
+
+`run_fleet` owns one nursery. In it run the ramp (which starts station actors at the profile's
+rate), a ticker (which closes one metrics interval a second and hands it to the live view),
+and the actors themselves. At the end of the run, or when `FleetRun.stop()` is called (a
+signal), the ramp stops, every station is asked to end its sessions and close, and the run
+waits at most the profile's drain timeout before it cancels whatever is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+import math
+import random
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import trio
+
+from fleet.csms import EmbeddedCsms
+from fleet.metrics import Interval, Metrics
+from fleet.ocpp import OcppVersion
+from fleet.profile import Profile
+from fleet.station import (
+    Reconnect,
+    StationActor,
+    StationMachine,
+    StationMachine16,
+    StationMachine201,
+    StationSettings,
+)
+from fleet.toolkit import client_ssl_context, parse_version
+
+__all__ = ["FleetRun", "StationPlan", "plan_stations", "ramp_offsets"]
+
+TICK_SECONDS = 1.0
+
+
+class StationPlan:
+    """Who one station is: its index, id and OCPP version."""
+
+    __slots__ = ("index", "station_id", "version")
+
+    def __init__(self, index: int, station_id: str, version: OcppVersion) -> None:
+        self.index = index
+        self.station_id = station_id
+        self.version = version
+
+
+def plan_stations(profile: Profile) -> list[StationPlan]:
+    """The profile's stations, with versions in exact shares, shuffled by the seed."""
+    count = profile.stations.count
+    shares = sorted(profile.stations.versions.items())
+    total = sum(share for _, share in shares)
+    versions: list[OcppVersion] = []
+    for name, share in shares:  # largest remainder would be fairer; rounding is near enough
+        versions += [parse_version(name)] * round(count * share / total)
+    versions = (versions + [parse_version(shares[-1][0])] * count)[:count]
+    random.Random(profile.seed).shuffle(versions)
+    pattern = profile.stations.id_pattern
+    return [StationPlan(i, pattern.format(index=i), versions[i]) for i in range(count)]
+
+
+def ramp_offsets(profile: Profile) -> Iterator[float]:
+    """Seconds after the start at which each station connects, in order.
+
+    With steps, the rate is piecewise constant and station i connects when the integral of
+    the rate reaches i.
+    """
+    count = profile.stations.count
+    ramp = profile.ramp
+    if ramp.steps:
+        steps = list(ramp.steps)
+        index = 0
+        integral = 0.0  # stations due by the start of the current step
+        for k, step in enumerate(steps):
+            end = steps[k + 1].at if k + 1 < len(steps) else math.inf
+            while index < count:
+                at = step.at + (index - integral) / step.rate
+                if at >= end:
+                    break
+                yield max(at, step.at)
+                index += 1
+            if index >= count:
+                return
+            integral += (end - step.at) * step.rate
+        return
+    if ramp.duration is not None:
+        for i in range(count):
+            yield ramp.duration * i / count
+        return
+    rate = ramp.rate if ramp.rate is not None else 50.0
+    for i in range(count):
+        yield i / rate
+
+
+class FleetRun:
+    """One run of a profile.
+
+    Args:
+        profile: what to run.
+        on_tick: called with each second's `Interval` (the live view).
+        behaviour_path: a folder to import the profile's custom behaviour from (the
+            profile's own folder, as a locustfile's).
+
+    `metrics` holds everything recorded; it starts when `run()` does.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        on_tick: Callable[[Interval, FleetRun], None] | None = None,
+        behaviour_path: str | None = None,
+    ) -> None:
+        self.profile = profile
+        self.metrics = Metrics(0.0)
+        self.behaviour_path = behaviour_path
+        self.on_tick = on_tick
+        self.actors: list[StationActor] = []
+        self.interrupted = False
+        self.drained = True
+        self.csms: EmbeddedCsms | None = None
+        self.csms_url = profile.csms
+        self.started_at_wall: dt.datetime | None = None
+        self.ended_at_wall: dt.datetime | None = None
+        self.ended_at: float | None = None
+        self._stop = trio.Event()
+        self._stop_reason = ""
+        # Custom behaviours (profile.behaviour) watch this event instead of an actor's flag.
+        self.custom_stop = trio.Event()
+        self.custom_running = 0
+
+    @property
+    def target(self) -> int:
+        return self.profile.stations.count
+
+    def stop(self, reason: str = "interrupted") -> None:
+        """End the run early (Ctrl-C, SIGTERM): stop the ramp and drain the stations."""
+        if not self._stop.is_set():
+            self.interrupted = True
+            self._stop_reason = reason
+            self._stop.set()
+
+    async def run(self) -> None:
+        """Run the profile to its end (or `stop()`), then drain. Resource handling: every
+        task started here ends before this returns; the embedded CSMS too."""
+        custom = None
+        if self.profile.behaviour:
+            custom = _load_behaviour(self.profile.behaviour, self.behaviour_path)
+        async with self._csms():
+            self.started_at_wall = dt.datetime.now(dt.UTC)
+            start = trio.current_time()
+            self.metrics = Metrics(start)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._tick, start)
+                stations = trio.open_nursery()
+                async with stations as station_nursery:
+                    ramp = trio.CancelScope()
+                    station_nursery.start_soon(self._ramp, station_nursery, start, ramp, custom)
+                    with trio.move_on_at(start + self.profile.duration):
+                        await self._stop.wait()
+                    ramp.cancel()
+                    await self._drain(station_nursery)
+                nursery.cancel_scope.cancel(reason="run over")
+            self.ended_at = trio.current_time()
+            self.ended_at_wall = dt.datetime.now(dt.UTC)
+            self.metrics.tick(self.ended_at)
+
+    @contextlib.asynccontextmanager
+    async def _csms(self) -> AsyncIterator[None]:
+        if self.profile.csms != "embedded":
+            yield
+            return
+        options = self.profile.embedded
+        csms = EmbeddedCsms(
+            heartbeat_interval=options.heartbeat_interval,
+            boot_status=options.boot_status,
+            response_delay=options.response_delay,
+        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(csms.run)
+            self.csms = csms
+            self.csms_url = csms.url
+            try:
+                yield
+            finally:
+                nursery.cancel_scope.cancel(reason="run over")
+
+    async def _ramp(
+        self,
+        nursery: trio.Nursery,
+        start: float,
+        scope: trio.CancelScope,
+        custom: Callable[..., Any] | None,
+    ) -> None:
+        profile = self.profile
+        wall_offset = time.time() - trio.current_time()
+        ssl_context = None
+        if profile.csms.startswith("wss://") or self.csms_url.startswith("wss://"):
+            tls = profile.tls
+            ssl_context = client_ssl_context(tls.ca_file, tls.client_cert, tls.client_key)
+        reconnect = Reconnect(
+            profile.reconnect.wait_minimum,
+            profile.reconnect.random_range,
+            profile.reconnect.repeat_times,
+        )
+        id_tags = list(profile.session.id_tags) or [
+            f"TAG-{n}" for n in range(profile.session.id_tag_pool)
+        ]
+        with scope:
+            for plan, offset in zip(plan_stations(profile), ramp_offsets(profile), strict=False):
+                await trio.sleep_until(start + offset)
+                rng = random.Random(profile.seed * 1_000_003 + plan.index)
+                if custom is not None:
+                    nursery.start_soon(self._run_custom, custom, plan, rng)
+                    continue
+                machine = self._machine(plan, rng, id_tags, wall_offset)
+                password = profile.auth.password
+                if password is not None:
+                    password = password.replace("{station}", plan.station_id)
+                actor = StationActor(
+                    machine,
+                    self.csms_url,
+                    self.metrics,
+                    call_timeout=profile.timeouts.call,
+                    connect_timeout=profile.timeouts.connect,
+                    reconnect=reconnect,
+                    password=password,
+                    username=profile.auth.username,
+                    ssl_context=ssl_context,
+                )
+                self.actors.append(actor)
+                nursery.start_soon(actor.run)
+
+    def _machine(
+        self, plan: StationPlan, rng: random.Random, id_tags: list[str], wall_offset: float
+    ) -> StationMachine:
+        profile = self.profile
+        session = profile.session
+        settings = StationSettings(
+            connectors=profile.stations.connectors,
+            vendor=profile.stations.vendor,
+            model=profile.stations.model,
+            first_start=session.first_start,
+            length=session.length,
+            idle=session.idle,
+            power_kw=session.power_kw,
+            meter_interval=session.meter_interval,
+            id_tags=id_tags,
+            authorize=session.authorize,
+            probability=session.probability,
+            heartbeat_interval=60.0,
+            wall_offset=wall_offset,
+        )
+        cls = StationMachine16 if plan.version is OcppVersion.V16 else StationMachine201
+        return cls(plan.station_id, settings, rng, self.metrics)
+
+    async def _run_custom(
+        self, behaviour: Callable[..., Any], plan: StationPlan, rng: random.Random
+    ) -> None:
+        from fleet.run._custom import run_custom_station
+
+        await run_custom_station(behaviour, self, plan, rng)
+
+    async def _drain(self, nursery: trio.Nursery) -> None:
+        for actor in self.actors:
+            actor.request_stop()
+        self.custom_stop.set()
+        with trio.move_on_after(self.profile.timeouts.drain):
+            while self.custom_running or any(not actor.done for actor in self.actors):
+                await trio.sleep(0.05)
+        if self.custom_running or any(not actor.done for actor in self.actors):
+            self.drained = False
+            nursery.cancel_scope.cancel(reason="drain timeout")
+
+    async def _tick(self, start: float) -> None:
+        next_tick = start + TICK_SECONDS
+        while True:
+            await trio.sleep_until(next_tick)
+            interval = self.metrics.tick(trio.current_time())
+            if self.on_tick is not None:
+                self.on_tick(interval, self)
+            next_tick += TICK_SECONDS
+
+
+def _load_behaviour(spec: str, search_path: str | None) -> Callable[..., Any]:
+    module_name, _, function_name = spec.partition(":")
+    if search_path is not None and search_path not in sys.path:
+        sys.path.insert(0, search_path)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"behaviour {spec!r}: cannot import {module_name!r}: {exc}") from None
+    function = getattr(module, function_name, None)
+    if function is None or not callable(function):
+        raise ValueError(f"behaviour {spec!r}: {module_name} has no function {function_name!r}")
+    return function
