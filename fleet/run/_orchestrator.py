@@ -38,6 +38,8 @@ from fleet.toolkit import client_ssl_context, parse_version
 __all__ = ["FleetRun", "StationPlan", "plan_stations", "ramp_offsets"]
 
 TICK_SECONDS = 1.0
+# At most this long for all sessions to be ended at the end of a run.
+STOP_SPREAD = 2.0
 
 
 class StationPlan:
@@ -268,8 +270,11 @@ class FleetRun:
         await run_custom_station(behaviour, self, plan, rng)
 
     async def _drain(self, nursery: trio.Nursery) -> None:
+        # Sessions end spread over a short window inside the drain time, as real ones would,
+        # not in one burst of the tool's making; an interrupted run stops at once.
+        spread = 0.0 if self.interrupted else min(STOP_SPREAD, self.profile.timeouts.drain / 4)
         for actor in self.actors:
-            actor.request_stop()
+            actor.request_stop(spread)
         self.custom_stop.set()
         with trio.move_on_after(self.profile.timeouts.drain):
             while self.custom_running or any(not actor.done for actor in self.actors):

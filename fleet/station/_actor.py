@@ -118,12 +118,15 @@ class StationActor:
         self.username = username
         self.ssl_context = ssl_context
         self.stop_requested = False
+        self.stop_spread = 0.0  # seconds over which running sessions end when stopped
         self.done = False
         self._wait_scope: trio.CancelScope | None = None
 
-    def request_stop(self) -> None:
-        """Ask the station to end its sessions, close and return (never abruptly)."""
+    def request_stop(self, spread: float = 0.0) -> None:
+        """Ask the station to end its sessions (within `spread` seconds), close and return;
+        never abruptly."""
         self.stop_requested = True
+        self.stop_spread = spread
         if self._wait_scope is not None:
             self._wait_scope.cancel()
 
@@ -199,7 +202,7 @@ class StationActor:
             while True:
                 now = current_time()
                 if self.stop_requested and not machine.stopping:
-                    machine.stop(now)
+                    machine.stop(now, self.stop_spread)
                 machine.on_timer(now)
                 if outstanding is None:
                     if machine.finished:

@@ -374,15 +374,15 @@ class StationMachine:
             return
         self.answered(item, response, error, now)
 
-    def stop(self, now: float) -> None:
-        """End the run for this station: no new sessions, running ones stop now."""
+    def stop(self, now: float, spread: float = 0.0) -> None:
+        """End the run for this station: no new sessions; running ones stop within `spread`
+        seconds (at a random moment each, so a fleet does not stop in one synthetic burst)."""
         self.stopping = True
         self.heartbeat_at = math.inf
         for connector in self.connectors:
             connector.wake_at = math.inf
             if connector.state is ConnectorState.CHARGING:
-                connector.stop_at = math.inf
-                self.stop_session(connector, now, "Local")
+                connector.stop_at = now + (self.rng.uniform(0, spread) if spread > 0 else 0.0)
             # AUTHORIZING / STARTING ones stop as soon as their answer arrives.
 
     @property
