@@ -245,3 +245,37 @@ def test_custom_behaviour_drives_stations_through_the_toolkit(tmp_path: Path) ->
     assert report.actions["BootNotification"].answered == 5
     assert report.actions["Heartbeat"].answered >= 5
     assert msgspec.to_builtins(report.profile)["behaviour"] == "custom_behaviour:drive"
+
+
+@pytest.mark.deadline(60)
+@pytest.mark.parametrize(
+    ("version", "reset"), [("1.6", {"type": "Soft"}), ("2.0.1", {"type": "Immediate"})]
+)
+async def test_a_reset_from_the_csms_reboots_the_station(version: str, reset: dict) -> None:
+    text = profile_text(
+        count="count = 2",
+        duration='duration = "5s"',
+        versions=f'versions = {{ "{version}" = 1 }}',
+        first_start='first_start = "0s"',
+        length='length = "1h"',  # charging when the reset comes
+    )
+    run = FleetRun(parse_profile(text))
+    answers = []
+
+    async def reset_first_station() -> None:
+        while run.csms is None:
+            await trio.sleep(0.01)
+        station = await run.csms.wait_for_station("SIM-000000")
+        await trio.sleep(1.5)  # booted and charging
+        answers.append(await station.call("Reset", reset))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reset_first_station)
+        await run.run()
+    assert [a.status for a in answers] == ["Accepted"]
+    assert run.csms is not None
+    received = run.csms.received_by_station["SIM-000000"]
+    assert received["BootNotification"] == 2  # rebooted: connected and booted again
+    assert run.csms.received_by_station["SIM-000001"]["BootNotification"] == 1
+    assert run.metrics.sessions_started == run.metrics.sessions_stopped  # the reset ended one
+    assert run.csms.connections_accepted == 3

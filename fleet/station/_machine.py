@@ -285,7 +285,8 @@ class StationMachine:
     # -- driven by the actor ----------------------------------------------------------------
 
     def connected(self, now: float) -> None:
-        """A connection is open: boot (again)."""
+        """A connection is open: boot (again). A reboot, if one was asked for, is done."""
+        self.reboot_requested = False
         self.booted = False
         self.heartbeat_at = math.inf
         self.boot_at = now
@@ -410,6 +411,7 @@ class StationMachine:
     def _boot_answered(self, item: Outgoing, response: Any, now: float) -> None:
         status = getattr(response, "status", None)
         if status == "Accepted":
+            first_boot = not self.ever_booted
             self.booted = True
             self.ever_booted = True
             if self.first_boot_intended is not None:
@@ -418,22 +420,21 @@ class StationMachine:
             if response.interval > 0:
                 self.heartbeat_interval = float(response.interval)
             self.heartbeat_at = now + self.heartbeat_interval
-            self.after_boot(now)
+            self.after_boot(now, first_boot)
             return
         # Pending, Rejected, or no valid answer: boot again later, as the CSMS asked.
         interval = getattr(response, "interval", 0) or DEFAULT_BOOT_RETRY
         self.boot_at = now + interval
 
-    def after_boot(self, now: float) -> None:
-        """Report every connector's status, and schedule sessions."""
-        first_boot = not self.reboot_requested and self.transactions == 0
+    def after_boot(self, now: float, first_boot: bool) -> None:
+        """Report every connector's status, and schedule sessions: after the very first boot
+        with `first_start`, after a reboot as after any session, with `idle`."""
         for connector in self.connectors:
             self.send_status(connector, now)
             idle = connector.state is ConnectorState.AVAILABLE and connector.wake_at == math.inf
             if idle and not self.stopping:
                 wait = self.settings.first_start if first_boot else self.settings.idle
                 connector.wake_at = now + wait.sample(self.rng)
-        self.reboot_requested = False
 
     def _session_due(self, connector: Connector, intended: float) -> None:
         if connector.state is not ConnectorState.AVAILABLE or self.stopping:

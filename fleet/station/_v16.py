@@ -106,7 +106,7 @@ class StationMachine16(StationMachine):
     def heartbeat_request(self) -> Payload:
         return _HEARTBEAT
 
-    def after_boot(self, now: float) -> None:
+    def after_boot(self, now: float, first_boot: bool) -> None:
         # Connector 0 is the charge point itself.
         self.send(
             "StatusNotification",
@@ -118,7 +118,7 @@ class StationMachine16(StationMachine):
             ),
             now,
         )
-        super().after_boot(now)
+        super().after_boot(now, first_boot)
 
     def send_status(
         self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
