@@ -7,6 +7,7 @@ import sys
 
 import fleet
 from fleet.csms import _command as csms_command
+from fleet.report import _command as report_command
 from fleet.run import _command as run_command
 
 
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ocpp-fleet {fleet.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_command.add_parser(subparsers)
+    report_command.add_parser(subparsers)
     csms_command.add_parser(subparsers)
     return parser
 

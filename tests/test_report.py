@@ -1,0 +1,162 @@
+"""fleet report show / merge / compare, on reports from real runs and from known samples."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+
+from fleet.metrics import Metrics, build_report, write_report
+from fleet.profile import parse_profile
+from fleet.report import compare, merge, parse_bound
+from fleet.run import FleetRun
+from tests.test_fleet import profile_text
+
+FLEET = [sys.executable, "-m", "fleet"]
+WALL = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def report_from(samples: dict[str, list[float]], start: float = 0.0, timeouts: int = 0):  # type: ignore[no-untyped-def]
+    metrics = Metrics(start)
+    for action, latencies in samples.items():
+        for latency in latencies:
+            metrics.call_sent(action, start)
+            metrics.call_answered(action, start, start + latency)
+    for _ in range(timeouts):
+        metrics.call_sent("Heartbeat", start)
+        metrics.call_timed_out("Heartbeat", start + 30)
+    metrics.tick(start + 1)
+    return build_report(
+        metrics,
+        name="r",
+        profile={},
+        started_at=WALL,
+        ended_at=WALL + dt.timedelta(seconds=10),
+        ended_monotonic=start + 10,
+    )
+
+
+def test_merge_equals_one_histogram_holding_every_sample() -> None:
+    shard_a = {"Heartbeat": [0.001 * i for i in range(1, 400)], "Authorize": [0.5]}
+    shard_b = {"Heartbeat": [0.003 * i for i in range(1, 700)]}
+    merged = merge([report_from(shard_a, timeouts=2), report_from(shard_b, timeouts=1)])
+    reference = report_from(
+        {"Heartbeat": shard_a["Heartbeat"] + shard_b["Heartbeat"], "Authorize": [0.5]}, timeouts=3
+    )
+    for action in ("Heartbeat", "Authorize"):
+        got, want = merged.actions[action], reference.actions[action]
+        assert (got.sent, got.answered, got.timeouts) == (want.sent, want.answered, want.timeouts)
+        for field in ("count", "min_ms", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms"):
+            assert getattr(got.latency, field) == getattr(want.latency, field), (action, field)
+    assert merged.timeline[0].answered == 400 + 699
+    assert "merged from 2 reports" in merged.notes
+
+
+def test_bounds_parse_and_refuse_nonsense() -> None:
+    assert parse_bound("p99+10%").amount == 10
+    assert parse_bound("Heartbeat.p99.9+5ms").action == "Heartbeat"
+    assert parse_bound("throughput-5%").metric == "throughput"
+    for bad in ("p99+x", "p99-10%", "errors+5ms", "throughput+5%", "latency+1%"):
+        with pytest.raises(ValueError, match="bad bound"):
+            parse_bound(bad)
+
+
+def test_compare_marks_what_breaks_a_bound() -> None:
+    fast = report_from({"Heartbeat": [0.010] * 100})
+    slow = report_from({"Heartbeat": [0.012] * 100}, timeouts=1)
+    rows = compare(fast, slow, [parse_bound("p99+10%"), parse_bound("errors+0.5%")])
+    broken = {(row.action, row.metric): row.regressed_by for row in rows if row.regressed_by}
+    assert broken == {("Heartbeat", "p99"): ["p99+10%"], ("*", "errors"): ["errors+0.5%"]}
+    assert compare(fast, fast, [parse_bound("p99+10%"), parse_bound("errors+0%")]) == [
+        row for row in compare(fast, fast, []) if not row.regressed_by
+    ]
+
+
+async def run_report(tmp_path: Path, name: str, delay_ms: int) -> Path:
+    text = profile_text(
+        count="count = 10",
+        duration='duration = "3s"',
+        first_start='first_start = "1h"',
+        response_delay=f'response_delay = "{delay_ms}ms"',
+    )
+    run = FleetRun(parse_profile(text))
+    await run.run()
+    report = build_report(
+        run.metrics,
+        name=name,
+        profile={},
+        started_at=run.started_at_wall,
+        ended_at=run.ended_at_wall,
+        ended_monotonic=run.ended_at,
+    )
+    path = tmp_path / f"{name}.json"
+    write_report(report, path)
+    return path
+
+
+@pytest.mark.deadline(60)
+async def test_compare_flags_a_real_regression_in_ci(tmp_path: Path) -> None:
+    before = await run_report(tmp_path, "before", delay_ms=0)
+    after = await run_report(tmp_path, "after", delay_ms=30)  # the new build answers slower
+
+    def command(baseline: Path, candidate: Path) -> list[str]:
+        return [*FLEET, "report", "compare", str(baseline), str(candidate), "--fail-on", "p99+50%"]
+
+    result = await trio.run_process(command(before, after), capture_stdout=True, check=False)
+    out = result.stdout.decode()
+    assert result.returncode == 3, out
+    assert "REGRESSION Heartbeat p99" in out
+    same = await trio.run_process(command(before, before), capture_stdout=True, check=False)
+    assert same.returncode == 0, same.stdout.decode()
+
+
+def write(tmp_path: Path) -> Path:
+    path = tmp_path / "r.json"
+    write_report(report_from({"Heartbeat": [0.001, 0.002, 0.020], "Authorize": [0.005]}), path)
+    return path
+
+
+def test_show_forms(tmp_path: Path) -> None:
+    path = write(tmp_path)
+
+    def show(*extra: str) -> str:
+        result = subprocess.run(
+            [*FLEET, "report", "show", str(path), *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "Heartbeat" in show() and "Authorize" in show()
+    spectrum = show("--spectrum", "Heartbeat").splitlines()
+    assert spectrum[0].split() == ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"]
+    assert any(line.split()[:1] == ["20.000"] or line.startswith("      20.") for line in spectrum)
+    figures = json.loads(show("--json"))
+    assert figures["actions"]["Heartbeat"]["answered"] == 3
+    assert "histogram" not in figures["actions"]["Heartbeat"]["latency"]
+    rows = show("--csv").splitlines()
+    assert rows[0].startswith("action,sent,answered") and len(rows) == 3
+
+
+def test_bad_input_is_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    for args in (
+        ["show", str(tmp_path / "missing.json")],
+        ["show", str(path), "--spectrum", "Nope"],
+        ["compare", str(path), str(path), "--fail-on", "p99+x"],
+        ["compare", str(path)],
+    ):
+        result = subprocess.run(
+            [*FLEET, "report", *args], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, args
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith(
+            "fleet report: "
+        )
