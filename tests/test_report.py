@@ -160,3 +160,58 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith(
             "fleet report: "
         )
+
+
+def test_thresholds_pass_fail_and_refuse_nonsense() -> None:
+    from fleet.report import check_thresholds, parse_thresholds
+
+    report = report_from({"Heartbeat": [0.010] * 99 + [0.900], "Authorize": [0.002]}, timeouts=1)
+    results = check_thresholds(
+        parse_thresholds(
+            {
+                "Heartbeat.p50": "< 11ms",
+                "Heartbeat.max": "< 500ms",
+                "p50": "<= 0.011s",
+                "timeouts": "== 0",
+                "errors": "< 5%",
+                "Nope.p99": "< 1s",
+            }
+        ),
+        report,
+    )
+    assert [(r.name, r.passed) for r in results] == [
+        ("Heartbeat.p50", True),
+        ("Heartbeat.max", False),
+        ("p50", True),
+        ("timeouts", False),
+        ("errors", True),
+        ("Nope.p99", False),  # the run has no such figure: nothing shows it passed
+    ]
+    for key, condition in (
+        ("p98", "< 1s"),
+        ("p99", "< 1"),
+        ("errors", "< 1ms"),
+        ("p99", "about 1s"),
+    ):
+        with pytest.raises(ValueError, match=f"thresholds.{key}"):
+            parse_thresholds({key: condition})
+
+
+def test_fleet_run_exits_4_when_a_threshold_fails(tmp_path: Path) -> None:
+    profile = tmp_path / "strict.toml"
+    profile.write_text(
+        profile_text(count="count = 5", duration='duration = "2s"')
+        + '\n[thresholds]\n"BootNotification.p99" = "< 1ms"\n"p99" = "< 0.001ms"\n'
+    )
+    out = tmp_path / "r.json"
+    result = subprocess.run(
+        [*FLEET, "run", str(profile), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "FAIL  p99 < 0.001ms" in result.stdout
+    from fleet.metrics import read_report
+
+    assert [t.passed for t in read_report(out).thresholds][-1] is False

@@ -27,6 +27,7 @@ __all__ = [
     "Environment",
     "LatencyStats",
     "Report",
+    "ThresholdResult",
     "build_report",
     "decode_histogram",
     "format_summary",
@@ -88,6 +89,15 @@ class Environment(_ReportStruct):
     cpu_suspect: bool  # above 90 %: latencies may be the generator's, not the CSMS's
 
 
+class ThresholdResult(_ReportStruct):
+    """A profile threshold checked at the end of the run."""
+
+    name: str  # e.g. "BootNotification.p99"
+    condition: str  # e.g. "< 500ms"
+    actual: float | None  # ms, percent or count; None when the run has no such figure
+    passed: bool
+
+
 class Report(_ReportStruct, kw_only=True):
     format: str = REPORT_FORMAT
     name: str
@@ -103,6 +113,7 @@ class Report(_ReportStruct, kw_only=True):
     timeline: list[Interval]
     interrupted: bool = False
     notes: list[str] = []
+    thresholds: list[ThresholdResult] = []
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -283,6 +294,17 @@ def format_summary(report: Report) -> str:
         f"reconnects {counters.reconnects:,}; invalid messages from the CSMS "
         f"{counters.invalid_messages:,}",
     ]
+    if report.thresholds:
+        failed = sum(not t.passed for t in report.thresholds)
+        lines += ["", f"thresholds: {len(report.thresholds) - failed} passed, {failed} failed"]
+        for result in report.thresholds:
+            metric = result.name.rsplit(".", 1)[-1] if "." in result.name else result.name
+            if result.name.endswith("p99.9"):
+                metric = "p99.9"
+            unit = {"errors": " %", "timeouts": ""}.get(metric, " ms")
+            actual = "none" if result.actual is None else f"{result.actual:,.3g}{unit}"
+            verdict = "pass" if result.passed else "FAIL"
+            lines.append(f"  {verdict}  {result.name} {result.condition}  (actual {actual})")
     for note in report.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)

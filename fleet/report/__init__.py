@@ -9,5 +9,17 @@ from fleet.report._analysis import (
     parse_bound,
     throughput,
 )
+from fleet.report._thresholds import Threshold, check_thresholds, parse_thresholds
 
-__all__ = ["Bound", "Comparison", "compare", "error_rate", "merge", "parse_bound", "throughput"]
+__all__ = [
+    "Bound",
+    "Comparison",
+    "Threshold",
+    "check_thresholds",
+    "compare",
+    "error_rate",
+    "merge",
+    "parse_bound",
+    "parse_thresholds",
+    "throughput",
+]

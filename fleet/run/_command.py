@@ -13,14 +13,16 @@ import trio
 
 from fleet.metrics import build_report, format_summary, write_report
 from fleet.profile import Profile, ProfileError, load_profile
+from fleet.report import check_thresholds, parse_thresholds
 from fleet.run._live import LiveView
 from fleet.run._orchestrator import FleetRun, plan_stations
 from fleet.toolkit import ConnectError, client_ssl_context, open_station_websocket
 
 __all__ = ["add_parser", "run"]
 
-# Exit codes: 0 the run completed; 1 it could not run (CSMS unreachable); 2 bad input.
-EXIT_OK, EXIT_CANNOT_RUN, EXIT_BAD_INPUT = 0, 1, 2
+# Exit codes: 0 the run completed (and its thresholds passed); 1 it could not run (CSMS
+# unreachable); 2 bad input; 4 a threshold of the profile failed.
+EXIT_OK, EXIT_CANNOT_RUN, EXIT_BAD_INPUT, EXIT_THRESHOLDS_FAILED = 0, 1, 2, 4
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,8 +49,12 @@ def run(args: argparse.Namespace) -> int:
         profile = load_profile(args.profile).with_overrides(
             csms=args.csms, stations=args.stations, duration=args.duration
         )
+        thresholds = parse_thresholds(profile.thresholds)
     except ProfileError as exc:
         print(f"fleet run: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:  # a threshold that does not parse
+        print(f"fleet run: {args.profile}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else _default_report_path(profile)
     live = LiveView(
@@ -78,9 +84,12 @@ def run(args: argparse.Namespace) -> int:
         interrupted=fleet_run.interrupted,
         notes=_notes(fleet_run),
     )
+    report = msgspec.structs.replace(report, thresholds=check_thresholds(thresholds, report))
     write_report(report, out)
     print(format_summary(report))
     print(f"report: {out}")
+    if any(not result.passed for result in report.thresholds):
+        return EXIT_THRESHOLDS_FAILED
     return EXIT_OK
 
 
