@@ -171,7 +171,7 @@ def test_ramp_offsets_follow_rate_duration_and_steps() -> None:
 def test_fleet_run_writes_a_report_and_prints_the_summary(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     result = subprocess.run(
-        [*FLEET, "run", str(ROOT / "profiles/smoke.toml"), "--stations", "10", "--duration", "3", "--out", str(out)],
+        [*FLEET, "run", str(ROOT / "profiles/smoke.toml"), "--stations", "10", "--duration", "3", "--out", str(out), "--html", str(tmp_path / "r.html")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -182,6 +182,8 @@ def test_fleet_run_writes_a_report_and_prints_the_summary(tmp_path: Path) -> Non
     assert report.actions["BootNotification"].answered == 10
     assert "BootNotification" in result.stdout
     assert f"report: {out}" in result.stdout
+    assert "thresholds: 4 passed, 0 failed" in result.stdout
+    assert "<svg" in (tmp_path / "r.html").read_text()
 
 
 def test_a_bad_profile_is_one_clear_line(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from fleet.report._analysis import (
     parse_bound,
     throughput,
 )
+from fleet.report._html import render_html
 from fleet.report._thresholds import Threshold, check_thresholds, parse_thresholds
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "merge",
     "parse_bound",
     "parse_thresholds",
+    "render_html",
     "throughput",
 ]

@@ -7,11 +7,13 @@ import csv
 import io
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 
 from fleet.metrics import Report, decode_histogram, format_summary, read_report, write_report
 from fleet.report._analysis import Comparison, compare, merge, parse_bound
+from fleet.report._html import render_html
 
 __all__ = ["add_parser"]
 
@@ -43,6 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     merged.add_argument("-o", "--out", required=True, metavar="FILE")
     merged.add_argument("--name", help="the merged report's name (default: the first's)")
     merged.set_defaults(run=_guarded(_merge))
+
+    page = commands.add_parser(
+        "html", help="one self-contained HTML page with tables and charts (offline)"
+    )
+    page.add_argument("reports", nargs="+", help="one report, or several to overlay")
+    page.add_argument("-o", "--out", required=True, metavar="FILE")
+    page.set_defaults(run=_guarded(_html))
 
     compared = commands.add_parser(
         "compare", help="compare reports with the first one; --fail-on for CI"
@@ -112,6 +121,15 @@ def _show(args: argparse.Namespace) -> int:
             )  # fmt: skip
         return EXIT_OK
     print(format_summary(report))
+    return EXIT_OK
+
+
+def _html(args: argparse.Namespace) -> int:
+    reports = _load(args.reports)
+    labels = [Path(path).stem for path in args.reports] if len(reports) > 1 else None
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(render_html(reports, labels), encoding="utf-8")
+    print(f"wrote {args.out}")
     return EXIT_OK
 
 

@@ -13,7 +13,7 @@ import trio
 
 from fleet.metrics import build_report, format_summary, write_report
 from fleet.profile import Profile, ProfileError, load_profile
-from fleet.report import check_thresholds, parse_thresholds
+from fleet.report import check_thresholds, parse_thresholds, render_html
 from fleet.run._live import LiveView
 from fleet.run._orchestrator import FleetRun, plan_stations
 from fleet.toolkit import ConnectError, client_ssl_context, open_station_websocket
@@ -40,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--out", metavar="FILE", help="report file (default: reports/NAME-TIME.json)"
     )
+    parser.add_argument("--html", metavar="FILE", help="also write the HTML report here")
     parser.add_argument("--quiet", action="store_true", help="no live view")
     parser.set_defaults(run=run)
 
@@ -88,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
     write_report(report, out)
     print(format_summary(report))
     print(f"report: {out}")
+    if args.html:
+        Path(args.html).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.html).write_text(render_html([report]), encoding="utf-8")
+        print(f"html: {args.html}")
     if any(not result.passed for result in report.thresholds):
         return EXIT_THRESHOLDS_FAILED
     return EXIT_OK
