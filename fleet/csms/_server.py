@@ -10,9 +10,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
+import random
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -67,6 +67,11 @@ class EmbeddedCsms:
         handlers: builds the handlers of each connection from (csms, station id, version);
             by default `DefaultCsmsHandlers16` / `DefaultCsmsHandlers201`.
         call_timeout: seconds to wait for a station's answer to our calls.
+        error_share: share of calls answered with an InternalError CALLERROR (faults).
+        malformed_share: share of calls answered with a broken CALLRESULT frame (faults).
+        seed: of the fault injection's random choices.
+
+    Faults on demand: `stall()`, `drop_connections()`, `restart()`.
 
     Use `open_csms()` to run it for the length of an ``async with`` block, or start `run`
     in a nursery of yours.
@@ -85,7 +90,12 @@ class EmbeddedCsms:
         ssl_context: ssl.SSLContext | None = None,
         handlers: HandlersFactory = default_handlers,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        error_share: float = 0.0,
+        malformed_share: float = 0.0,
+        seed: int | None = None,
     ) -> None:
+        if not (0 <= error_share <= 1 and 0 <= malformed_share <= 1):
+            raise ValueError("error_share and malformed_share are shares between 0 and 1")
         self.host = host
         self.port = port
         self.versions = tuple(OcppVersion(v) for v in versions)
@@ -107,6 +117,17 @@ class EmbeddedCsms:
         self.handshakes_refused = 0
         self._transaction_ids = 0
         self._arrived = trio.Event()
+        # Fault injection.
+        self.error_share = error_share
+        self.malformed_share = malformed_share
+        self.faults_injected: collections.Counter[str] = collections.Counter()
+        self.dropped = 0
+        self.restarts = 0
+        self._rng = random.Random(seed)
+        self._nursery: Any = None
+        self._serving: trio.CancelScope | None = None
+        self._listening = trio.Event()
+        self._down_for = 0.0
 
     @property
     def url(self) -> str:
@@ -177,23 +198,73 @@ class EmbeddedCsms:
         """Serve until cancelled; `task_status.started()` once listening (port known).
 
         Resource handling: each connection runs in a task of this function's nursery and is
-        closed when it returns or is cancelled.
+        closed when it returns or is cancelled. `restart()` closes the listener and every
+        connection, waits, and listens again on the same port, within this same call.
         """
         async with trio.open_nursery() as nursery:
-            server = await nursery.start(
-                partial(
-                    trio_websocket.serve_websocket,
+            self._nursery = nursery
+            started = False
+            while True:
+                listeners = await trio.open_tcp_listeners(self.port, host=self.host)
+                if self.ssl_context is not None:
+                    listeners = [
+                        trio.SSLListener(listener, self.ssl_context, https_compatible=True)
+                        for listener in listeners
+                    ]
+                raw = listeners[0].transport_listener if self.ssl_context else listeners[0]
+                self.port = raw.socket.getsockname()[1]  # type: ignore[union-attr]
+                server = trio_websocket.WebSocketServer(
                     self._serve_connection,
-                    self.host,
-                    self.port,
-                    self.ssl_context,
+                    listeners,
                     handler_nursery=nursery,
                     connect_timeout=10,
                     disconnect_timeout=5,
                 )
-            )
-            self.port = server.port
-            task_status.started(self)
+                with trio.CancelScope() as serving:
+                    self._serving = serving
+                    self._listening.set()
+                    if not started:
+                        started = True
+                        task_status.started(self)
+                    await server.run()
+                for listener in listeners:  # closed: connection attempts are refused
+                    await trio.aclose_forcefully(listener)
+                await trio.sleep(self._down_for)
+
+    async def restart(self, down_for: float) -> None:
+        """Restart: close every connection and the port, stay down `down_for` seconds, then
+        listen again on the same port. Returns once listening again."""
+        self.restarts += 1
+        self._down_for = down_for
+        self._listening = trio.Event()
+        if self._serving is not None:
+            self._serving.cancel()
+        for session in list(self.stations.values()):
+            self._nursery.start_soon(session.aclose, 1012, "service restart")
+        await self._listening.wait()
+
+    def drop_connections(self, share: float) -> int:
+        """Close a random `share` (0..1) of the connected stations now, as a flaky network
+        would (code 1006 cannot be sent; 1001 "going away"). Returns how many."""
+        sessions = list(self.stations.values())
+        chosen = self._rng.sample(sessions, round(len(sessions) * share))
+        for session in chosen:
+            self._nursery.start_soon(session.aclose, 1001, "dropped (fault injection)")
+        self.dropped += len(chosen)
+        return len(chosen)
+
+    def _answer_fault(self, action: str) -> str | None:
+        if not (self.error_share or self.malformed_share):
+            return None
+        draw = self._rng.random()
+        if draw < self.error_share:
+            fault = "error"
+        elif draw < self.error_share + self.malformed_share:
+            fault = "malformed"
+        else:
+            return None
+        self.faults_injected[fault] += 1
+        return fault
 
     async def _serve_connection(self, request: trio_websocket.WebSocketRequest) -> None:
         station_id = unquote(urlsplit(request.path).path.rstrip("/").rsplit("/", 1)[-1])
@@ -229,6 +300,7 @@ class EmbeddedCsms:
                 call_timeout=self.call_timeout,
                 received_counts=counts,
                 answer_delay=self._answer_delay,
+                answer_fault=self._answer_fault,
             )
             session.station_id = station_id
             previous = self.stations.get(station_id)

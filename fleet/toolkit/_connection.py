@@ -98,6 +98,9 @@ class OcppConnection(TypedCaller):
         received_counts: a counter of the peer's valid CALLs by action, to add to.
         answer_delay: seconds to wait before answering a CALL of a given action (the
             embedded CSMS's injected latency); the reader waits, as a slow peer would.
+        answer_fault: for fault injection (the embedded CSMS): given the action, None to
+            answer normally, "error" to answer with an InternalError CALLERROR, "malformed"
+            to answer with a CALLRESULT frame that breaks OCPP-J.
     """
 
     def __init__(
@@ -112,7 +115,9 @@ class OcppConnection(TypedCaller):
         on_call: Callable[[CallTiming], None] | None = None,
         received_counts: collections.Counter[str] | None = None,
         answer_delay: Callable[[str], float] | None = None,
+        answer_fault: Callable[[str], str | None] | None = None,
     ) -> None:
+        self._answer_fault = answer_fault
         self._ws = ws
         self.received_counts = (
             received_counts if received_counts is not None else collections.Counter()
@@ -284,6 +289,11 @@ class OcppConnection(TypedCaller):
             delay = self._answer_delay(event.action)
             if delay > 0:
                 await trio.sleep(delay)
+        if self._answer_fault is not None:
+            fault = self._answer_fault(event.action)
+            if fault is not None:
+                await self._answer_faultily(event, fault)
+                return
         handler = self._handlers.get(event.action)
         if handler is None:
             await self._answer_error(
@@ -300,6 +310,13 @@ class OcppConnection(TypedCaller):
             self._nursery.start_soon(self._finish_async_handler, event, result)
         else:
             await self._answer(event, result)
+
+    async def _answer_faultily(self, event: CallReceived, fault: str) -> None:
+        frame = self._rpc.send_error(event.message_id, ErrorCode.INTERNAL_ERROR, "injected fault")
+        if fault == "malformed":
+            # A CALLRESULT without its payload: the id is readable, the frame is not OCPP-J.
+            frame = f"[3,{msgspec.json.encode(event.message_id).decode()}]"
+        await self._send_quietly(frame)
 
     async def _finish_async_handler(self, event: CallReceived, pending: Awaitable[Any]) -> None:
         try:

@@ -1,0 +1,84 @@
+"""Fault injection in the embedded CSMS: errors, malformed answers, drops, restarts."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+import fleet.toolkit as tk
+from fleet.csms import open_csms
+from fleet.ocpp import InternalCallError, RemoteProtocolError, v16
+
+HEARTBEAT = v16.HeartbeatRequest()
+
+
+async def test_a_share_of_calls_answered_with_callerror() -> None:
+    async with open_csms(error_share=1.0) as csms, tk.connect(csms.url, "cp") as cp:
+        with pytest.raises(InternalCallError, match="injected fault"):
+            await cp.heartbeat(HEARTBEAT)
+        assert csms.faults_injected == {"error": 1}
+    async with open_csms(error_share=0.5, seed=3) as csms, tk.connect(csms.url, "cp") as cp:
+        failed = 0
+        for _ in range(200):
+            try:
+                await cp.heartbeat(HEARTBEAT)
+            except InternalCallError:
+                failed += 1
+        assert failed == csms.faults_injected["error"]
+        assert 60 <= failed <= 140  # binomial(200, 0.5): 10 standard deviations either side
+
+
+async def test_malformed_answers_fail_the_call_and_the_connection_goes_on() -> None:
+    async with open_csms(malformed_share=1.0) as csms, tk.connect(csms.url, "cp") as cp:
+        with pytest.raises(RemoteProtocolError, match="malformed CALLRESULT"):
+            await cp.heartbeat(HEARTBEAT)
+        csms.malformed_share = 0.0
+        await cp.heartbeat(HEARTBEAT)  # still connected, still in step
+        assert csms.faults_injected == {"malformed": 1}
+
+
+async def test_dropping_a_share_of_connections() -> None:
+    async with open_csms(seed=1) as csms, trio.open_nursery() as nursery:
+        closed: list[str] = []
+
+        async def station(name: str) -> None:
+            async with tk.connect(csms.url, name) as cp:
+                await cp.wait_closed()
+                closed.append(name)
+
+        for i in range(4):
+            nursery.start_soon(station, f"cp-{i}")
+        with trio.fail_after(5):
+            while len(csms.stations) < 4:
+                await trio.sleep(0.01)
+        assert csms.drop_connections(0.5) == 2
+        with trio.fail_after(5):
+            while len(closed) < 2:
+                await trio.sleep(0.01)
+        await trio.sleep(0.1)
+        assert len(closed) == 2 and len(csms.stations) == 2
+        nursery.cancel_scope.cancel()
+
+
+async def test_restart_closes_everything_refuses_then_serves_on_the_same_port() -> None:
+    async with open_csms() as csms:
+        url, port = csms.url, csms.port
+        async with tk.connect(url, "cp") as cp:
+            await cp.heartbeat(HEARTBEAT)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(csms.restart, 0.5)
+                with trio.fail_after(5):
+                    await cp.wait_closed()
+                with pytest.raises(tk.ConnectError):  # down: the port is closed
+                    async with tk.connect(url, "other", connect_timeout=1):
+                        pass
+        with trio.fail_after(5):
+            while True:  # back up within the down time and a bit
+                try:
+                    async with tk.connect(url, "cp") as again:
+                        await again.heartbeat(HEARTBEAT)
+                    break
+                except tk.ConnectError:
+                    await trio.sleep(0.05)
+        assert csms.port == port and csms.restarts == 1
+        assert csms.received_by_station["cp"]["Heartbeat"] == 2
