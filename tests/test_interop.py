@@ -23,10 +23,11 @@ PEERS = Path(__file__).resolve().parent / "peers"
 
 
 class LibraryCsms:
-    """The `ocpp`-library CSMS subprocess and the JSON lines it printed."""
+    """The `ocpp`-library CSMS subprocess, its port and the JSON lines it printed."""
 
     def __init__(self, process: trio.Process) -> None:
         self.process = process
+        self.port: int | None = None
         self.lines: list[dict] = []
         self._buffer = b""
         self.url = ""
@@ -40,7 +41,11 @@ class LibraryCsms:
                     return
                 self._buffer += chunk
                 *complete, self._buffer = self._buffer.split(b"\n")
-                self.lines += [json.loads(line) for line in complete if line.strip()]
+                for line in filter(bytes.strip, complete):
+                    if line.startswith(b"PORT "):
+                        self.port = int(line.split()[1])
+                    else:
+                        self.lines.append(json.loads(line))
 
     def received(self, station: str) -> collections.Counter[str]:
         return collections.Counter(
@@ -61,9 +66,9 @@ async def library_csms() -> AsyncIterator[LibraryCsms]:
     )
     csms = LibraryCsms(process)
     try:
-        await csms.read_until(lambda: any("port" in line for line in csms.lines), timeout=20)
-        port = next(line["port"] for line in csms.lines if "port" in line)
-        csms.url = f"ws://127.0.0.1:{port}/ocpp"
+        await csms.read_until(lambda: csms.port is not None, timeout=15)
+        assert csms.port is not None, "the ocpp-library CSMS ended before it listened"
+        csms.url = f"ws://127.0.0.1:{csms.port}/ocpp"
         yield csms
     finally:
         process.terminate()
@@ -75,7 +80,8 @@ async def library_csms() -> AsyncIterator[LibraryCsms]:
 
 
 async def test_charge_16_against_the_library_csms(library_csms: LibraryCsms) -> None:
-    assert await scenarios.charge_16(library_csms.url, "cp-16") >= 1
+    with trio.fail_after(20):
+        assert await scenarios.charge_16(library_csms.url, "cp-16") >= 1
     expected = {"Authorize": 1, "StatusNotification": 2, "StartTransaction": 1}
     await library_csms.read_until(lambda: library_csms.received("cp-16") == expected)
     assert library_csms.received("cp-16") == expected
@@ -83,7 +89,8 @@ async def test_charge_16_against_the_library_csms(library_csms: LibraryCsms) -> 
 
 
 async def test_remote_charge_16_against_the_library_csms(library_csms: LibraryCsms) -> None:
-    id_tag, transaction_id = await scenarios.remote_charge_16(library_csms.url, "remote-16")
+    with trio.fail_after(20):
+        id_tag, transaction_id = await scenarios.remote_charge_16(library_csms.url, "remote-16")
     assert id_tag == "Tag2" and transaction_id >= 1
     await library_csms.read_until(
         lambda: any(line.get("action") == "RemoteStartTransaction" for line in library_csms.lines)
@@ -100,7 +107,8 @@ async def test_remote_charge_16_against_the_library_csms(library_csms: LibraryCs
 
 
 async def test_charge_201_against_the_library_csms(library_csms: LibraryCsms) -> None:
-    assert await scenarios.charge_201(library_csms.url, "cp-201") == "Accepted"
+    with trio.fail_after(20):
+        assert await scenarios.charge_201(library_csms.url, "cp-201") == "Accepted"
     expected = {"Authorize": 1, "StatusNotification": 1, "TransactionEvent": 1}
     await library_csms.read_until(lambda: library_csms.received("cp-201") == expected)
     assert library_csms.received("cp-201") == expected
@@ -108,7 +116,8 @@ async def test_charge_201_against_the_library_csms(library_csms: LibraryCsms) ->
 
 
 async def test_remote_charge_201_against_the_library_csms(library_csms: LibraryCsms) -> None:
-    assert await scenarios.remote_charge_201(library_csms.url, "remote-201") == "Tag2"
+    with trio.fail_after(20):
+        assert await scenarios.remote_charge_201(library_csms.url, "remote-201") == "Tag2"
     await library_csms.read_until(
         lambda: any(line.get("action") == "RequestStartTransaction" for line in library_csms.lines)
     )
@@ -141,6 +150,7 @@ async def test_a_library_charge_point_against_our_csms(version: str, expected: d
                 check=False,
             )  # fmt: skip
         steps = [json.loads(line) for line in result.stdout.decode().splitlines()]
-        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        output = result.stdout.decode() + result.stderr.decode()[-2000:]
+        assert result.returncode == 0, output
         assert all(step["ok"] for step in steps)
         assert csms.received_by_station["lib-cp"] == expected

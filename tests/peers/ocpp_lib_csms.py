@@ -4,7 +4,9 @@ Run as a subprocess: ``python ocpp_lib_csms.py``. It listens on 127.0.0.1 on a f
 prints ``PORT <n>``, then one JSON line per CALL it received (validated against the official
 schemas by the library) and per answer to its own remote start. A station whose id starts
 with ``remote-`` is sent RemoteStartTransaction (1.6) / RequestStartTransaction (2.0.1) 0.3 s
-after it connects. Ends on SIGTERM or SIGINT.
+after it connects. Whatever the library rejects (a frame that is not OCPP-J, a CALL or an answer
+that fails its schema, a CALLERROR answer to the remote start) is printed as a line with
+"error". Ends on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import signal
 import sys
 
 import websockets
+from ocpp.exceptions import OCPPError
+from ocpp.messages import unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
@@ -38,7 +42,42 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-class Station16(ChargePoint16):
+class Reporting:
+    """Prints what the library rejects; it would only log it (and answer a CALLERROR)."""
+
+    id: str
+
+    async def route_message(self, raw_msg: str) -> None:
+        try:
+            unpack(raw_msg)
+        except OCPPError as exc:
+            emit(station=self.id, error=f"not OCPP-J: {type(exc).__name__}: {exc}", frame=raw_msg)
+        await super().route_message(raw_msg)  # type: ignore[misc]
+
+    async def _handle_call(self, msg: object) -> object:
+        try:
+            return await super()._handle_call(msg)  # type: ignore[misc]
+        except OCPPError as exc:  # e.g. the CALL fails its schema: answered with a CALLERROR
+            action = getattr(msg, "action", None)
+            emit(station=self.id, action=action, error=f"{type(exc).__name__}: {exc}")
+            raise
+
+    async def remote_start(self) -> None:
+        await asyncio.sleep(0.3)
+        request = self.remote_start_request()
+        action = type(request).__name__
+        try:
+            answer = await self.call(request, suppress=False)  # type: ignore[attr-defined]
+        except Exception as exc:  # a CALLERROR answer, or one that fails its schema
+            emit(station=self.id, action=action, error=f"{type(exc).__name__}: {exc}")
+            return
+        emit(station=self.id, action=action, status=answer.status)
+
+    def remote_start_request(self) -> object:
+        raise NotImplementedError
+
+
+class Station16(Reporting, ChargePoint16):
     def seen(self, action: str) -> None:
         emit(station=self.id, action=action, direction="received")
 
@@ -79,13 +118,11 @@ class Station16(ChargePoint16):
         self.seen("MeterValues")
         return result16.MeterValues()
 
-    async def remote_start(self) -> None:
-        await asyncio.sleep(0.3)
-        answer = await self.call(call16.RemoteStartTransaction(id_tag="Tag2"))
-        emit(station=self.id, action="RemoteStartTransaction", status=answer.status)
+    def remote_start_request(self) -> call16.RemoteStartTransaction:
+        return call16.RemoteStartTransaction(id_tag="Tag2")
 
 
-class Station201(ChargePoint201):
+class Station201(Reporting, ChargePoint201):
     def seen(self, action: str) -> None:
         emit(station=self.id, action=action, direction="received")
 
@@ -121,14 +158,10 @@ class Station201(ChargePoint201):
         self.seen("MeterValues")
         return result201.MeterValues()
 
-    async def remote_start(self) -> None:
-        await asyncio.sleep(0.3)
-        answer = await self.call(
-            call201.RequestStartTransaction(
-                id_token={"idToken": "Tag2", "type": "Central"}, remote_start_id=42
-            )
+    def remote_start_request(self) -> call201.RequestStartTransaction:
+        return call201.RequestStartTransaction(
+            id_token={"idToken": "Tag2", "type": "Central"}, remote_start_id=42
         )
-        emit(station=self.id, action="RequestStartTransaction", status=answer.status)
 
 
 async def serve_station(connection: websockets.ServerConnection) -> None:
@@ -158,7 +191,7 @@ async def main() -> None:
         serve_station, "127.0.0.1", 0, subprotocols=["ocpp1.6", "ocpp2.0.1"]
     ) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        emit(port=port)
+        print(f"PORT {port}", flush=True)
         await stop.wait()
 
 
