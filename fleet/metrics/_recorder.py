@@ -84,6 +84,8 @@ class Metrics:
         self.sessions_started = 0
         self.sessions_stopped = 0
         self.invalid_messages = 0
+        self.transaction_messages_requeued = 0
+        self.transaction_messages_dropped = 0
         self.connected_stations = 0  # a gauge the stations keep
         self.timeline: list[Interval] = []
         self._interval = new_histogram()
@@ -162,6 +164,14 @@ class Metrics:
 
     def message_invalid(self, now: float) -> None:
         self.invalid_messages += 1
+
+    def transaction_message_requeued(self, now: float) -> None:
+        """A transaction message lost with its connection, queued to be sent again."""
+        self.transaction_messages_requeued += 1
+
+    def transaction_message_dropped(self, now: float) -> None:
+        """A transaction message given up after its last attempt."""
+        self.transaction_messages_dropped += 1
 
     # -- the timeline --------------------------------------------------------------------------
 

@@ -77,6 +77,10 @@ class Counters(_ReportStruct):
     sessions_started: int
     sessions_stopped: int
     invalid_messages: int  # bad frames from the CSMS, answered or counted
+    # Transaction messages lost with their connection: sent again after reconnecting, or
+    # given up after their last attempt. Nothing disappears uncounted.
+    transaction_messages_requeued: int = 0
+    transaction_messages_dropped: int = 0
 
 
 class Environment(_ReportStruct):
@@ -206,6 +210,8 @@ def build_report(
             sessions_started=metrics.sessions_started,
             sessions_stopped=metrics.sessions_stopped,
             invalid_messages=metrics.invalid_messages,
+            transaction_messages_requeued=metrics.transaction_messages_requeued,
+            transaction_messages_dropped=metrics.transaction_messages_dropped,
         ),
         timeline=list(metrics.timeline),
         interrupted=interrupted,
@@ -292,7 +298,9 @@ def format_summary(report: Report) -> str:
         f"sessions started {counters.sessions_started:,}, stopped {counters.sessions_stopped:,}; "
         f"connect failures {failures:,}; disconnects {counters.disconnects:,}; "
         f"reconnects {counters.reconnects:,}; invalid messages from the CSMS "
-        f"{counters.invalid_messages:,}",
+        f"{counters.invalid_messages:,}; transaction messages sent again "
+        f"{counters.transaction_messages_requeued:,}, dropped "
+        f"{counters.transaction_messages_dropped:,}",
     ]
     if report.thresholds:
         failed = sum(not t.passed for t in report.thresholds)

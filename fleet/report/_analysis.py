@@ -106,6 +106,12 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
             sessions_started=sum(r.counters.sessions_started for r in reports),
             sessions_stopped=sum(r.counters.sessions_stopped for r in reports),
             invalid_messages=sum(r.counters.invalid_messages for r in reports),
+            transaction_messages_requeued=sum(
+                r.counters.transaction_messages_requeued for r in reports
+            ),
+            transaction_messages_dropped=sum(
+                r.counters.transaction_messages_dropped for r in reports
+            ),
         ),
         timeline=_merge_timelines(reports, started),
         interrupted=any(r.interrupted for r in reports),

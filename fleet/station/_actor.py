@@ -31,7 +31,7 @@ from fleet.ocpp import (
     RpcEndpoint,
     UnexpectedReply,
 )
-from fleet.station._machine import Outgoing, StationMachine
+from fleet.station._machine import TRANSACTION_ACTIONS, Outgoing, StationMachine
 from fleet.toolkit import ConnectError, open_station_websocket
 
 __all__ = ["Reconnect", "StationActor"]
@@ -55,6 +55,8 @@ class Recorder(Protocol):
     def disconnected(self, now: float) -> None: ...
     def reconnected(self, now: float) -> None: ...
     def message_invalid(self, now: float) -> None: ...
+    def transaction_message_requeued(self, now: float) -> None: ...
+    def transaction_message_dropped(self, now: float) -> None: ...
 
 
 class Reconnect:
@@ -120,14 +122,17 @@ class StationActor:
         self.stop_requested = False
         self.stop_spread = 0.0  # seconds over which running sessions end when stopped
         self.done = False
+        self._connected = False
         self._wait_scope: trio.CancelScope | None = None
 
     def request_stop(self, spread: float = 0.0) -> None:
         """Ask the station to end its sessions (within `spread` seconds), close and return;
-        never abruptly."""
+        never abruptly. While disconnected with transactions pending it keeps its backoff."""
         self.stop_requested = True
         self.stop_spread = spread
-        if self._wait_scope is not None:
+        if self._wait_scope is not None and not (
+            self._connected is False and self.machine.pending_transactions
+        ):
             self._wait_scope.cancel()
 
     async def run(self) -> None:
@@ -136,7 +141,9 @@ class StationActor:
         failures = 0
         ever_connected = False
         try:
-            while not self.stop_requested:
+            # After a stop, a station with transactions to deliver still reconnects: the
+            # run's drain timeout bounds how long it may try.
+            while not self.stop_requested or machine.pending_transactions:
                 started = trio.current_time()
                 try:
                     async with open_station_websocket(
@@ -155,9 +162,11 @@ class StationActor:
                         ever_connected = True
                         failures = 0
                         self.metrics.connected_stations += 1
+                        self._connected = True
                         try:
                             outcome = await self._drive(ws)
                         finally:
+                            self._connected = False
                             self.metrics.connected_stations -= 1
                 except ConnectError as exc:
                     failures += 1
@@ -180,7 +189,7 @@ class StationActor:
     async def _pause(self, seconds: float) -> None:
         with trio.CancelScope(deadline=trio.current_time() + seconds) as scope:
             self._wait_scope = scope
-            if self.stop_requested:
+            if self.stop_requested and not self.machine.pending_transactions:
                 scope.cancel()
             await trio.sleep_forever()
         self._wait_scope = None
@@ -212,6 +221,7 @@ class StationActor:
                     item = machine.due(now)
                     if item is not None:
                         _, frame = rpc.send_call(item.action, item.payload)
+                        item.attempts += 1
                         await send(frame)
                         metrics.call_sent(item.action, now)
                         outstanding = item
@@ -269,7 +279,12 @@ class StationActor:
             if outstanding is not None:
                 metrics.call_lost(outstanding.action, now)
                 item, outstanding = outstanding, None
-                machine.on_answer(item, None, "lost", now)
+                if machine.retry_later(item):
+                    metrics.transaction_message_requeued(now)
+                else:
+                    if item.action in TRANSACTION_ACTIONS:
+                        metrics.transaction_message_dropped(now)
+                    machine.on_answer(item, None, "lost", now)
             machine.disconnected(now)
             return "finished" if self.stop_requested and machine.finished else "lost"
         finally:

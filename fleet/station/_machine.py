@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Final, Protocol
 from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
 
 __all__ = [
+    "TRANSACTION_ACTIONS",
     "TRANSITIONS",
     "Connector",
     "ConnectorState",
@@ -131,16 +132,25 @@ class StationSettings:
         self.wall_offset = wall_offset
 
 
+# Transaction-related messages: kept and sent again when their connection is lost before
+# the answer (1.6 4.9 / 2.0.1 E13: TransactionMessageAttempts, default 3 here).
+TRANSACTION_ACTIONS = frozenset(
+    {"StartTransaction", "StopTransaction", "MeterValues", "TransactionEvent"}
+)
+TRANSACTION_MESSAGE_ATTEMPTS = 3
+
+
 class Outgoing:
     """A CALL the station wants to send, and when it meant to."""
 
-    __slots__ = ("action", "connector", "intended_at", "payload")
+    __slots__ = ("action", "attempts", "connector", "intended_at", "payload")
 
     def __init__(self, action: str, payload: Payload, intended_at: float, connector: int) -> None:
         self.action = action
         self.payload = payload
         self.intended_at = intended_at
         self.connector = connector  # 0: the station itself
+        self.attempts = 0  # sends so far
 
     def __repr__(self) -> str:
         return f"Outgoing({self.action}, connector={self.connector}, at={self.intended_at:g})"
@@ -375,6 +385,15 @@ class StationMachine:
             return
         self.answered(item, response, error, now)
 
+    def retry_later(self, item: Outgoing) -> bool:
+        """A CALL lost with its connection: a transaction message goes back to the head of the
+        queue, to go first once the station has booted again, until its attempts run out.
+        Returns whether it will be sent again."""
+        if item.action not in TRANSACTION_ACTIONS or item.attempts >= TRANSACTION_MESSAGE_ATTEMPTS:
+            return False
+        self.outbox.appendleft(item)
+        return True
+
     def stop(self, now: float, spread: float = 0.0) -> None:
         """End the run for this station: no new sessions; running ones stop within `spread`
         seconds (at a random moment each, so a fleet does not stop in one synthetic burst)."""
@@ -392,13 +411,23 @@ class StationMachine:
         return not self.outbox and not any(c.in_session for c in self.connectors)
 
     @property
+    def pending_transactions(self) -> bool:
+        """A session is under way, or a transaction message waits to be sent: something the
+        CSMS must still hear about, even across a reconnect."""
+        if any(c.in_session for c in self.connectors):
+            return True
+        return any(item.action in TRANSACTION_ACTIONS for item in self.outbox)
+
+    @property
     def finished(self) -> bool:
-        """Stopping, and nothing left to send or wait for (but the call in flight)."""
+        """Stopping, and nothing left to send or wait for (but the call in flight). A station
+        not booted has nothing to say unless a transaction is pending: then it stays, to
+        boot and deliver it."""
         if not self.stopping:
             return False
-        if not self.booted:
-            return True  # nothing can be sent until a boot is accepted: leave
-        return not self.outbox and not any(c.in_session for c in self.connectors)
+        if self.pending_transactions:
+            return False
+        return not self.booted or not self.outbox
 
     # -- shared behaviour --------------------------------------------------------------------
 

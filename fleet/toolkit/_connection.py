@@ -95,7 +95,8 @@ class OcppConnection(TypedCaller):
         nursery: where ``async`` handlers run; owned by whoever opened the connection.
         call_timeout: default seconds to wait for an answer.
         on_call: called with a `CallTiming` after every CALL we send, whatever its outcome.
-        received_counts: a counter of the peer's valid CALLs by action, to add to.
+        received_counts: a counter, by action, of the peer's CALLs we answered (counted once
+            the answer is sent: a CALL whose answer never left was not acknowledged).
         answer_delay: seconds to wait before answering a CALL of a given action (the
             embedded CSMS's injected latency); the reader waits, as a slow peer would.
         answer_fault: for fault injection (the embedded CSMS): given the action, None to
@@ -284,7 +285,6 @@ class OcppConnection(TypedCaller):
 
     async def _dispatch_call(self, event: CallReceived) -> None:
         self.stats.calls_received += 1
-        self.received_counts[event.action] += 1
         if self._answer_delay is not None:
             delay = self._answer_delay(event.action)
             if delay > 0:
@@ -299,12 +299,15 @@ class OcppConnection(TypedCaller):
             await self._answer_error(
                 event.message_id,
                 CallError(ErrorCode.NOT_IMPLEMENTED, f"{event.action} is not implemented"),
+                event.action,
             )
             return
         try:
             result = handler(event.request)
         except Exception as exc:  # a handler's failure is answered, never fatal
-            await self._answer_error(event.message_id, self._handler_failure(event.action, exc))
+            await self._answer_error(
+                event.message_id, self._handler_failure(event.action, exc), event.action
+            )
             return
         if inspect.isawaitable(result):
             self._nursery.start_soon(self._finish_async_handler, event, result)
@@ -316,13 +319,16 @@ class OcppConnection(TypedCaller):
         if fault == "malformed":
             # A CALLRESULT without its payload: the id is readable, the frame is not OCPP-J.
             frame = f"[3,{msgspec.json.encode(event.message_id).decode()}]"
-        await self._send_quietly(frame)
+        if await self._send_quietly(frame):
+            self.received_counts[event.action] += 1
 
     async def _finish_async_handler(self, event: CallReceived, pending: Awaitable[Any]) -> None:
         try:
             result = await pending
         except Exception as exc:
-            await self._answer_error(event.message_id, self._handler_failure(event.action, exc))
+            await self._answer_error(
+                event.message_id, self._handler_failure(event.action, exc), event.action
+            )
             return
         await self._answer(event, result)
 
@@ -335,11 +341,15 @@ class OcppConnection(TypedCaller):
             frame = self._rpc.send_error(
                 event.message_id, ErrorCode.INTERNAL_ERROR, f"invalid {event.action} response"
             )
-        await self._send_quietly(frame)
+        if await self._send_quietly(frame):
+            self.received_counts[event.action] += 1
 
-    async def _answer_error(self, message_id: str, error: CallError) -> None:
+    async def _answer_error(
+        self, message_id: str, error: CallError, action: str | None = None
+    ) -> None:
         frame = self._rpc.send_error(message_id, error.code, error.description, error.details)
-        await self._send_quietly(frame)
+        if await self._send_quietly(frame) and action is not None:
+            self.received_counts[action] += 1
 
     def _handler_failure(self, action: str, exc: Exception) -> CallError:
         if isinstance(exc, CallError):
@@ -348,12 +358,14 @@ class OcppConnection(TypedCaller):
         logger.warning("handler for %s failed", action, exc_info=exc)
         return CallError(ErrorCode.INTERNAL_ERROR, f"{action} handler failed: {type(exc).__name__}")
 
-    async def _send_quietly(self, frame: str) -> None:
-        # An answer that cannot be sent because the peer left is not an error of ours.
+    async def _send_quietly(self, frame: str) -> bool:
+        """Send an answer; False if the peer had left (not an error of ours)."""
         try:
             await self._ws.send_message(frame)
         except trio_websocket.ConnectionClosed as exc:
             self._mark_closed(exc.reason)
+            return False
+        return True
 
     # -- closing ---------------------------------------------------------------------------
 
