@@ -222,10 +222,12 @@ class StationActor:
                     if item is not None:
                         _, frame = rpc.send_call(item.action, item.payload)
                         item.attempts += 1
-                        await send(frame)
-                        metrics.call_sent(item.action, now)
+                        # Outstanding before the send: if the connection closes under the
+                        # send, the message is handled as lost (re-sent or counted).
                         outstanding = item
                         timeout_at = now + call_timeout
+                        metrics.call_sent(item.action, now)
+                        await send(frame)
                         continue
                     wake = machine.next_wakeup()
                 else:
