@@ -92,6 +92,7 @@ async def test_a_csms_restart_mid_run_loses_nothing() -> None:
     also those whose send the closing connection cut short; and the run drains normally."""
     from fleet.profile import parse_profile
     from fleet.run import FleetRun
+    from fleet.station import TRANSACTION_ACTIONS
     from tests.test_fleet import profile_text
 
     text = (
@@ -124,6 +125,13 @@ async def test_a_csms_restart_mid_run_loses_nothing() -> None:
     assert answered == dict(csms.received)  # each acknowledged exactly once, both sides agree
     assert metrics.transaction_messages_requeued > 0  # the restart did catch some in flight
     assert metrics.transaction_messages_dropped == 0
+    # Sessions went on metering offline; all of it was held and delivered after the boot.
+    assert metrics.transaction_messages_queued > metrics.transaction_messages_requeued
+    assert metrics.transaction_messages_delivered_late == metrics.transaction_messages_queued
+    assert metrics.transaction_messages_undelivered == 0
+    # Every transaction message produced was acknowledged once (or would be counted).
+    acknowledged = sum(answered[action] for action in TRANSACTION_ACTIONS if action in answered)
+    assert metrics.transaction_messages == acknowledged
     assert metrics.sessions_started > 100
     assert metrics.sessions_started == metrics.sessions_stopped  # every session ended, acked
     assert run.drained and not run.interrupted

@@ -108,6 +108,9 @@ def test_defaults() -> None:
     assert len(profile.session.tag_pool()) == 1000
     assert profile.embedded.boot_status == "Accepted"
     assert profile.thresholds == {}
+    queue = profile.transaction_messages
+    assert (queue.attempts, queue.retry_interval) == (3, 10.0)
+    assert (queue.queue_limit, queue.overflow) == (1000, "drop-meter-values")
 
 
 def test_decoded_durations_are_plain_floats() -> None:
@@ -330,6 +333,14 @@ ERRORS = [
         "x.toml: session.probability: expected a number <= 1, got 1.5",
     ),
     (MINIMAL + "[timeouts]\ncall = 0\n", "x.toml: timeouts.call: expected a duration > 0, got 0"),
+    (
+        MINIMAL + '[transaction_messages]\noverflow = "drop-all"\n',
+        'x.toml: transaction_messages.overflow: expected one of "drop-meter-values", "drop-oldest", "drop-newest", got "drop-all"',
+    ),
+    (
+        MINIMAL + "[transaction_messages]\nattempts = 0\n",
+        "x.toml: transaction_messages.attempts: expected an integer >= 1, got 0",
+    ),
     # ramp
     (
         MINIMAL + "[ramp]\nrate = 10\nduration = 5\n",

@@ -41,6 +41,18 @@ class Observer:
     def boot_accepted(self, seconds: float) -> None:
         self.boot_seconds.append(seconds)
 
+    def transaction_message_queued(self, now: float) -> None:
+        self.events["queued"] += 1
+
+    def transaction_message_requeued(self, now: float) -> None:
+        self.events["requeued"] += 1
+
+    def transaction_message_delivered_late(self, now: float) -> None:
+        self.events["delivered late"] += 1
+
+    def transaction_message_dropped(self, now: float) -> None:
+        self.events["dropped"] += 1
+
 
 def settings(**overrides: Any) -> StationSettings:
     values: dict[str, Any] = {
@@ -77,6 +89,9 @@ class Harness:
         override = self.answer.get(item.action)
         if override is not None:
             return override(item) if callable(override) else override
+        return self.respond_normally(item)
+
+    def respond_normally(self, item: Outgoing) -> Any:
         return getattr(self.handlers, "on_" + codegen.snake_case(item.action))(item.payload)
 
     def run_until(self, until: float, *, stop_at: float = math.inf) -> None:
@@ -91,6 +106,7 @@ class Harness:
                 spec = self.module.ACTIONS[item.action]
                 spec.request_decoder.decode(msgspec.json.encode(item.payload))
                 self.sent.append((self.now, item))
+                item.attempts += 1  # as the actor counts sends
                 response = self.respond(item)
                 self.now += self.latency
                 if isinstance(response, CallError):

@@ -84,8 +84,13 @@ class Metrics:
         self.sessions_started = 0
         self.sessions_stopped = 0
         self.invalid_messages = 0
+        # Transaction messages: see `Counters` in the report.
+        self.transaction_messages = 0
+        self.transaction_messages_queued = 0
+        self.transaction_messages_delivered_late = 0
         self.transaction_messages_requeued = 0
         self.transaction_messages_dropped = 0
+        self.transaction_messages_undelivered = 0
         self.connected_stations = 0  # a gauge the stations keep
         self.timeline: list[Interval] = []
         self._interval = new_histogram()
@@ -165,12 +170,20 @@ class Metrics:
     def message_invalid(self, now: float) -> None:
         self.invalid_messages += 1
 
+    def transaction_message_queued(self, now: float) -> None:
+        """A transaction message held for a later connection (produced offline, or lost)."""
+        self.transaction_messages_queued += 1
+
     def transaction_message_requeued(self, now: float) -> None:
-        """A transaction message lost with its connection, queued to be sent again."""
+        """A transaction message put back to be sent again (lost, CALLERROR, timeout)."""
         self.transaction_messages_requeued += 1
 
+    def transaction_message_delivered_late(self, now: float) -> None:
+        """A held transaction message answered after a reconnect."""
+        self.transaction_messages_delivered_late += 1
+
     def transaction_message_dropped(self, now: float) -> None:
-        """A transaction message given up after its last attempt."""
+        """A transaction message given up: attempts used up, or pushed out of a full queue."""
         self.transaction_messages_dropped += 1
 
     # -- the timeline --------------------------------------------------------------------------

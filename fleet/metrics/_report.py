@@ -77,10 +77,14 @@ class Counters(_ReportStruct):
     sessions_started: int
     sessions_stopped: int
     invalid_messages: int  # bad frames from the CSMS, answered or counted
-    # Transaction messages lost with their connection: sent again after reconnecting, or
-    # given up after their last attempt. Nothing disappears uncounted.
-    transaction_messages_requeued: int = 0
-    transaction_messages_dropped: int = 0
+    # Transaction messages (StartTransaction, StopTransaction, MeterValues, TransactionEvent).
+    # Each one produced is acknowledged, dropped or undelivered: nothing disappears uncounted.
+    transaction_messages: int = 0  # produced
+    transaction_messages_queued: int = 0  # held for a later connection (offline, or lost)
+    transaction_messages_delivered_late: int = 0  # of those, answered after a reconnect
+    transaction_messages_requeued: int = 0  # sends repeated (lost, CALLERROR, timeout)
+    transaction_messages_dropped: int = 0  # given up: attempts used up, or queue overflow
+    transaction_messages_undelivered: int = 0  # still queued or unanswered at the end
 
 
 class Environment(_ReportStruct):
@@ -210,8 +214,12 @@ def build_report(
             sessions_started=metrics.sessions_started,
             sessions_stopped=metrics.sessions_stopped,
             invalid_messages=metrics.invalid_messages,
+            transaction_messages=metrics.transaction_messages,
+            transaction_messages_queued=metrics.transaction_messages_queued,
+            transaction_messages_delivered_late=metrics.transaction_messages_delivered_late,
             transaction_messages_requeued=metrics.transaction_messages_requeued,
             transaction_messages_dropped=metrics.transaction_messages_dropped,
+            transaction_messages_undelivered=metrics.transaction_messages_undelivered,
         ),
         timeline=list(metrics.timeline),
         interrupted=interrupted,
@@ -298,9 +306,13 @@ def format_summary(report: Report) -> str:
         f"sessions started {counters.sessions_started:,}, stopped {counters.sessions_stopped:,}; "
         f"connect failures {failures:,}; disconnects {counters.disconnects:,}; "
         f"reconnects {counters.reconnects:,}; invalid messages from the CSMS "
-        f"{counters.invalid_messages:,}; transaction messages sent again "
+        f"{counters.invalid_messages:,}",
+        f"transaction messages {counters.transaction_messages:,}: held offline "
+        f"{counters.transaction_messages_queued:,}, delivered late "
+        f"{counters.transaction_messages_delivered_late:,}, sent again "
         f"{counters.transaction_messages_requeued:,}, dropped "
-        f"{counters.transaction_messages_dropped:,}",
+        f"{counters.transaction_messages_dropped:,}, undelivered at the end "
+        f"{counters.transaction_messages_undelivered:,}",
     ]
     if report.thresholds:
         failed = sum(not t.passed for t in report.thresholds)

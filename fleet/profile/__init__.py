@@ -22,6 +22,7 @@ from fleet.profile._model import (
     StationsSection,
     TimeoutsSection,
     TlsSection,
+    TransactionMessagesSection,
     parse_duration,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "StationsSection",
     "TimeoutsSection",
     "TlsSection",
+    "TransactionMessagesSection",
     "load_profile",
     "parse_duration",
     "parse_profile",

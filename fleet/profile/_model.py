@@ -33,6 +33,7 @@ __all__ = [
     "StationsSection",
     "TimeoutsSection",
     "TlsSection",
+    "TransactionMessagesSection",
     "decode_hook",
     "describe_validation_error",
     "parse_duration",
@@ -525,6 +526,21 @@ class ReconnectSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     repeat_times: Annotated[int, Meta(ge=0)] = 5
 
 
+class TransactionMessagesSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[transaction_messages]``: how stations keep and retry StartTransaction,
+    StopTransaction, MeterValues (1.6) and TransactionEvent (2.0.1) messages."""
+
+    # TransactionMessageAttempts: sends of one message before it is given up (and counted)
+    attempts: Annotated[int, Meta(ge=1)] = 3
+    # TransactionMessageRetryInterval: wait after a CALLERROR or timeout, times the attempts
+    retry_interval: Duration = 10.0
+    # messages a station holds (offline, or waiting for the CSMS) before `overflow` applies
+    queue_limit: Annotated[int, Meta(ge=1)] = 1000
+    # which message a full queue drops: the oldest periodic meter values (else the oldest),
+    # the oldest, or the new one
+    overflow: Literal["drop-meter-values", "drop-oldest", "drop-newest"] = "drop-meter-values"
+
+
 class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A load test: the stations, how they ramp up and behave, and where they connect."""
 
@@ -556,6 +572,8 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     embedded: EmbeddedSection = EmbeddedSection()
     # reconnection back-off
     reconnect: ReconnectSection = ReconnectSection()
+    # retries and the offline queue of transaction messages
+    transaction_messages: TransactionMessagesSection = TransactionMessagesSection()
     # reserved for pass/fail checks (later work): check name -> condition, strings for now
     thresholds: dict[str, str] = {}
 

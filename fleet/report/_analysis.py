@@ -99,19 +99,12 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
         connect=_merge_latency([r.connect.histogram for r in reports]),
         boot=_merge_latency([r.boot.histogram for r in reports]),
         counters=Counters(
-            connects=sum(r.counters.connects for r in reports),
             connect_failures=dict(sorted(failures.items())),
-            disconnects=sum(r.counters.disconnects for r in reports),
-            reconnects=sum(r.counters.reconnects for r in reports),
-            sessions_started=sum(r.counters.sessions_started for r in reports),
-            sessions_stopped=sum(r.counters.sessions_stopped for r in reports),
-            invalid_messages=sum(r.counters.invalid_messages for r in reports),
-            transaction_messages_requeued=sum(
-                r.counters.transaction_messages_requeued for r in reports
-            ),
-            transaction_messages_dropped=sum(
-                r.counters.transaction_messages_dropped for r in reports
-            ),
+            **{  # every other counter is a count: summed
+                name: sum(getattr(r.counters, name) for r in reports)
+                for name in Counters.__struct_fields__
+                if name != "connect_failures"
+            },
         ),
         timeline=_merge_timelines(reports, started),
         interrupted=any(r.interrupted for r in reports),

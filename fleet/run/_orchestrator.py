@@ -168,6 +168,7 @@ class FleetRun:
                         await self._stop.wait()
                     ramp.cancel()
                     await self._drain(station_nursery)
+                self._count_transaction_messages()
                 nursery.cancel_scope.cancel(reason="run over")
             self.ended_at = trio.current_time()
             self.ended_at_wall = dt.datetime.now(dt.UTC)
@@ -258,6 +259,10 @@ class FleetRun:
             probability=session.probability,
             heartbeat_interval=60.0,
             wall_offset=wall_offset,
+            transaction_attempts=profile.transaction_messages.attempts,
+            transaction_retry_interval=profile.transaction_messages.retry_interval,
+            queue_limit=profile.transaction_messages.queue_limit,
+            queue_overflow=profile.transaction_messages.overflow,
         )
         cls = StationMachine16 if plan.version is OcppVersion.V16 else StationMachine201
         return cls(plan.station_id, settings, rng, self.metrics)
@@ -282,6 +287,15 @@ class FleetRun:
         if self.custom_running or any(not actor.done for actor in self.actors):
             self.drained = False
             nursery.cancel_scope.cancel(reason="drain timeout")
+
+    def _count_transaction_messages(self) -> None:
+        # Per run, not per message: what each station produced, and what it still held
+        # when the run ended (the drain timed out, or the run was cut short).
+        metrics = self.metrics
+        for actor in self.actors:
+            machine = actor.machine
+            metrics.transaction_messages += machine.transaction_messages
+            metrics.transaction_messages_undelivered += len(machine.transaction_queue)
 
     async def _tick(self, start: float) -> None:
         next_tick = start + TICK_SECONDS

@@ -2,6 +2,8 @@
 
 from fleet.station._actor import Reconnect, StationActor
 from fleet.station._machine import (
+    QUEUE_OVERFLOW_POLICIES,
+    TRANSACTION_ACTIONS,
     TRANSITIONS,
     ConnectorState,
     Outgoing,
@@ -13,6 +15,8 @@ from fleet.station._v16 import StationMachine16
 from fleet.station._v201 import StationMachine201
 
 __all__ = [
+    "QUEUE_OVERFLOW_POLICIES",
+    "TRANSACTION_ACTIONS",
     "TRANSITIONS",
     "ConnectorState",
     "Outgoing",

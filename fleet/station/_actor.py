@@ -31,7 +31,7 @@ from fleet.ocpp import (
     RpcEndpoint,
     UnexpectedReply,
 )
-from fleet.station._machine import TRANSACTION_ACTIONS, Outgoing, StationMachine
+from fleet.station._machine import LOST, Outgoing, StationMachine
 from fleet.toolkit import ConnectError, open_station_websocket
 
 __all__ = ["Reconnect", "StationActor"]
@@ -55,8 +55,6 @@ class Recorder(Protocol):
     def disconnected(self, now: float) -> None: ...
     def reconnected(self, now: float) -> None: ...
     def message_invalid(self, now: float) -> None: ...
-    def transaction_message_requeued(self, now: float) -> None: ...
-    def transaction_message_dropped(self, now: float) -> None: ...
 
 
 class Reconnect:
@@ -281,16 +279,15 @@ class StationActor:
             if outstanding is not None:
                 metrics.call_lost(outstanding.action, now)
                 item, outstanding = outstanding, None
-                if machine.retry_later(item):
-                    metrics.transaction_message_requeued(now)
-                else:
-                    if item.action in TRANSACTION_ACTIONS:
-                        metrics.transaction_message_dropped(now)
-                    machine.on_answer(item, None, "lost", now)
+                machine.on_answer(item, None, LOST, now)  # a transaction message is kept
             machine.disconnected(now)
             return "finished" if self.stop_requested and machine.finished else "lost"
         finally:
             self._wait_scope = None
+            if outstanding is not None and outstanding.transaction:
+                # Cut off (the run's drain timed out): back in the queue, where the run
+                # counts it as undelivered.
+                machine.transaction_queue.appendleft(outstanding)
 
     def _answer(self, rpc: RpcEndpoint, event: CallReceived, now: float) -> str:
         try:

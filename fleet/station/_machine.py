@@ -9,6 +9,13 @@ never sends, reads or sleeps (the actor in `_actor.py` does). Its life:
   connector a loop of charging sessions (see `TRANSITIONS`), with meter values while charging.
 - `stop(now)`: no new sessions; running ones stop; `finished` once everything is answered.
 
+Transaction messages (1.6 StartTransaction, StopTransaction, MeterValues; 2.0.1
+TransactionEvent) have their own queue, as OCPP asks (1.6 section 4.9, 2.0.1 E13): they go in
+order, are kept while the station is offline (sessions go on metering and may end meanwhile),
+are sent again after a CALLERROR or a timeout (TransactionMessageAttempts, waiting
+TransactionMessageRetryInterval times the attempts so far) or a lost connection, and the
+queue is bounded by an overflow policy. Every one of them is answered, or counted as dropped.
+
 Every message carries its *intended* send time: the instant its timer was due, or the answer
 that caused it arrived. The actor measures latency from there, so a CSMS that stalls (or a
 fleet that falls behind) shows up in the latencies instead of hiding in a queue.
@@ -53,6 +60,10 @@ class Observer(Protocol):
     def session_started(self, now: float) -> None: ...
     def session_stopped(self, now: float) -> None: ...
     def boot_accepted(self, seconds: float) -> None: ...
+    def transaction_message_queued(self, now: float) -> None: ...
+    def transaction_message_requeued(self, now: float) -> None: ...
+    def transaction_message_delivered_late(self, now: float) -> None: ...
+    def transaction_message_dropped(self, now: float) -> None: ...
 
 
 class _NoObserver:
@@ -63,6 +74,18 @@ class _NoObserver:
         pass
 
     def boot_accepted(self, seconds: float) -> None:
+        pass
+
+    def transaction_message_queued(self, now: float) -> None:
+        pass
+
+    def transaction_message_requeued(self, now: float) -> None:
+        pass
+
+    def transaction_message_delivered_late(self, now: float) -> None:
+        pass
+
+    def transaction_message_dropped(self, now: float) -> None:
         pass
 
 
@@ -82,6 +105,13 @@ class StationSettings:
         probability: chance that a due session starts (else the connector idles again).
         heartbeat_interval: used until a boot answer gives one.
         wall_offset: wall-clock seconds (epoch) = trio clock + this; for timestamps.
+        transaction_attempts: TransactionMessageAttempts: sends of one transaction message
+            before it is given up.
+        transaction_retry_interval: TransactionMessageRetryInterval: seconds before sending a
+            transaction message again after a CALLERROR or a timeout, times the attempts.
+        queue_limit: transaction messages held at most; beyond it `queue_overflow` applies.
+        queue_overflow: which message a full queue drops: "drop-meter-values" (the oldest
+            periodic meter values, else the oldest), "drop-oldest" or "drop-newest".
     """
 
     __slots__ = (
@@ -96,6 +126,10 @@ class StationSettings:
         "model",
         "power_kw",
         "probability",
+        "queue_limit",
+        "queue_overflow",
+        "transaction_attempts",
+        "transaction_retry_interval",
         "vendor",
         "wall_offset",
     )
@@ -116,7 +150,13 @@ class StationSettings:
         probability: float = 1.0,
         heartbeat_interval: float = 60.0,
         wall_offset: float = 0.0,
+        transaction_attempts: int = 3,
+        transaction_retry_interval: float = 10.0,
+        queue_limit: int = 1000,
+        queue_overflow: str = "drop-meter-values",
     ) -> None:
+        if queue_overflow not in QUEUE_OVERFLOW_POLICIES:
+            raise ValueError(f"queue_overflow must be one of {', '.join(QUEUE_OVERFLOW_POLICIES)}")
         self.connectors = connectors
         self.first_start = first_start
         self.length = length
@@ -130,20 +170,35 @@ class StationSettings:
         self.probability = probability
         self.heartbeat_interval = heartbeat_interval
         self.wall_offset = wall_offset
+        self.transaction_attempts = transaction_attempts
+        self.transaction_retry_interval = transaction_retry_interval
+        self.queue_limit = queue_limit
+        self.queue_overflow = queue_overflow
 
 
-# Transaction-related messages: kept and sent again when their connection is lost before
-# the answer (1.6 4.9 / 2.0.1 E13: TransactionMessageAttempts, default 3 here).
+# Transaction-related messages (1.6 section 4.9, 2.0.1 E13): queued in order, kept offline,
+# sent again until TransactionMessageAttempts run out.
 TRANSACTION_ACTIONS = frozenset(
     {"StartTransaction", "StopTransaction", "MeterValues", "TransactionEvent"}
 )
-TRANSACTION_MESSAGE_ATTEMPTS = 3
+QUEUE_OVERFLOW_POLICIES = ("drop-meter-values", "drop-oldest", "drop-newest")
+# What a station does with a message lost with its connection, or pushed out of a full queue.
+LOST, DROPPED = "lost", "dropped"
 
 
 class Outgoing:
     """A CALL the station wants to send, and when it meant to."""
 
-    __slots__ = ("action", "attempts", "connector", "intended_at", "payload")
+    __slots__ = (
+        "action",
+        "attempts",
+        "connector",
+        "intended_at",
+        "payload",
+        "periodic",
+        "queued",
+        "transaction",
+    )
 
     def __init__(self, action: str, payload: Payload, intended_at: float, connector: int) -> None:
         self.action = action
@@ -151,6 +206,9 @@ class Outgoing:
         self.intended_at = intended_at
         self.connector = connector  # 0: the station itself
         self.attempts = 0  # sends so far
+        self.transaction = False  # a transaction message (its own queue, retries)
+        self.periodic = False  # periodic meter values: what a full queue drops first
+        self.queued = False  # held for a later connection (produced offline, or lost)
 
     def __repr__(self) -> str:
         return f"Outgoing({self.action}, connector={self.connector}, at={self.intended_at:g})"
@@ -194,6 +252,9 @@ TRANSITIONS: Final[dict[tuple[ConnectorState, SessionEvent], ConnectorState]] = 
 }
 """Connector session states: (state, event) -> next state. Anything else is a bug."""
 del S, E
+
+# Not kept across a lost connection: after the next boot the station reports afresh.
+_STALE_OFFLINE = frozenset({"Heartbeat", "StatusNotification"})
 
 
 class Connector:
@@ -275,6 +336,8 @@ class StationMachine:
         self.rng = rng
         self.observer: Observer = observer if observer is not None else _NoObserver()
         self.outbox: collections.deque[Outgoing] = collections.deque()
+        self.transaction_queue: collections.deque[Outgoing] = collections.deque()
+        self.transaction_messages = 0  # produced, for the run's accounting
         self.connectors = [
             Connector(i, energy_wh=rng.uniform(0, 5_000_000))
             for i in range(1, settings.connectors + 1)
@@ -304,11 +367,17 @@ class StationMachine:
             self.first_boot_intended = now
 
     def disconnected(self, now: float) -> None:
-        """The connection is gone; messages not yet sent wait for the next connection."""
+        """The connection is gone. Transaction messages wait for the next connection; queued
+        heartbeats and status reports are stale (the next boot reports every connector)."""
         self.booted = False
         self.boot_at = math.inf
         self.boot_pending = None
         self.heartbeat_at = math.inf
+        self.heartbeat_queued = False
+        if self.outbox:
+            self.outbox = collections.deque(
+                item for item in self.outbox if item.action not in _STALE_OFFLINE
+            )
 
     def next_timer(self) -> float:
         """The earliest timer (inf: none). While a CALL is in flight this is all that can
@@ -326,8 +395,11 @@ class StationMachine:
         if not self.booted:
             if self.boot_pending is not None:
                 soonest = min(soonest, self.boot_pending.intended_at)
-        elif self.outbox:
+            return soonest
+        if self.outbox:
             soonest = min(soonest, self.outbox[0].intended_at)
+        if self.transaction_queue:
+            soonest = min(soonest, self.transaction_queue[0].intended_at)
         return soonest
 
     def due(self, now: float) -> Outgoing | None:
@@ -338,23 +410,33 @@ class StationMachine:
                 self.boot_pending = None
                 return item
             return None
-        if self.outbox and self.outbox[0].intended_at <= now:
-            item = self.outbox.popleft()
+        # The earlier-meant of the two queues' heads; transaction messages first on a tie.
+        # A transaction message waiting out its retry interval holds up only its own queue.
+        transactions, outbox = self.transaction_queue, self.outbox
+        if (
+            transactions
+            and transactions[0].intended_at <= now
+            and (not outbox or transactions[0].intended_at <= outbox[0].intended_at)
+        ):
+            return transactions.popleft()
+        if outbox and outbox[0].intended_at <= now:
+            item = outbox.popleft()
             if item.action == "Heartbeat":
                 self.heartbeat_queued = False
             return item
         return None
 
     def on_timer(self, now: float) -> None:
-        """Fire every timer that is due."""
-        if not self.booted:
+        """Fire every timer that is due. Offline (not booted), running sessions go on: their
+        meter values and ends are produced with the times they were due, into the queue."""
+        booted = self.booted
+        if not booted:
             if self.boot_at <= now and self.boot_pending is None:
                 self.boot_pending = Outgoing(
                     "BootNotification", self.boot_request(), self.boot_at, 0
                 )
                 self.boot_at = math.inf
-            return
-        if self.heartbeat_at <= now:
+        elif self.heartbeat_at <= now:
             # One heartbeat waits at a time, keeping the intended time of the first tick
             # it stands for: a real charger does not pile them up, and the delay still shows.
             if not self.heartbeat_queued and not self.stopping:
@@ -363,10 +445,11 @@ class StationMachine:
             while self.heartbeat_at <= now:
                 self.heartbeat_at += self.heartbeat_interval
         for connector in self.connectors:
-            if connector.wake_at <= now:
+            if booted and connector.wake_at <= now:
                 intended, connector.wake_at = connector.wake_at, math.inf
                 self._session_due(connector, intended)
-            if connector.meter_at <= now:
+            # Every sample due before the session's end, in order (several after an outage).
+            while connector.meter_at <= now and connector.meter_at <= connector.stop_at:
                 intended = connector.meter_at
                 connector.meter_at = intended + self.settings.meter_interval
                 self._advance_meter(connector, intended)
@@ -383,15 +466,31 @@ class StationMachine:
         if item.action == "BootNotification":
             self._boot_answered(item, response, now)
             return
+        if item.transaction:
+            if error is None or error == "invalid":  # the CSMS has it
+                if item.queued:
+                    self.observer.transaction_message_delivered_late(now)
+            elif self._retry(item, error, now):
+                return  # the answer is still to come
+            else:
+                self.observer.transaction_message_dropped(now)
         self.answered(item, response, error, now)
 
-    def retry_later(self, item: Outgoing) -> bool:
-        """A CALL lost with its connection: a transaction message goes back to the head of the
-        queue, to go first once the station has booted again, until its attempts run out.
-        Returns whether it will be sent again."""
-        if item.action not in TRANSACTION_ACTIONS or item.attempts >= TRANSACTION_MESSAGE_ATTEMPTS:
+    def _retry(self, item: Outgoing, error: str, now: float) -> bool:
+        """Put a failed transaction message back at the head of its queue, unless its attempts
+        are used up. Lost with the connection: it goes first after the next boot. CALLERROR or
+        timeout: after TransactionMessageRetryInterval times the attempts so far. (An answer
+        that breaks the schema is an answer: the CSMS has the message.)"""
+        if error == DROPPED or item.attempts >= self.settings.transaction_attempts:
             return False
-        self.outbox.appendleft(item)
+        if error == LOST:
+            if not item.queued:
+                item.queued = True
+                self.observer.transaction_message_queued(now)
+        else:
+            item.intended_at = now + self.settings.transaction_retry_interval * item.attempts
+        self.transaction_queue.appendleft(item)
+        self.observer.transaction_message_requeued(now)
         return True
 
     def stop(self, now: float, spread: float = 0.0) -> None:
@@ -408,15 +507,17 @@ class StationMachine:
     @property
     def ready_to_reboot(self) -> bool:
         """A Reset was accepted and its consequences (stopped sessions) are all sent."""
-        return not self.outbox and not any(c.in_session for c in self.connectors)
+        return (
+            not self.outbox
+            and not self.transaction_queue
+            and not any(c.in_session for c in self.connectors)
+        )
 
     @property
     def pending_transactions(self) -> bool:
         """A session is under way, or a transaction message waits to be sent: something the
         CSMS must still hear about, even across a reconnect."""
-        if any(c.in_session for c in self.connectors):
-            return True
-        return any(item.action in TRANSACTION_ACTIONS for item in self.outbox)
+        return bool(self.transaction_queue) or any(c.in_session for c in self.connectors)
 
     @property
     def finished(self) -> bool:
@@ -434,6 +535,43 @@ class StationMachine:
     def send(self, action: str, payload: Payload, intended_at: float, connector: int = 0) -> None:
         self.outbox.append(Outgoing(action, payload, intended_at, connector))
 
+    def send_transaction(
+        self,
+        action: str,
+        payload: Payload,
+        intended_at: float,
+        connector: int,
+        *,
+        periodic: bool = False,
+    ) -> None:
+        """Queue a transaction message (`periodic`: sampled meter values, dropped first when
+        the queue is full). Produced offline, it is counted as queued."""
+        item = Outgoing(action, payload, intended_at, connector)
+        item.transaction = True
+        item.periodic = periodic
+        self.transaction_messages += 1
+        if not self.booted:
+            item.queued = True
+            self.observer.transaction_message_queued(intended_at)
+        queue = self.transaction_queue
+        if len(queue) < self.settings.queue_limit:
+            queue.append(item)
+            return
+        policy = self.settings.queue_overflow
+        if policy == "drop-newest":
+            victim = item
+        elif policy == "drop-oldest":
+            victim = queue[0]
+        else:
+            victim = next((q for q in queue if q.periodic), item if item.periodic else queue[0])
+        if victim is not item:
+            queue.remove(victim)
+            queue.append(item)
+        # Given up: the session goes on without it (a dropped start fails, a dropped stop
+        # ends the session here unacknowledged), and the report counts it.
+        self.observer.transaction_message_dropped(intended_at)
+        self.answered(victim, None, DROPPED, intended_at)
+
     def wall(self, now: float) -> dt.datetime:
         return dt.datetime.fromtimestamp(now + self.settings.wall_offset, dt.UTC)
 
@@ -449,6 +587,11 @@ class StationMachine:
             if response.interval > 0:
                 self.heartbeat_interval = float(response.interval)
             self.heartbeat_at = now + self.heartbeat_interval
+            # Held messages go first, their latency counted from now: the wait offline is
+            # the outage's (reported as reconnects and late deliveries), not the CSMS's answer.
+            for queued in self.transaction_queue:
+                if queued.intended_at < now:
+                    queued.intended_at = now
             self.after_boot(now, first_boot)
             return
         # Pending, Rejected, or no valid answer: boot again later, as the CSMS asked.

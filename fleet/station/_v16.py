@@ -91,6 +91,10 @@ class StationMachine16(StationMachine):
         self.configuration["NumberOfConnectors"][0] = str(settings.connectors)
         self.configuration["HeartbeatInterval"][0] = f"{settings.heartbeat_interval:g}"
         self.configuration["MeterValueSampleInterval"][0] = f"{settings.meter_interval:g}"
+        self.configuration["TransactionMessageAttempts"][0] = str(settings.transaction_attempts)
+        self.configuration["TransactionMessageRetryInterval"][0] = (
+            f"{settings.transaction_retry_interval:g}"
+        )
         self.meter_interval = settings.meter_interval
 
     # -- messages ----------------------------------------------------------------------------
@@ -147,7 +151,7 @@ class StationMachine16(StationMachine):
             meter_start=int(connector.energy_wh),
             timestamp=self.wall(now),
         )
-        self.send("StartTransaction", request, now, connector.id)
+        self.send_transaction("StartTransaction", request, now, connector.id)
 
     def send_meter_values(self, connector: Connector, now: float) -> None:
         power = connector.power_w * self.rng.uniform(0.97, 1.03)
@@ -180,7 +184,7 @@ class StationMachine16(StationMachine):
                 )
             ],
         )
-        self.send("MeterValues", request, now, connector.id)
+        self.send_transaction("MeterValues", request, now, connector.id, periodic=True)
 
     def send_stop(self, connector: Connector, now: float, reason: str) -> None:
         request = v16.StopTransactionRequest(
@@ -190,7 +194,7 @@ class StationMachine16(StationMachine):
             id_tag=connector.id_tag,
             reason=_REASONS.get(reason, v16.Reason.OTHER),
         )
-        self.send("StopTransaction", request, now, connector.id)
+        self.send_transaction("StopTransaction", request, now, connector.id)
 
     def answered(self, item: Outgoing, response: Any, error: str | None, now: float) -> None:
         connector = self.connector(item.connector)

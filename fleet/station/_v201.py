@@ -137,6 +137,10 @@ class StationMachine201(StationMachine):
         )
         self.send("StatusNotification", request, now, connector.id)
 
+    def _offline(self) -> bool | msgspec.UnsetType:
+        """TransactionEvent's `offline`: the event happened while the station was offline."""
+        return msgspec.UNSET if self.booted else True
+
     def _id_token(self, connector: Connector) -> v201.IdToken:
         return v201.IdToken(id_token=connector.id_tag, type=v201.IdTokenEnum.ISO14443)
 
@@ -185,6 +189,7 @@ class StationMachine201(StationMachine):
         request = v201.TransactionEventRequest(
             event_type=v201.TransactionEventEnum.STARTED,
             timestamp=self.wall(now),
+            offline=self._offline(),
             trigger_reason=(
                 v201.TriggerReasonEnum.REMOTE_START if remote else v201.TriggerReasonEnum.AUTHORIZED
             ),
@@ -196,13 +201,14 @@ class StationMachine201(StationMachine):
                 connector, now, v201.ReadingContextEnum.TRANSACTION_BEGIN
             ),
         )
-        self.send("TransactionEvent", request, now, connector.id)
+        self.send_transaction("TransactionEvent", request, now, connector.id)
 
     def send_meter_values(self, connector: Connector, now: float) -> None:
         connector.seq_no += 1
         request = v201.TransactionEventRequest(
             event_type=v201.TransactionEventEnum.UPDATED,
             timestamp=self.wall(now),
+            offline=self._offline(),
             trigger_reason=v201.TriggerReasonEnum.METER_VALUE_PERIODIC,
             seq_no=connector.seq_no,
             transaction_info=v201.Transaction(
@@ -211,7 +217,7 @@ class StationMachine201(StationMachine):
             ),
             meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.SAMPLE_PERIODIC),
         )
-        self.send("TransactionEvent", request, now, connector.id)
+        self.send_transaction("TransactionEvent", request, now, connector.id, periodic=True)
 
     def send_stop(self, connector: Connector, now: float, reason: str) -> None:
         trigger, stopped = _STOPS.get(reason, _STOPS["Local"])
@@ -219,6 +225,7 @@ class StationMachine201(StationMachine):
         request = v201.TransactionEventRequest(
             event_type=v201.TransactionEventEnum.ENDED,
             timestamp=self.wall(now),
+            offline=self._offline(),
             trigger_reason=trigger,
             seq_no=connector.seq_no,
             transaction_info=v201.Transaction(
@@ -228,7 +235,7 @@ class StationMachine201(StationMachine):
             ),
             meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.TRANSACTION_END),
         )
-        self.send("TransactionEvent", request, now, connector.id)
+        self.send_transaction("TransactionEvent", request, now, connector.id)
 
     def answered(self, item: Outgoing, response: Any, error: str | None, now: float) -> None:
         connector = self.connector(item.connector)
@@ -460,9 +467,13 @@ class StationMachine201(StationMachine):
     def answer_get_transaction_status(
         self, request: v201.GetTransactionStatusRequest, now: float
     ) -> Payload:
-        queued = any(item.action == "TransactionEvent" for item in self.outbox)
         if request.transaction_id is msgspec.UNSET:
+            queued = bool(self.transaction_queue)
             return v201.GetTransactionStatusResponse(messages_in_queue=queued)
+        queued = any(
+            item.payload.transaction_info.transaction_id == request.transaction_id  # type: ignore[attr-defined]
+            for item in self.transaction_queue
+        )
         ongoing = any(
             c.in_session and c.transaction_id == request.transaction_id for c in self.connectors
         )
