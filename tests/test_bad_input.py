@@ -48,7 +48,7 @@ frames = st.one_of(
     st.just("x" * 200_000),  # a huge message
 )
 SETTINGS = settings(
-    max_examples=500,
+    max_examples=1000,  # two tests: 2,000 examples, up to 8 frames each
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

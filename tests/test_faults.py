@@ -135,3 +135,105 @@ async def test_a_csms_restart_mid_run_loses_nothing() -> None:
     assert metrics.sessions_started > 100
     assert metrics.sessions_started == metrics.sessions_stopped  # every session ended, acked
     assert run.drained and not run.interrupted
+
+
+async def test_boots_answered_pending_or_rejected_by_share() -> None:
+    request = v16.BootNotificationRequest(charge_point_vendor="v", charge_point_model="m")
+    async with (
+        open_csms(boot_pending_share=0.3, boot_rejected_share=0.2, seed=5) as csms,
+        tk.connect(csms.url, "cp") as cp,
+    ):
+        statuses = [(await cp.boot_notification(request)).status for _ in range(300)]
+    counts = {status: statuses.count(status) for status in set(statuses)}
+    assert counts["Pending"] == csms.faults_injected["boot pending"]
+    assert counts["Rejected"] == csms.faults_injected["boot rejected"]
+    assert 60 <= counts["Pending"] <= 120 and 30 <= counts["Rejected"] <= 90  # ~5 sd
+    assert counts["Accepted"] == 300 - counts["Pending"] - counts["Rejected"]
+
+
+async def test_per_action_delay_with_a_default() -> None:
+    async with (
+        open_csms(response_delay={"*": 0.0, "Heartbeat": 0.3}) as csms,
+        tk.connect(csms.url, "cp") as cp,
+    ):
+        started = trio.current_time()
+        await cp.status_notification(
+            v16.StatusNotificationRequest(connector_id=0, error_code="NoError", status="Available")
+        )
+        quick = trio.current_time() - started
+        await cp.heartbeat(HEARTBEAT)
+        slow = trio.current_time() - started - quick
+    assert quick < 0.2 <= 0.3 <= slow
+
+
+@pytest.mark.deadline(60)
+async def test_a_profile_schedules_faults_and_the_report_shows_the_recovery() -> None:
+    """A profile's [[embedded.faults]]: a restart and a repeated drop, at their times; the
+    report has one record each with the connected count before, the recovery time and the
+    reconnect storm; faults stop when the run does, so the drain is clean."""
+    from fleet.metrics import build_report, format_summary
+    from fleet.profile import parse_profile
+    from fleet.run import FleetRun
+    from tests.test_fleet import profile_text
+
+    text = (
+        profile_text(
+            count="count = 60",
+            rate="rate = 200",
+            duration='duration = "8s"',
+        )
+        + '\n[reconnect]\nwait_minimum = "0.1s"\nrandom_range = "0.3s"\n'
+        + '[[embedded.faults]]\nat = "2s"\nrestart = "0.5s"\n'
+        + '[[embedded.faults]]\nat = "4.5s"\nevery = "2s"\ndrop = 0.5\n'
+    )
+    run = FleetRun(parse_profile(text))
+    await run.run()
+    csms = run.csms
+    assert csms is not None and csms.restarts == 1
+    assert csms.dropped >= 2 * 25  # at 4.5 s and 6.5 s, half of the ~60 connected each time
+    kinds = [(mark.kind, round(mark.at, 1)) for mark in run.metrics.faults]
+    assert kinds == [("restart", 2.0), ("drop", 4.5), ("drop", 6.5)]
+    report = build_report(
+        run.metrics,
+        name="faults",
+        profile={},
+        started_at=run.started_at_wall,  # type: ignore[arg-type]
+        ended_at=run.ended_at_wall,  # type: ignore[arg-type]
+        ended_monotonic=run.ended_at,  # type: ignore[arg-type]
+    )
+    restart = report.faults[0]
+    assert restart.connected_before == 60
+    assert restart.recovery_s is not None and 0.5 < restart.recovery_s < 4
+    assert restart.peak_connects_per_s >= 20  # the storm: most reconnect within a second
+    assert all(f.recovery_s is not None for f in report.faults)
+    assert "restart (down 0.5 s): 60 connected before; all back after" in format_summary(report)
+    # Nothing lost to the faults: every transaction message answered, dropped or counted.
+    counters = report.counters
+    answered = sum(
+        report.actions[a].answered
+        for a in ("StartTransaction", "StopTransaction", "MeterValues", "TransactionEvent")
+        if a in report.actions
+    )
+    accounted = answered + counters.transaction_messages_dropped
+    assert counters.transaction_messages == accounted + counters.transaction_messages_undelivered
+    assert counters.transaction_messages_queued > 0  # sessions metered on while offline
+    assert run.drained
+
+
+def test_fault_lines_in_the_summary() -> None:
+    from fleet.metrics import FaultRecord, describe_fault
+
+    def line(**fields: object) -> str:
+        values: dict = {"kind": "drop", "amount": 0.1, "at_s": 25.0, "connected_before": 1000}
+        values |= {"recovery_s": 4.1, "peak_connects_per_s": 48} | fields
+        return describe_fault(FaultRecord(**values)).strip()
+
+    assert line() == (
+        "25.0 s  drop 10% of connections: 1,000 connected before; all back after 4.1 s; "
+        "reconnect peak 48/s"
+    )
+    assert line(kind="restart", amount=5.0, recovery_s=None).startswith(
+        "25.0 s  restart (down 5 s): 1,000 connected before; not all back by the end"
+    )
+    assert line(kind="stall", amount=3.0) == "25.0 s  stall 3 s: 1,000 connected before"
+    assert line(connected_before=0) == "25.0 s  drop 10% of connections: no station was connected"

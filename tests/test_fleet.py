@@ -196,17 +196,44 @@ def test_a_bad_profile_is_one_clear_line(tmp_path: Path) -> None:
     ]
 
 
-def test_an_unreachable_csms_is_one_clear_line() -> None:
+@pytest.mark.parametrize(
+    ("url", "code", "message"),
+    [
+        ("ws://127.0.0.1:1/ocpp", 1, "fleet run: cannot reach the CSMS: cannot connect to ws://127.0.0.1:1/ocpp/SIM-000000: "),
+        ("ws://a..b/ocpp", 2, "fleet run: csms: 'a..b' in ws://a..b/ocpp is not a host name"),
+        ("ws://127.0.0.1:70000/ocpp", 2, "fleet run: csms: the port of ws://127.0.0.1:70000/ocpp is not in 0-65535"),
+    ],
+)  # fmt: skip
+def test_an_unreachable_or_bad_csms_is_one_clear_line(url: str, code: int, message: str) -> None:
     result = subprocess.run(
-        [*FLEET, "run", str(ROOT / "profiles/smoke.toml"), "--csms", "ws://127.0.0.1:1/ocpp"],
+        [*FLEET, "run", str(ROOT / "profiles/smoke.toml"), "--csms", url],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 1
+    assert result.returncode == code
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fleet run: cannot reach the CSMS: ")
+    assert len(lines) == 1 and lines[0].startswith(message)
     assert "Traceback" not in result.stderr
+
+
+async def test_a_refused_tls_handshake_is_one_clear_line() -> None:
+    from fleet.csms import open_csms
+
+    async with open_csms() as csms:  # plain ws: a TLS client hello gets an HTTP error
+        url = csms.url.replace("ws://", "wss://")
+        result = await trio.run_process(
+            [*FLEET, "run", str(ROOT / "profiles/smoke.toml"), "--csms", url],
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    assert result.returncode == 1
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        f"fleet run: cannot reach the CSMS: TLS with {url}/SIM-000000 failed"
+    )
 
 
 def test_sigint_stops_the_run_and_still_writes_the_report(tmp_path: Path) -> None:

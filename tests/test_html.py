@@ -58,8 +58,27 @@ def test_the_page_is_self_contained(tmp_path: Path) -> None:
     # nothing to fetch: no scripts, stylesheets, images or fonts from elsewhere
     assert not re.search(r"<script|<link|<img|@import|url\(", text)
     assert set(re.findall(r"https?://[^\s\"']+", text)) <= {"http://www.w3.org/2000/svg"}
-    assert text.count('<svg class="chart"') == 2 + 6  # a spectrum per action, six over time
+    assert text.count('<svg class="chart"') == 2 + 7  # a spectrum per action, seven over time
     assert "before" in text and "after" in text
+
+
+def test_the_page_lists_the_faults_of_a_run() -> None:
+    import msgspec
+
+    from fleet.metrics import FaultRecord
+    from fleet.report import render_html
+
+    fault = FaultRecord(
+        kind="restart", amount=5.0, at_s=40.0, connected_before=1000, recovery_s=9.8,
+        peak_connects_per_s=412,
+    )  # fmt: skip
+    report = msgspec.structs.replace(report_from({"Heartbeat": [0.01]}), faults=[fault])
+    text = render_html([report])
+    assert (
+        "<li>40.0 s  restart (down 5 s): 1,000 connected before; all back after 9.8 s; "
+        "reconnect peak 412/s</li>" in text
+    )
+    assert "Faults injected" not in render_html([report_from({"Heartbeat": [0.01]})])
 
 
 @pytest.mark.skipif(
@@ -78,8 +97,8 @@ def test_the_page_renders_in_a_browser_without_errors(tmp_path: Path) -> None:
     assert console == []
     assert "net::ERR" not in dom.stderr
     # The browser parsed every chart and every curve (two reports overlaid in each).
-    assert dom.stdout.count('<svg class="chart"') == 8
-    assert dom.stdout.count('class="series"') == 8 * 2
+    assert dom.stdout.count('<svg class="chart"') == 9
+    assert dom.stdout.count('class="series"') == 9 * 2
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
     result = subprocess.run(

@@ -41,7 +41,7 @@ def problem(text: str) -> str:
 
 def test_the_documented_profiles_are_shipped() -> None:
     names = {path.stem for path in PROFILES.glob("*.toml")}
-    assert {"smoke", "ramp-1k", "soak-10k", "boot-storm", "mixed"} <= names
+    assert {"smoke", "ramp-1k", "soak-10k", "boot-storm", "mixed", "chaos"} <= names
 
 
 @pytest.mark.parametrize("path", sorted(PROFILES.glob("*.toml")), ids=lambda path: path.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+import socket
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -284,6 +285,24 @@ async def test_async_handler_may_call_the_csms_while_answering() -> None:
 
 
 # -- connecting: versions, auth, TLS, bad addresses ------------------------------------------
+
+
+async def test_a_host_that_does_not_resolve_is_a_clear_error() -> None:
+    class NoSuchHost(trio.abc.HostnameResolver):
+        async def getaddrinfo(self, host: Any, *args: Any, **kwargs: Any) -> Any:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+        async def getnameinfo(self, *args: Any) -> Any:
+            raise NotImplementedError
+
+    trio.socket.set_custom_hostname_resolver(NoSuchHost())  # this test's run only
+    url = "ws://csms.example.invalid:9000/ocpp"
+    with pytest.raises(tk.ConnectError) as caught:
+        async with tk.connect(url, "cp"):
+            pass
+    assert str(caught.value) == (
+        f"cannot resolve the host 'csms.example.invalid' of {url}/cp: Name or service not known"
+    )
 
 
 async def test_refused_subprotocol_is_a_clear_error() -> None:

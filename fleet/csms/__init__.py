@@ -1,5 +1,6 @@
 """The embedded CSMS: an OCPP 1.6J / 2.0.1 server that answers every charge-point action."""
 
+from fleet.csms._faults import ScheduledFault, run_fault_schedule
 from fleet.csms._handlers import DefaultCsmsHandlers16, DefaultCsmsHandlers201
 from fleet.csms._server import EmbeddedCsms, StationSession16, StationSession201, open_csms
 
@@ -7,7 +8,9 @@ __all__ = [
     "DefaultCsmsHandlers16",
     "DefaultCsmsHandlers201",
     "EmbeddedCsms",
+    "ScheduledFault",
     "StationSession16",
     "StationSession201",
     "open_csms",
+    "run_fault_schedule",
 ]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import ssl
 import sys
 
 import trio
 
+from fleet.csms._faults import run_fault_schedule
 from fleet.csms._server import EmbeddedCsms
+from fleet.profile import FaultSection, parse_fault_option
 from fleet.toolkit import parse_version
 
 # How often the running CSMS reports what it has seen, when something changed.
@@ -45,6 +48,28 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--delay", type=float, default=0.0, help="seconds to wait before each answer (%(default)s)"
     )
     parser.add_argument(
+        "--action-delay",
+        action="append",
+        metavar="ACTION=SECONDS",
+        help="wait this long before answering this action instead (repeat)",
+    )
+    faults = parser.add_argument_group("faults")
+    for name, what in (
+        ("error-share", "share of calls answered with a CALLERROR (InternalError)"),
+        ("malformed-share", "share of calls answered with a malformed frame"),
+        ("boot-pending-share", "share of boots answered Pending"),
+        ("boot-rejected-share", "share of boots answered Rejected"),
+    ):
+        faults.add_argument(f"--{name}", type=float, default=0.0, metavar="SHARE", help=what)
+    faults.add_argument(
+        "--fault",
+        action="append",
+        metavar="SPEC",
+        help="a fault on a schedule, from the start (repeat): restart=5s,at=30s,every=60s | "
+        "drop=0.2,at=1m | stall=2s,at=45s,every=2m",
+    )
+    faults.add_argument("--seed", type=int, default=None, help="of the faults' random choices")
+    parser.add_argument(
         "--basic-auth",
         action="append",
         metavar="STATION:PASSWORD",
@@ -58,11 +83,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     try:
         csms = _build(args)
-    except (ValueError, OSError, ssl.SSLError) as exc:
+        faults = [parse_fault_option(spec) for spec in args.fault or []]
+    except (ValueError, OSError, ssl.SSLError) as exc:  # ProfileError is a ValueError
         print(f"fleet csms: {exc}", file=sys.stderr)
         return 2
     try:
-        trio.run(_serve, csms)
+        trio.run(_serve, csms, faults)
     except OSError as exc:  # e.g. the port is taken
         print(
             f"fleet csms: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
@@ -88,19 +114,35 @@ def _build(args: argparse.Namespace) -> EmbeddedCsms:
         context.load_cert_chain(args.tls_cert, args.tls_key)
     elif args.tls_key:
         raise ValueError("--tls-key needs --tls-cert")
+    delay: float | dict[str, float] = args.delay
+    if args.action_delay:
+        delay = {"*": args.delay}
+        for item in args.action_delay:
+            action, sep, seconds = item.partition("=")
+            try:
+                delay[action] = float(seconds)
+            except ValueError:
+                sep = ""
+            if not sep or not action:
+                raise ValueError(f"--action-delay takes ACTION=SECONDS, not {item!r}")
     return EmbeddedCsms(
         host=args.host,
         port=args.port,
         versions=versions,
         heartbeat_interval=args.heartbeat_interval,
         boot_status=args.boot_status,
-        response_delay=args.delay,
+        boot_pending_share=args.boot_pending_share,
+        boot_rejected_share=args.boot_rejected_share,
+        response_delay=delay,
         basic_auth=basic_auth,
         ssl_context=context,
+        error_share=args.error_share,
+        malformed_share=args.malformed_share,
+        seed=args.seed,
     )
 
 
-async def _serve(csms: EmbeddedCsms) -> None:
+async def _serve(csms: EmbeddedCsms, faults: list[FaultSection]) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             await nursery.start(csms.run)
@@ -108,6 +150,15 @@ async def _serve(csms: EmbeddedCsms) -> None:
             print(f"embedded CSMS listening on {csms.url} ({versions})", flush=True)
             print(f"stations connect to {csms.url}/<station id>; Ctrl-C stops it", flush=True)
             nursery.start_soon(_report, csms)
+            if faults:
+                start = trio.current_time()
+
+                def log(kind: str, amount: float, now: float) -> None:
+                    print(f"fault at {now - start:.1f} s: {kind} {amount:g}", flush=True)
+
+                nursery.start_soon(
+                    functools.partial(run_fault_schedule, csms, faults, start=start, on_fault=log)
+                )
             async for _ in signals:
                 nursery.cancel_scope.cancel(reason="signal")
                 break
@@ -133,3 +184,10 @@ def _print_summary(csms: EmbeddedCsms) -> None:
     )
     for action, count in sorted(received.items()):
         print(f"  {action:<40} {count:>10}", flush=True)
+    injected = dict(csms.faults_injected)
+    if csms.restarts:
+        injected["restarts"] = csms.restarts
+    if csms.dropped:
+        injected["connections dropped"] = csms.dropped
+    if injected:
+        print("faults injected:", ", ".join(f"{k} {v}" for k, v in sorted(injected.items())))

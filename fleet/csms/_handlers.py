@@ -42,7 +42,7 @@ class DefaultCsmsHandlers16(CsmsHandlers16):
         self, request: v16.BootNotificationRequest
     ) -> v16.BootNotificationResponse:
         return v16.BootNotificationResponse(
-            status=v16.RegistrationStatus(self.csms.boot_status),
+            status=v16.RegistrationStatus(self.csms.boot_answer_status()),
             current_time=_now(),
             interval=self.csms.heartbeat_interval,
         )
@@ -87,7 +87,7 @@ class DefaultCsmsHandlers201(CsmsHandlers201):
         self, request: v201.BootNotificationRequest
     ) -> v201.BootNotificationResponse:
         return v201.BootNotificationResponse(
-            status=v201.RegistrationStatusEnum(self.csms.boot_status),
+            status=v201.RegistrationStatusEnum(self.csms.boot_answer_status()),
             current_time=_now(),
             interval=self.csms.heartbeat_interval,
         )

@@ -58,9 +58,11 @@ class EmbeddedCsms:
         port: the port; 0 picks a free one (see `port` and `url` once running).
         versions: the OCPP versions (subprotocols) it accepts.
         heartbeat_interval: the interval (s) it gives in BootNotification answers.
-        boot_status: "Accepted", "Pending" or "Rejected" for every boot.
+        boot_status: "Accepted", "Pending" or "Rejected" for every boot (but the shares).
+        boot_pending_share, boot_rejected_share: shares of boots answered Pending or
+            Rejected instead (faults).
         response_delay: seconds to wait before answering: one figure for all actions, or
-            per action name (others: no delay).
+            per action name (others: the "*" entry, else no delay).
         basic_auth: station id -> password; when given, a station must present them
             (security profile 1) or its handshake is refused with HTTP 401.
         ssl_context: serve ``wss://`` with this server context.
@@ -85,6 +87,8 @@ class EmbeddedCsms:
         versions: Iterable[OcppVersion | str] = (OcppVersion.V16, OcppVersion.V201),
         heartbeat_interval: int = 300,
         boot_status: str = "Accepted",
+        boot_pending_share: float = 0.0,
+        boot_rejected_share: float = 0.0,
         response_delay: float | Mapping[str, float] = 0.0,
         basic_auth: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -94,8 +98,9 @@ class EmbeddedCsms:
         malformed_share: float = 0.0,
         seed: int | None = None,
     ) -> None:
-        if not (0 <= error_share <= 1 and 0 <= malformed_share <= 1):
-            raise ValueError("error_share and malformed_share are shares between 0 and 1")
+        shares = (error_share, malformed_share, boot_pending_share, boot_rejected_share)
+        if not all(0 <= share <= 1 for share in shares):
+            raise ValueError("fault shares are between 0 and 1")
         self.host = host
         self.port = port
         self.versions = tuple(OcppVersion(v) for v in versions)
@@ -105,6 +110,8 @@ class EmbeddedCsms:
                 f"boot_status must be Accepted, Pending or Rejected, not {boot_status!r}"
             )
         self.boot_status = boot_status
+        self.boot_pending_share = boot_pending_share
+        self.boot_rejected_share = boot_rejected_share
         self.basic_auth = dict(basic_auth) if basic_auth is not None else None
         self.ssl_context = ssl_context
         self.call_timeout = call_timeout
@@ -151,6 +158,19 @@ class EmbeddedCsms:
     def _answer_delay(self, action: str) -> float:
         delay = self._fixed_delay(action) if self._fixed_delay is not None else 0.0
         return max(delay, self._stalled_until - trio.current_time())
+
+    def boot_answer_status(self) -> str:
+        """The status of the next BootNotification answer: `boot_status`, or by the shares
+        Pending or Rejected."""
+        if self.boot_pending_share or self.boot_rejected_share:
+            draw = self._rng.random()
+            if draw < self.boot_rejected_share:
+                self.faults_injected["boot rejected"] += 1
+                return "Rejected"
+            if draw < self.boot_rejected_share + self.boot_pending_share:
+                self.faults_injected["boot pending"] += 1
+                return "Pending"
+        return self.boot_status
 
     def next_transaction_id(self) -> int:
         """A transaction id unique within this CSMS."""
@@ -333,7 +353,12 @@ class EmbeddedCsms:
 def _delay_function(delay: float | Mapping[str, float]) -> Callable[[str], float] | None:
     if isinstance(delay, Mapping):
         delays = dict(delay)
-        return (lambda action: delays.get(action, 0.0)) if delays else None
+        if any(seconds < 0 for seconds in delays.values()):
+            raise ValueError("response_delay must not be negative")
+        default = delays.pop("*", 0.0)
+        if not delays and not default:
+            return None
+        return lambda action: delays.get(action, default)
     if delay < 0:
         raise ValueError("response_delay must not be negative")
     return (lambda action: delay) if delay else None

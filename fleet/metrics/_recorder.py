@@ -14,7 +14,7 @@ import time
 import msgspec
 from hdrh.histogram import HdrHistogram
 
-__all__ = ["ActionRecord", "Interval", "Metrics", "new_histogram"]
+__all__ = ["ActionRecord", "FaultMark", "Interval", "Metrics", "new_histogram"]
 
 # Latencies in microseconds from 1 us to 1 h at 3 significant digits: HdrHistogram's usual
 # settings for request latency; anything longer is a timeout long before.
@@ -48,6 +48,24 @@ class Interval(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     p50_ms: float
     p99_ms: float
     max_ms: float
+    connects: int = 0  # connections opened (a reconnect storm shows here)
+
+
+class FaultMark:
+    """A fault the embedded CSMS injected, and when the fleet got over it: the first moment
+    after some connections were lost that as many stations were connected as before."""
+
+    __slots__ = ("amount", "at", "connected_before", "disconnects_before", "kind", "recovered_at")
+
+    def __init__(
+        self, kind: str, amount: float, at: float, connected_before: int, disconnects_before: int
+    ) -> None:
+        self.kind = kind
+        self.amount = amount
+        self.at = at  # seconds since the start
+        self.connected_before = connected_before
+        self.disconnects_before = disconnects_before
+        self.recovered_at: float | None = None  # seconds since the start
 
 
 class ActionRecord:
@@ -91,13 +109,16 @@ class Metrics:
         self.transaction_messages_requeued = 0
         self.transaction_messages_dropped = 0
         self.transaction_messages_undelivered = 0
-        self.connected_stations = 0  # a gauge the stations keep
+        self.connected_stations = 0  # a gauge: up in connect_succeeded, down by the stations
+        self.faults: list[FaultMark] = []
+        self._recovering: list[FaultMark] = []
         self.timeline: list[Interval] = []
         self._interval = new_histogram()
         self._interval_sent = 0
         self._interval_answered = 0
         self._interval_errors = 0
         self._interval_timeouts = 0
+        self._interval_connects = 0
         self._last_tick = started_at
         self._cpu_started = time.process_time()
         self._wall_started = time.perf_counter()
@@ -146,8 +167,32 @@ class Metrics:
     # -- connections, boots, sessions ----------------------------------------------------------
 
     def connect_succeeded(self, handshake_seconds: float, now: float) -> None:
+        """A connection is open: counted, and the connected gauge goes up."""
         self.connects += 1
+        self._interval_connects += 1
+        self.connected_stations += 1
         self.connect.record_value(_micros(handshake_seconds))
+        if self._recovering:
+            self._check_recovered(now)
+
+    def fault_injected(self, kind: str, amount: float, now: float) -> None:
+        """The embedded CSMS injected a fault ("restart", "drop", "stall") now. Restarts and
+        drops are watched until the fleet is as connected as before."""
+        mark = FaultMark(
+            kind, amount, now - self.started_at, self.connected_stations, self.disconnects
+        )
+        self.faults.append(mark)
+        if kind != "stall" and mark.connected_before:
+            self._recovering.append(mark)
+
+    def _check_recovered(self, now: float) -> None:
+        for mark in list(self._recovering):
+            if (
+                self.disconnects > mark.disconnects_before
+                and self.connected_stations >= mark.connected_before
+            ):
+                mark.recovered_at = now - self.started_at
+                self._recovering.remove(mark)
 
     def connect_failed(self, reason: str, now: float) -> None:
         self.connect_failures[reason] += 1
@@ -212,8 +257,10 @@ class Metrics:
             p50_ms=p50,
             p99_ms=p99,
             max_ms=worst,
+            connects=self._interval_connects,
         )
         self.timeline.append(interval)
+        self._interval_connects = 0
         self._interval_sent = self._interval_answered = 0
         self._interval_errors = self._interval_timeouts = 0
         self._last_tick = now

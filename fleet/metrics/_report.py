@@ -7,6 +7,7 @@ encoding, are for machines: reports can be merged and re-analysed without losing
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import platform
 import socket
@@ -18,13 +19,14 @@ import msgspec
 from hdrh.histogram import HdrHistogram
 
 import fleet
-from fleet.metrics._recorder import Interval, Metrics
+from fleet.metrics._recorder import FaultMark, Interval, Metrics
 
 __all__ = [
     "REPORT_FORMAT",
     "ActionStats",
     "Counters",
     "Environment",
+    "FaultRecord",
     "LatencyStats",
     "Report",
     "ThresholdResult",
@@ -97,6 +99,20 @@ class Environment(_ReportStruct):
     cpu_suspect: bool  # above 90 %: latencies may be the generator's, not the CSMS's
 
 
+class FaultRecord(_ReportStruct):
+    """A fault the embedded CSMS injected, and how the fleet came through it."""
+
+    kind: str  # "restart", "drop" or "stall"
+    amount: float  # seconds down or stalled, or the share of connections dropped
+    at_s: float  # seconds after the start
+    connected_before: int
+    # seconds from the fault until as many stations were connected again; None: not within
+    # the run, or a stall (connections stay)
+    recovery_s: float | None
+    # the reconnect storm: most connections opened in one second, from the fault to recovery
+    peak_connects_per_s: int
+
+
 class ThresholdResult(_ReportStruct):
     """A profile threshold checked at the end of the run."""
 
@@ -122,6 +138,7 @@ class Report(_ReportStruct, kw_only=True):
     interrupted: bool = False
     notes: list[str] = []
     thresholds: list[ThresholdResult] = []
+    faults: list[FaultRecord] = []
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -224,6 +241,44 @@ def build_report(
         timeline=list(metrics.timeline),
         interrupted=interrupted,
         notes=list(notes or []),
+        faults=[_fault_record(mark, metrics.timeline) for mark in metrics.faults],
+    )
+
+
+def describe_fault(fault: FaultRecord) -> str:
+    """One line: what happened and how the fleet came through it."""
+    what = {
+        "restart": f"restart (down {fault.amount:g} s)",
+        "drop": f"drop {fault.amount:.0%} of connections",
+        "stall": f"stall {fault.amount:g} s",
+    }.get(fault.kind, fault.kind)
+    if not fault.connected_before:
+        return f"{fault.at_s:8.1f} s  {what}: no station was connected"
+    line = f"{fault.at_s:8.1f} s  {what}: {fault.connected_before:,} connected before"
+    if fault.kind == "stall":
+        return line
+    recovery = (
+        "not all back by the end"
+        if fault.recovery_s is None
+        else f"all back after {fault.recovery_s:.1f} s"
+    )
+    return f"{line}; {recovery}; reconnect peak {fault.peak_connects_per_s:,}/s"
+
+
+def _fault_record(mark: FaultMark, timeline: list[Interval]) -> FaultRecord:
+    recovery = None if mark.recovered_at is None else round(mark.recovered_at - mark.at, 3)
+    until = mark.recovered_at if mark.recovered_at is not None else math.inf
+    # Interval t is its end: those that overlap [fault, recovery].
+    storm = [i.connects for i in timeline if i.t > mark.at and i.t - i.seconds <= until]
+    if not mark.connected_before:
+        storm = []  # nothing to recover from
+    return FaultRecord(
+        kind=mark.kind,
+        amount=mark.amount,
+        at_s=round(mark.at, 3),
+        connected_before=mark.connected_before,
+        recovery_s=recovery,
+        peak_connects_per_s=max(storm, default=0),
     )
 
 
@@ -314,6 +369,9 @@ def format_summary(report: Report) -> str:
         f"{counters.transaction_messages_dropped:,}, undelivered at the end "
         f"{counters.transaction_messages_undelivered:,}",
     ]
+    if report.faults:
+        lines += ["", "faults injected by the embedded CSMS:"]
+        lines += [f"  {describe_fault(fault)}" for fault in report.faults]
     if report.thresholds:
         failed = sum(not t.passed for t in report.thresholds)
         lines += ["", f"thresholds: {len(report.thresholds) - failed} passed, {failed} failed"]

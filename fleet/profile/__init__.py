@@ -13,6 +13,7 @@ from fleet.profile._model import (
     Distribution,
     Duration,
     EmbeddedSection,
+    FaultSection,
     Profile,
     ProfileError,
     RampSection,
@@ -24,6 +25,7 @@ from fleet.profile._model import (
     TlsSection,
     TransactionMessagesSection,
     parse_duration,
+    parse_fault_option,
 )
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "Distribution",
     "Duration",
     "EmbeddedSection",
+    "FaultSection",
     "Profile",
     "ProfileError",
     "RampSection",
@@ -43,5 +46,6 @@ __all__ = [
     "TransactionMessagesSection",
     "load_profile",
     "parse_duration",
+    "parse_fault_option",
     "parse_profile",
 ]

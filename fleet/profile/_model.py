@@ -24,6 +24,7 @@ __all__ = [
     "Distribution",
     "Duration",
     "EmbeddedSection",
+    "FaultSection",
     "Profile",
     "ProfileError",
     "RampSection",
@@ -37,6 +38,7 @@ __all__ = [
     "decode_hook",
     "describe_validation_error",
     "parse_duration",
+    "parse_fault_option",
 ]
 
 # A path into the document: table keys and field names (str) and array indices (int).
@@ -504,15 +506,72 @@ class TimeoutsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
         _require_positive("connect", self.connect)
 
 
+Share = Annotated[float, Meta(ge=0, le=1)]
+FAULT_KINDS = ("restart", "drop", "stall")
+
+
+class FaultSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One ``[[embedded.faults]]``: something the embedded CSMS does to its stations, when.
+    Exactly one of restart, drop or stall."""
+
+    # seconds after the run's start
+    at: Duration
+    # then again every so often until the run ends; none: once
+    every: Duration | None = None
+    # close every connection and the port, stay down this long, then listen again
+    restart: Duration | None = None
+    # close this share (0 to 1) of the connections, as a flaky network would
+    drop: Share | None = None
+    # answer nothing for this long (connections stay open)
+    stall: Duration | None = None
+
+    def __post_init__(self) -> None:
+        given = [k for k in FAULT_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise _Invalid((), "give exactly one of restart, drop or stall")
+        if self.every is not None:
+            _require_positive("every", self.every)
+
+    @property
+    def kind(self) -> str:
+        """ "restart", "drop" or "stall"."""
+        return next(k for k in FAULT_KINDS if getattr(self, k) is not None)
+
+    @property
+    def amount(self) -> float:
+        """Seconds down (restart) or stalled, or the share dropped."""
+        return float(getattr(self, self.kind))
+
+
 class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``[embedded]``: how the in-process CSMS answers, when ``csms = "embedded"``."""
+    """``[embedded]``: how the in-process CSMS answers, when ``csms = "embedded"``, and the
+    faults it injects."""
 
     # interval (s) the CSMS gives in BootNotification answers
     heartbeat_interval: Annotated[int, Meta(ge=1)] = 60
-    # status of every BootNotification answer
+    # status of every BootNotification answer (but the shares below)
     boot_status: Literal["Accepted", "Pending", "Rejected"] = "Accepted"
+    # shares of boots answered Pending / Rejected instead (the station boots again later)
+    boot_pending_share: Share = 0.0
+    boot_rejected_share: Share = 0.0
     # delay before each answer, to simulate a slow CSMS
     response_delay: Duration = 0.0
+    # per action, instead of response_delay: { Authorize = "50ms", StartTransaction = "200ms" }
+    action_delay: dict[str, Duration] = {}
+    # share of calls answered with a CALLERROR (InternalError)
+    error_share: Share = 0.0
+    # share of calls answered with a malformed frame
+    malformed_share: Share = 0.0
+    # restarts, drops and stalls on a schedule
+    faults: tuple[FaultSection, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.error_share + self.malformed_share > 1:
+            raise _Invalid(("malformed_share",), "error_share + malformed_share must be <= 1")
+        if self.boot_pending_share + self.boot_rejected_share > 1:
+            raise _Invalid(
+                ("boot_rejected_share",), "boot_pending_share + boot_rejected_share must be <= 1"
+            )
 
 
 class ReconnectSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -580,11 +639,13 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         _require_positive("duration", self.duration)
         url = urlsplit(self.csms)
-        if self.csms != EMBEDDED and not (url.scheme in ("ws", "wss") and url.netloc):
+        if self.csms != EMBEDDED and not (url.scheme in ("ws", "wss") and url.hostname):
             raise _Invalid(
                 ("csms",),
                 f'expected "embedded" or a ws:// or wss:// URL, got {show_value(self.csms)}',
             )
+        if self.csms != EMBEDDED:
+            _check_host_and_port(url.hostname or "", url)
         if self.behaviour is not None and not _BEHAVIOUR.fullmatch(self.behaviour):
             raise _Invalid(
                 ("behaviour",),
@@ -631,6 +692,43 @@ def _convert_override(value: object, path: FieldPath) -> Any:
     except msgspec.ValidationError as error:
         location, reason = describe_validation_error(error, document, prefix=path)
         raise ProfileError(None, location, reason) from None
+
+
+def _check_host_and_port(host: str, url: Any) -> None:
+    try:
+        url.port  # noqa: B018 (urlsplit checks the port when asked for it)
+    except ValueError:
+        raise _Invalid(("csms",), f"the port of {url.geturl()} is not in 0-65535") from None
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise _Invalid(("csms",), f"{host!r} in {url.geturl()} is not a host name") from None
+
+
+def parse_fault_option(text: str) -> FaultSection:
+    """A fault from the command line, as the keys of ``[[embedded.faults]]``:
+    ``"restart=5s,at=30s,every=60s"``, ``"drop=0.2,at=1m"``, ``"stall=2s,at=45s"``.
+
+    Raises:
+        ProfileError: named ``--fault``, with the field and why.
+    """
+    fields: dict[str, Any] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ProfileError(
+                "--fault", None, f'expected KEY=VALUE pairs like "restart=5s,at=30s", got {text!r}'
+            )
+        value = value.strip()
+        try:
+            fields[key.strip()] = float(value)
+        except ValueError:
+            fields[key.strip()] = value
+    try:
+        return msgspec.convert(fields, type=FaultSection, dec_hook=decode_hook)
+    except msgspec.ValidationError as error:
+        location, reason = describe_validation_error(error, fields)
+        raise ProfileError("--fault", location, reason) from None
 
 
 # --- error messages -------------------------------------------------------------------------

@@ -107,6 +107,17 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
             },
         ),
         timeline=_merge_timelines(reports, started),
+        # Each shard's view of the faults, on the merged clock.
+        faults=sorted(
+            (
+                msgspec.structs.replace(
+                    f, at_s=round(f.at_s + (r.started_at - started).total_seconds(), 3)
+                )
+                for r in reports
+                for f in r.faults
+            ),
+            key=lambda f: f.at_s,
+        ),
         interrupted=any(r.interrupted for r in reports),
         notes=notes,
     )
@@ -135,6 +146,7 @@ def _merge_timelines(reports: list[Report], started: dt.datetime) -> list[Interv
                 p50_ms=max(p.p50_ms for p in parts),
                 p99_ms=max(p.p99_ms for p in parts),
                 max_ms=max(p.max_ms for p in parts),
+                connects=sum(p.connects for p in parts),
             )
         )
     return merged

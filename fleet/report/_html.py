@@ -10,7 +10,7 @@ import html
 import math
 from collections.abc import Sequence
 
-from fleet.metrics import Report, decode_histogram
+from fleet.metrics import Report, decode_histogram, describe_fault
 
 __all__ = ["render_html"]
 
@@ -140,6 +140,13 @@ def _table(report: Report) -> str:
     )
 
 
+def _faults(report: Report) -> str:
+    if not report.faults:
+        return ""
+    items = "".join(f"<li>{_escape(describe_fault(fault).strip())}</li>" for fault in report.faults)
+    return f"<p>Faults injected by the embedded CSMS:</p><ul>{items}</ul>"
+
+
 def render_html(reports: Sequence[Report], labels: Sequence[str] | None = None) -> str:
     """The page for `reports` (overlaid when several); `labels` name them (default: name)."""
     if not reports:
@@ -159,7 +166,7 @@ def render_html(reports: Sequence[Report], labels: Sequence[str] | None = None) 
             f"<p>{_escape(report.started_at.isoformat())} &ndash; {report.duration_s:,.1f} s, "
             f"{report.counters.connects:,} connects, sessions {report.counters.sessions_started:,}"
             f" started / {report.counters.sessions_stopped:,} stopped, generator CPU "
-            f"{env.cpu_percent:.0f} %</p>{suspect}{_table(report)}</section>"
+            f"{env.cpu_percent:.0f} %</p>{suspect}{_table(report)}{_faults(report)}</section>"
         )
     charts = []
     nines_ticks = [(float(n), f"{100 * (1 - 10**-n):g}%") for n in range(SPECTRUM_MAX_NINES + 1)]
@@ -187,6 +194,7 @@ def render_html(reports: Sequence[Report], labels: Sequence[str] | None = None) 
         over_time("p50 latency over time (per second)", "p50_ms", "ms"),
         over_time("throughput over time", "rate", "answers/s"),
         over_time("connected stations over time", "connected", "stations"),
+        over_time("connections opened over time (reconnect storms)", "connects", "per second"),
         over_time("errors over time (CALLERROR, invalid, lost)", "errors", "per second"),
         over_time("timeouts over time", "timeouts", "per second"),
     ]

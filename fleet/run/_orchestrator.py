@@ -21,7 +21,7 @@ from typing import Any
 
 import trio
 
-from fleet.csms import EmbeddedCsms
+from fleet.csms import EmbeddedCsms, run_fault_schedule
 from fleet.metrics import Interval, Metrics
 from fleet.ocpp import OcppVersion
 from fleet.profile import Profile
@@ -160,6 +160,9 @@ class FleetRun:
             self.metrics = Metrics(start)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._tick, start)
+                faults = trio.CancelScope()  # faults end with the run: they spare the drain
+                if self.csms is not None and self.profile.embedded.faults:
+                    nursery.start_soon(self._inject_faults, self.csms, start, faults)
                 stations = trio.open_nursery()
                 async with stations as station_nursery:
                     ramp = trio.CancelScope()
@@ -167,6 +170,7 @@ class FleetRun:
                     with trio.move_on_at(start + self.profile.duration):
                         await self._stop.wait()
                     ramp.cancel()
+                    faults.cancel()
                     await self._drain(station_nursery)
                 self._count_transaction_messages()
                 nursery.cancel_scope.cancel(reason="run over")
@@ -183,7 +187,12 @@ class FleetRun:
         csms = EmbeddedCsms(
             heartbeat_interval=options.heartbeat_interval,
             boot_status=options.boot_status,
-            response_delay=options.response_delay,
+            boot_pending_share=options.boot_pending_share,
+            boot_rejected_share=options.boot_rejected_share,
+            response_delay={"*": options.response_delay, **options.action_delay},
+            error_share=options.error_share,
+            malformed_share=options.malformed_share,
+            seed=self.profile.seed,
         )
         async with trio.open_nursery() as nursery:
             await nursery.start(csms.run)
@@ -287,6 +296,17 @@ class FleetRun:
         if self.custom_running or any(not actor.done for actor in self.actors):
             self.drained = False
             nursery.cancel_scope.cancel(reason="drain timeout")
+
+    async def _inject_faults(
+        self, csms: EmbeddedCsms, start: float, scope: trio.CancelScope
+    ) -> None:
+        with scope:
+            await run_fault_schedule(
+                csms,
+                self.profile.embedded.faults,
+                start=start,
+                on_fault=self.metrics.fault_injected,
+            )
 
     def _count_transaction_messages(self) -> None:
         # Per run, not per message: what each station produced, and what it still held

@@ -159,7 +159,6 @@ class StationActor:
                             self.metrics.reconnected(now)
                         ever_connected = True
                         failures = 0
-                        self.metrics.connected_stations += 1
                         self._connected = True
                         try:
                             outcome = await self._drive(ws)

@@ -589,9 +589,10 @@ class StationMachine:
             self.heartbeat_at = now + self.heartbeat_interval
             # Held messages go first, their latency counted from now: the wait offline is
             # the outage's (reported as reconnects and late deliveries), not the CSMS's answer.
-            for queued in self.transaction_queue:
-                if queued.intended_at < now:
-                    queued.intended_at = now
+            for queue in (self.transaction_queue, self.outbox):
+                for held in queue:
+                    if held.intended_at < now:
+                        held.intended_at = now
             self.after_boot(now, first_boot)
             return
         # Pending, Rejected, or no valid answer: boot again later, as the CSMS asked.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Literal, overload
@@ -351,6 +352,9 @@ def _connect_error(exc: BaseException, shown_url: str) -> BaseException:
     if isinstance(exc, ssl.SSLError):
         detail = getattr(exc, "verify_message", None) or exc.reason or str(exc)
         return ConnectError(f"TLS with {shown_url} failed: {detail}")
+    if isinstance(exc, socket.gaierror):  # before OSError: it is one
+        host = urlsplit(shown_url).hostname
+        return ConnectError(f"cannot resolve the host {host!r} of {shown_url}: {exc.strerror}")
     if isinstance(exc, OSError | trio_websocket.HandshakeError):
         return ConnectError(f"cannot connect to {shown_url}: {_describe(exc)}")
     return exc

@@ -1,0 +1,70 @@
+"""Faults on a schedule: restarts, dropped connections and stalls of the embedded CSMS at given
+times, once or repeatedly, for profiles (``[[embedded.faults]]``) and ``fleet csms --fault``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import trio
+
+from fleet.csms._server import EmbeddedCsms
+
+__all__ = ["ScheduledFault", "run_fault_schedule"]
+
+
+class ScheduledFault(Protocol):
+    """One fault of a schedule (a profile's `FaultSection` is one)."""
+
+    @property
+    def at(self) -> float: ...  # seconds after the schedule's start
+    @property
+    def every(self) -> float | None: ...  # then again every so often; None: once
+    @property
+    def kind(self) -> str: ...  # "restart", "drop" or "stall"
+    @property
+    def amount(self) -> float: ...  # seconds down or stalled, or the share dropped
+
+
+async def run_fault_schedule(
+    csms: EmbeddedCsms,
+    faults: Sequence[ScheduledFault],
+    *,
+    start: float | None = None,
+    on_fault: Callable[[str, float, float], None] | None = None,
+) -> None:
+    """Inject `faults` into `csms`, timed from `start` (trio clock; default now), until
+    cancelled or every fault is done. `on_fault(kind, amount, now)` hears of each one as it
+    starts (the run's metrics, or a log line).
+
+    Cancellation: safe at any point; a restart in progress is then cut short, like the CSMS.
+    """
+    if start is None:
+        start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        for fault in faults:
+            nursery.start_soon(_repeat, csms, fault, start, on_fault)
+
+
+async def _repeat(
+    csms: EmbeddedCsms,
+    fault: ScheduledFault,
+    start: float,
+    on_fault: Callable[[str, float, float], None] | None,
+) -> None:
+    due = start + fault.at
+    while True:
+        await trio.sleep_until(due)
+        if on_fault is not None:
+            on_fault(fault.kind, fault.amount, trio.current_time())
+        if fault.kind == "restart":
+            await csms.restart(fault.amount)
+        elif fault.kind == "drop":
+            csms.drop_connections(fault.amount)
+        elif fault.kind == "stall":
+            csms.stall(fault.amount)
+        else:
+            raise ValueError(f"unknown fault {fault.kind!r}")
+        if fault.every is None:
+            return
+        due += fault.every
