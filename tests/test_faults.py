@@ -237,3 +237,57 @@ def test_fault_lines_in_the_summary() -> None:
     )
     assert line(kind="stall", amount=3.0) == "25.0 s  stall 3 s: 1,000 connected before"
     assert line(connected_before=0) == "25.0 s  drop 10% of connections: no station was connected"
+
+
+@pytest.mark.deadline(10_000)  # virtual seconds: the autojump clock skips the waits
+async def test_the_fault_schedule_keeps_its_times_on_trio_clock(autojump_clock: object) -> None:
+    import random
+
+    from fleet.csms import run_fault_schedule
+    from fleet.profile import parse_fault_option
+
+    class FakeCsms:
+        def __init__(self) -> None:
+            self.rng = random.Random(1)
+            self.log: list[tuple[float, str, float]] = []
+            self.start = trio.current_time()
+
+        def _note(self, what: str, amount: float) -> None:
+            self.log.append((round(trio.current_time() - self.start, 6), what, amount))
+
+        async def restart(self, down_for: float) -> None:
+            self._note("restart", down_for)
+            await trio.sleep(down_for)  # returns once listening again
+
+        def drop_connections(self, share: float) -> int:
+            self._note("drop", share)
+            return 0
+
+        def stall(self, seconds: float) -> None:
+            self._note("stall", seconds)
+
+    csms = FakeCsms()
+    faults = [
+        parse_fault_option("restart=5s,at=40s"),
+        parse_fault_option("drop=0.1,at=25s,every=30s"),
+        parse_fault_option("stall=3s,at=10s,every=50s,jitter=5s"),
+    ]
+    heard: list[str] = []
+    with trio.move_on_after(100):
+        await run_fault_schedule(
+            csms,  # type: ignore[arg-type]
+            faults,
+            start=csms.start,
+            on_fault=lambda kind, amount, now: heard.append(kind),
+        )
+    fixed = [entry for entry in csms.log if entry[1] != "stall"]
+    assert fixed == [
+        (25.0, "drop", 0.1),
+        (40.0, "restart", 5.0),
+        (55.0, "drop", 0.1),
+        (85.0, "drop", 0.1),
+    ]
+    stalls = [at for at, what, _ in csms.log if what == "stall"]
+    assert len(stalls) == 2 and 10 <= stalls[0] <= 15 and 60 <= stalls[1] <= 65
+    assert stalls != [10.0, 60.0]  # the jitter moved them
+    assert sorted(heard) == sorted(what for _, what, _ in csms.log)

@@ -21,6 +21,8 @@ class ScheduledFault(Protocol):
     @property
     def every(self) -> float | None: ...  # then again every so often; None: once
     @property
+    def jitter(self) -> float: ...  # each time up to this much later, at random
+    @property
     def kind(self) -> str: ...  # "restart", "drop" or "stall"
     @property
     def amount(self) -> float: ...  # seconds down or stalled, or the share dropped
@@ -54,7 +56,7 @@ async def _repeat(
 ) -> None:
     due = start + fault.at
     while True:
-        await trio.sleep_until(due)
+        await trio.sleep_until(due + (csms.rng.uniform(0, fault.jitter) if fault.jitter else 0))
         if on_fault is not None:
             on_fault(fault.kind, fault.amount, trio.current_time())
         if fault.kind == "restart":

@@ -130,7 +130,7 @@ class EmbeddedCsms:
         self.faults_injected: collections.Counter[str] = collections.Counter()
         self.dropped = 0
         self.restarts = 0
-        self._rng = random.Random(seed)
+        self.rng = random.Random(seed)  # every random choice of the faults
         self._nursery: Any = None
         self._serving: trio.CancelScope | None = None
         self._listening = trio.Event()
@@ -163,7 +163,7 @@ class EmbeddedCsms:
         """The status of the next BootNotification answer: `boot_status`, or by the shares
         Pending or Rejected."""
         if self.boot_pending_share or self.boot_rejected_share:
-            draw = self._rng.random()
+            draw = self.rng.random()
             if draw < self.boot_rejected_share:
                 self.faults_injected["boot rejected"] += 1
                 return "Rejected"
@@ -267,7 +267,7 @@ class EmbeddedCsms:
         """Close a random `share` (0..1) of the connected stations now, as a flaky network
         would (code 1006 cannot be sent; 1001 "going away"). Returns how many."""
         sessions = list(self.stations.values())
-        chosen = self._rng.sample(sessions, round(len(sessions) * share))
+        chosen = self.rng.sample(sessions, round(len(sessions) * share))
         for session in chosen:
             self._nursery.start_soon(session.aclose, 1001, "dropped (fault injection)")
         self.dropped += len(chosen)
@@ -276,7 +276,7 @@ class EmbeddedCsms:
     def _answer_fault(self, action: str) -> str | None:
         if not (self.error_share or self.malformed_share):
             return None
-        draw = self._rng.random()
+        draw = self.rng.random()
         if draw < self.error_share:
             fault = "error"
         elif draw < self.error_share + self.malformed_share:

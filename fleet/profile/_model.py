@@ -518,6 +518,8 @@ class FaultSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     at: Duration
     # then again every so often until the run ends; none: once
     every: Duration | None = None
+    # each time a random moment up to this much later (seeded): faults at random times
+    jitter: Duration = 0.0
     # close every connection and the port, stay down this long, then listen again
     restart: Duration | None = None
     # close this share (0 to 1) of the connections, as a flaky network would
