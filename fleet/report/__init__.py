@@ -6,6 +6,7 @@ from fleet.report._analysis import (
     compare,
     error_rate,
     merge,
+    merge_intervals,
     parse_bound,
     throughput,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "compare",
     "error_rate",
     "merge",
+    "merge_intervals",
     "parse_bound",
     "parse_thresholds",
     "render_html",

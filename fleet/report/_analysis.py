@@ -32,6 +32,7 @@ __all__ = [
     "compare",
     "error_rate",
     "merge",
+    "merge_intervals",
     "parse_bound",
     "throughput",
 ]
@@ -130,26 +131,26 @@ def _merge_timelines(reports: list[Report], started: dt.datetime) -> list[Interv
         offset = (report.started_at - started).total_seconds()
         for interval in report.timeline:
             buckets[round(offset + interval.t)].append(interval)
-    merged = []
-    for second in sorted(buckets):
-        parts = buckets[second]
-        merged.append(
-            Interval(
-                t=float(second),
-                seconds=max(p.seconds for p in parts),
-                connected=sum(p.connected for p in parts),
-                sent=sum(p.sent for p in parts),
-                answered=sum(p.answered for p in parts),
-                errors=sum(p.errors for p in parts),
-                timeouts=sum(p.timeouts for p in parts),
-                rate=round(sum(p.rate for p in parts), 1),
-                p50_ms=max(p.p50_ms for p in parts),
-                p99_ms=max(p.p99_ms for p in parts),
-                max_ms=max(p.max_ms for p in parts),
-                connects=sum(p.connects for p in parts),
-            )
-        )
-    return merged
+    return [merge_intervals(float(second), buckets[second]) for second in sorted(buckets)]
+
+
+def merge_intervals(t: float, parts: list[Interval]) -> Interval:
+    """One interval of several shards' same second: counts added, latency figures the worst
+    shard's (an upper bound: per-interval histograms are not kept)."""
+    return Interval(
+        t=t,
+        seconds=max(p.seconds for p in parts),
+        connected=sum(p.connected for p in parts),
+        sent=sum(p.sent for p in parts),
+        answered=sum(p.answered for p in parts),
+        errors=sum(p.errors for p in parts),
+        timeouts=sum(p.timeouts for p in parts),
+        rate=round(sum(p.rate for p in parts), 1),
+        p50_ms=max(p.p50_ms for p in parts),
+        p99_ms=max(p.p99_ms for p in parts),
+        max_ms=max(p.max_ms for p in parts),
+        connects=sum(p.connects for p in parts),
+    )
 
 
 def throughput(report: Report, action: str | None = None) -> float:

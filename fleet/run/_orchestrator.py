@@ -35,11 +35,51 @@ from fleet.station import (
 )
 from fleet.toolkit import client_ssl_context, parse_version
 
-__all__ = ["FleetRun", "StationPlan", "plan_stations", "ramp_offsets"]
+__all__ = ["FleetRun", "Shard", "StationPlan", "embedded_csms", "plan_stations", "ramp_offsets"]
 
 TICK_SECONDS = 1.0
 # At most this long for all sessions to be ended at the end of a run.
 STOP_SPREAD = 2.0
+
+
+class Shard:
+    """This process's part of a run: stations whose index % `count` == `index`.
+
+    Every shard keeps each of its stations' place in the whole ramp, so N shards started
+    together ramp as one run would, each at 1/N of the rate; a station's id, version and random
+    draws depend on its index only, so the union of the shards is the unsharded run.
+    """
+
+    __slots__ = ("count", "index")
+
+    def __init__(self, index: int, count: int) -> None:
+        if not 0 <= index < count:
+            raise ValueError(f"shard {index}/{count}: expected 0 <= I < N")
+        self.index = index
+        self.count = count
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """ "I/N", e.g. "0/4" (the first of four).
+
+        Raises:
+            ValueError: with a one-line reason.
+        """
+        try:
+            index, count = (int(part) for part in text.split("/"))
+            return cls(index, count)
+        except ValueError:
+            raise ValueError(f"expected I/N with 0 <= I < N (e.g. 0/4), got {text!r}") from None
+
+    def __contains__(self, station_index: int) -> bool:
+        return station_index % self.count == self.index
+
+    def size(self, stations: int) -> int:
+        """How many of `stations` are in this shard."""
+        return len(range(self.index, stations, self.count))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 class StationPlan:
@@ -108,6 +148,7 @@ class FleetRun:
         on_tick: called with each second's `Interval` (the live view).
         behaviour_path: a folder to import the profile's custom behaviour from (the
             profile's own folder, as a locustfile's).
+        shard: run only this shard of the stations (workers and machines of one run).
 
     `metrics` holds everything recorded; it starts when `run()` does.
     """
@@ -118,8 +159,10 @@ class FleetRun:
         *,
         on_tick: Callable[[Interval, FleetRun], None] | None = None,
         behaviour_path: str | None = None,
+        shard: Shard | None = None,
     ) -> None:
         self.profile = profile
+        self.shard = shard
         self.metrics = Metrics(0.0)
         self.behaviour_path = behaviour_path
         self.on_tick = on_tick
@@ -139,7 +182,8 @@ class FleetRun:
 
     @property
     def target(self) -> int:
-        return self.profile.stations.count
+        count = self.profile.stations.count
+        return self.shard.size(count) if self.shard is not None else count
 
     def stop(self, reason: str = "interrupted") -> None:
         """End the run early (Ctrl-C, SIGTERM): stop the ramp and drain the stations."""
@@ -183,17 +227,7 @@ class FleetRun:
         if self.profile.csms != "embedded":
             yield
             return
-        options = self.profile.embedded
-        csms = EmbeddedCsms(
-            heartbeat_interval=options.heartbeat_interval,
-            boot_status=options.boot_status,
-            boot_pending_share=options.boot_pending_share,
-            boot_rejected_share=options.boot_rejected_share,
-            response_delay={"*": options.response_delay, **options.action_delay},
-            error_share=options.error_share,
-            malformed_share=options.malformed_share,
-            seed=self.profile.seed,
-        )
+        csms = embedded_csms(self.profile)
         async with trio.open_nursery() as nursery:
             await nursery.start(csms.run)
             self.csms = csms
@@ -225,7 +259,10 @@ class FleetRun:
             f"TAG-{n}" for n in range(profile.session.id_tag_pool)
         ]
         with scope:
+            shard = self.shard
             for plan, offset in zip(plan_stations(profile), ramp_offsets(profile), strict=False):
+                if shard is not None and plan.index not in shard:
+                    continue
                 await trio.sleep_until(start + offset)
                 rng = random.Random(profile.seed * 1_000_003 + plan.index)
                 if custom is not None:
@@ -325,6 +362,22 @@ class FleetRun:
             if self.on_tick is not None:
                 self.on_tick(interval, self)
             next_tick += TICK_SECONDS
+
+
+def embedded_csms(profile: Profile) -> EmbeddedCsms:
+    """The embedded CSMS as the profile's ``[embedded]`` table sets it up (faults aside: the
+    schedule runs with the run, see `run_fault_schedule`)."""
+    options = profile.embedded
+    return EmbeddedCsms(
+        heartbeat_interval=options.heartbeat_interval,
+        boot_status=options.boot_status,
+        boot_pending_share=options.boot_pending_share,
+        boot_rejected_share=options.boot_rejected_share,
+        response_delay={"*": options.response_delay, **options.action_delay},
+        error_share=options.error_share,
+        malformed_share=options.malformed_share,
+        seed=profile.seed,
+    )
 
 
 def _load_behaviour(spec: str, search_path: str | None) -> Callable[..., Any]:
