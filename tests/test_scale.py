@@ -215,3 +215,42 @@ async def test_ctrl_c_reaches_the_workers_once_and_the_merged_report_is_written(
     assert report.interrupted
     assert report.counters.connects == STATIONS
     assert report.counters.sessions_started == report.counters.sessions_stopped  # drained
+
+
+# -- many machines: the Kubernetes Indexed Job in deploy/ -----------------------------------
+
+
+def test_the_kubernetes_job_runs_every_shard_of_one_run_and_its_profile_loads() -> None:
+    import yaml
+
+    from fleet._cli import build_parser
+    from fleet.profile import parse_profile
+
+    documents = list(yaml.safe_load_all((ROOT / "deploy/k8s-indexed-job.yaml").read_text()))
+    kinds = {doc["kind"]: doc for doc in documents}
+    profile = parse_profile(kinds["ConfigMap"]["data"]["profile.toml"], source="configmap")
+    job = kinds["Job"]["spec"]
+    shards = job["completions"]
+    assert job["completionMode"] == "Indexed" and job["parallelism"] == shards
+    container = job["template"]["spec"]["containers"][0]
+    index = container["env"][0]
+    assert index["valueFrom"]["fieldRef"]["fieldPath"] == (
+        "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    )
+    seen: list[int] = []
+    for i in range(shards):  # what each pod runs, as Kubernetes expands $(SHARD)
+        argv = [arg.replace(f"$({index['name']})", str(i)) for arg in container["args"]]
+        args = build_parser().parse_args(argv)
+        shard = Shard.parse(args.shard)
+        assert shard.count == shards and args.workers == "auto"
+        assert args.out == f"/reports/shard-{i}.json"
+        seen += [n for n in range(profile.stations.count) if n in shard]
+    assert sorted(seen) == list(range(profile.stations.count))  # every station, once
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"/profile", "/reports"} <= mounts and args.profile.startswith("/profile/")
+    merge = yaml.safe_load((ROOT / "deploy/k8s-merge-pod.yaml").read_text())
+    script = " ".join(merge["spec"]["containers"][0]["args"])
+    assert "fleet report merge /reports/shard-*.json -o /reports/run.json" in script
+    for line in (ROOT / "deploy/Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            assert all((ROOT / source).exists() for source in line.split()[1:-1]), line
