@@ -168,6 +168,24 @@ def test_ramp_offsets_follow_rate_duration_and_steps() -> None:
 # -- the command line ---------------------------------------------------------------------------
 
 
+async def test_a_late_ramp_starts_every_due_station_in_one_turn() -> None:
+    """Behind schedule (a busy run), the ramp must not yield once per station: each yield
+    waits a whole scheduling round, which would hold it far below the profile's rate. Here
+    every station is overdue and any checkpoint would be cancelled at once."""
+    run = FleetRun(parse_profile(profile_text(count="count = 300", rate="rate = 100")))
+    run.csms_url = "ws://127.0.0.1:1/ocpp"
+    started: list[object] = []
+
+    class Nursery:
+        def start_soon(self, function: object, *args: object) -> None:
+            started.append(function)
+
+    with trio.CancelScope() as outer:
+        outer.cancel()  # the first checkpoint raises Cancelled
+        await run._ramp(Nursery(), trio.current_time() - 10.0, trio.CancelScope(), None)  # type: ignore[arg-type]
+    assert len(started) == 300 and len(run.actors) == 300
+
+
 def test_fleet_run_writes_a_report_and_prints_the_summary(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     result = subprocess.run(

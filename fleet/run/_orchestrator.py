@@ -260,10 +260,15 @@ class FleetRun:
         ]
         with scope:
             shard = self.shard
+            current_time = trio.current_time
             for plan, offset in zip(plan_stations(profile), ramp_offsets(profile), strict=False):
                 if shard is not None and plan.index not in shard:
                     continue
-                await trio.sleep_until(start + offset)
+                # Sleep only when ahead: every station already due starts in this turn. A
+                # checkpoint per station would let a busy run (each scheduling round is long)
+                # hold the ramp to one station per round, far below the profile's rate.
+                if start + offset > current_time():
+                    await trio.sleep_until(start + offset)
                 rng = random.Random(profile.seed * 1_000_003 + plan.index)
                 if custom is not None:
                     nursery.start_soon(self._run_custom, custom, plan, rng)
