@@ -144,3 +144,17 @@ def test_an_empty_run_still_makes_a_report() -> None:
     assert report.actions == {}
     assert report.connect.count == 0
     assert "unit" in format_summary(report)
+
+
+def test_interval_percentiles_are_exact_nearest_rank() -> None:
+    metrics = Metrics(T0)
+    for ms in range(1, 201):  # 1..200 ms, in shuffled order
+        latency = ((ms * 7919) % 200 + 1) / 1000
+        metrics.call_answered("Heartbeat", T0, T0 + latency)
+    interval = metrics.tick(T0 + 1)
+    assert (interval.answered, interval.p50_ms, interval.p99_ms, interval.max_ms) == (
+        200,
+        100.0,
+        198.0,
+        200.0,
+    )
