@@ -28,7 +28,6 @@ from fleet.profile import Profile
 from fleet.station import (
     Reconnect,
     StationActor,
-    StationMachine,
     StationMachine16,
     StationMachine201,
     StationSettings,
@@ -255,9 +254,7 @@ class FleetRun:
             profile.reconnect.random_range,
             profile.reconnect.repeat_times,
         )
-        id_tags = list(profile.session.id_tags) or [
-            f"TAG-{n}" for n in range(profile.session.id_tag_pool)
-        ]
+        settings = self._settings(wall_offset)  # one for every station: per run, not per station
         with scope:
             shard = self.shard
             current_time = trio.current_time
@@ -273,7 +270,8 @@ class FleetRun:
                 if custom is not None:
                     nursery.start_soon(self._run_custom, custom, plan, rng)
                     continue
-                machine = self._machine(plan, rng, id_tags, wall_offset)
+                cls = StationMachine16 if plan.version is OcppVersion.V16 else StationMachine201
+                machine = cls(plan.station_id, settings, rng, self.metrics)
                 password = profile.auth.password
                 if password is not None:
                     password = password.replace("{station}", plan.station_id)
@@ -291,12 +289,11 @@ class FleetRun:
                 self.actors.append(actor)
                 nursery.start_soon(actor.run)
 
-    def _machine(
-        self, plan: StationPlan, rng: random.Random, id_tags: list[str], wall_offset: float
-    ) -> StationMachine:
+    def _settings(self, wall_offset: float) -> StationSettings:
         profile = self.profile
         session = profile.session
-        settings = StationSettings(
+        id_tags = list(session.id_tags) or [f"TAG-{n}" for n in range(session.id_tag_pool)]
+        return StationSettings(
             connectors=profile.stations.connectors,
             vendor=profile.stations.vendor,
             model=profile.stations.model,
@@ -315,8 +312,6 @@ class FleetRun:
             queue_limit=profile.transaction_messages.queue_limit,
             queue_overflow=profile.transaction_messages.overflow,
         )
-        cls = StationMachine16 if plan.version is OcppVersion.V16 else StationMachine201
-        return cls(plan.station_id, settings, rng, self.metrics)
 
     async def _run_custom(
         self, behaviour: Callable[..., Any], plan: StationPlan, rng: random.Random

@@ -128,6 +128,7 @@ class StationSettings:
         "probability",
         "queue_limit",
         "queue_overflow",
+        "shared",
         "transaction_attempts",
         "transaction_retry_interval",
         "vendor",
@@ -174,6 +175,9 @@ class StationSettings:
         self.transaction_retry_interval = transaction_retry_interval
         self.queue_limit = queue_limit
         self.queue_overflow = queue_overflow
+        # What every station of these settings derives alike (their configuration stores'
+        # defaults), built by the first and shared: one copy per run, not per station.
+        self.shared: dict[str, Any] = {}
 
 
 # Transaction-related messages (1.6 section 4.9, 2.0.1 E13): queued in order, kept offline,

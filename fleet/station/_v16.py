@@ -3,6 +3,7 @@ StopTransaction, and answers to what a CSMS sends, on a per-station configuratio
 
 from __future__ import annotations
 
+import collections
 import random
 from typing import Any
 
@@ -74,6 +75,19 @@ _INTEGER_KEYS = frozenset(
 )
 
 
+def _configuration_defaults(settings: StationSettings) -> dict[str, tuple[str, bool]]:
+    defaults = dict(_CONFIGURATION)
+    for key, value in (
+        ("NumberOfConnectors", str(settings.connectors)),
+        ("HeartbeatInterval", f"{settings.heartbeat_interval:g}"),
+        ("MeterValueSampleInterval", f"{settings.meter_interval:g}"),
+        ("TransactionMessageAttempts", str(settings.transaction_attempts)),
+        ("TransactionMessageRetryInterval", f"{settings.transaction_retry_interval:g}"),
+    ):
+        defaults[key] = (value, defaults[key][1])
+    return defaults
+
+
 class StationMachine16(StationMachine):
     """An OCPP 1.6J charge point with `settings.connectors` connectors."""
 
@@ -87,13 +101,12 @@ class StationMachine16(StationMachine):
         observer: Observer | None = None,
     ) -> None:
         super().__init__(station_id, settings, rng, observer)
-        self.configuration = {key: list(entry) for key, entry in _CONFIGURATION.items()}
-        self.configuration["NumberOfConnectors"][0] = str(settings.connectors)
-        self.configuration["HeartbeatInterval"][0] = f"{settings.heartbeat_interval:g}"
-        self.configuration["MeterValueSampleInterval"][0] = f"{settings.meter_interval:g}"
-        self.configuration["TransactionMessageAttempts"][0] = str(settings.transaction_attempts)
-        self.configuration["TransactionMessageRetryInterval"][0] = (
-            f"{settings.transaction_retry_interval:g}"
+        # Key -> (value, read-only): this station's changes over defaults shared by the run.
+        defaults = settings.shared.get("1.6 configuration")
+        if defaults is None:
+            defaults = settings.shared["1.6 configuration"] = _configuration_defaults(settings)
+        self.configuration: collections.ChainMap[str, tuple[str, bool]] = collections.ChainMap(
+            {}, defaults
         )
         self.meter_interval = settings.meter_interval
 
@@ -341,7 +354,7 @@ class StationMachine16(StationMachine):
                     self.heartbeat_at = now + self.heartbeat_interval
             elif request.key == "MeterValueSampleInterval" and number > 0:
                 self.meter_interval = float(number)
-        entry[0] = request.value
+        self.configuration[request.key] = (request.value, False)
         return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.ACCEPTED)
 
     def answer_data_transfer(self, request: v16.DataTransferRequest, now: float) -> Payload:

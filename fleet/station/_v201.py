@@ -3,6 +3,7 @@ Ended with sequence numbers, and answers to what a CSMS sends, on a small device
 
 from __future__ import annotations
 
+import collections
 import random
 from typing import Any
 
@@ -83,6 +84,16 @@ _INTEGER_VARIABLES = frozenset(
 )
 
 
+def _variable_defaults(settings: StationSettings) -> dict[tuple[str, str], tuple[str, bool]]:
+    defaults = dict(_DEVICE_MODEL)
+    for key, value in (
+        (("OCPPCommCtrlr", "HeartbeatInterval"), f"{settings.heartbeat_interval:g}"),
+        (("SampledDataCtrlr", "TxUpdatedInterval"), f"{settings.meter_interval:g}"),
+    ):
+        defaults[key] = (value, defaults[key][1])
+    return defaults
+
+
 class StationMachine201(StationMachine):
     """An OCPP 2.0.1 charging station with one connector on each of `settings.connectors`
     EVSEs."""
@@ -97,9 +108,14 @@ class StationMachine201(StationMachine):
         observer: Observer | None = None,
     ) -> None:
         super().__init__(station_id, settings, rng, observer)
-        self.variables = {key: list(entry) for key, entry in _DEVICE_MODEL.items()}
-        self.variables["OCPPCommCtrlr", "HeartbeatInterval"][0] = f"{settings.heartbeat_interval:g}"
-        self.variables["SampledDataCtrlr", "TxUpdatedInterval"][0] = f"{settings.meter_interval:g}"
+        # (component, variable) -> (value, read-only): this station's changes over defaults
+        # shared by the run.
+        defaults = settings.shared.get("2.0.1 variables")
+        if defaults is None:
+            defaults = settings.shared["2.0.1 variables"] = _variable_defaults(settings)
+        self.variables: collections.ChainMap[tuple[str, str], tuple[str, bool]] = (
+            collections.ChainMap({}, defaults)
+        )
         self.meter_interval = settings.meter_interval
         self._transaction_counter = 0
 
@@ -425,7 +441,7 @@ class StationMachine201(StationMachine):
                     self.heartbeat_at = now + self.heartbeat_interval
             elif key == ("SampledDataCtrlr", "TxUpdatedInterval") and number > 0:
                 self.meter_interval = float(number)
-        entry[0] = value
+        self.variables[key] = (value, False)
         return v201.SetVariableStatusEnum.ACCEPTED
 
     def answer_get_base_report(self, request: v201.GetBaseReportRequest, now: float) -> Payload:
