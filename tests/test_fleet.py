@@ -186,6 +186,18 @@ async def test_a_late_ramp_starts_every_due_station_in_one_turn() -> None:
     assert len(started) == 300 and len(run.actors) == 300
 
 
+async def test_the_ramp_freezes_the_stations_out_of_the_garbage_collector() -> None:
+    import gc
+
+    gc.unfreeze()
+    run = FleetRun(parse_profile(profile_text(count="count = 20", duration='duration = "1s"')))
+    try:
+        await run.run()
+        assert gc.get_freeze_count() > 1000  # the stations' objects, walked by no collection
+    finally:
+        gc.unfreeze()
+
+
 def test_fleet_run_writes_a_report_and_prints_the_summary(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     result = subprocess.run(
