@@ -471,3 +471,39 @@ async def test_a_stalled_csms_answers_only_when_the_stall_ends() -> None:
         started = trio.current_time()
         await cp.heartbeat(v16.HeartbeatRequest())  # the stall is over
         assert trio.current_time() - started < 0.2
+
+
+async def test_a_failed_handshake_closes_its_socket_at_once() -> None:
+    """A reconnect storm against a CSMS that accepts TCP but never answers the handshake must
+    not hold a descriptor per attempt until the garbage collector runs."""
+    import gc
+    import os
+
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    accepted: list[trio.SocketStream] = []
+
+    async def silent() -> None:
+        while True:
+            accepted.append(await listeners[0].accept())
+
+    gc.disable()  # only an explicit close may free them
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(silent)
+            before = len(os.listdir("/proc/self/fd"))
+            for _ in range(20):
+                with pytest.raises(tk.ConnectError, match=r"took over 0\.05 s"):
+                    async with tk.open_station_websocket(
+                        f"ws://127.0.0.1:{port}/ocpp", "cp", "1.6", connect_timeout=0.05
+                    ):
+                        pass
+            ours = len(os.listdir("/proc/self/fd")) - before - len(accepted)
+            assert ours <= 0  # the server's ends are its own; none of ours is left open
+            nursery.cancel_scope.cancel()
+    finally:
+        gc.enable()
+        for stream in accepted:
+            await trio.aclose_forcefully(stream)
+        for listener in listeners:
+            await listener.aclose()

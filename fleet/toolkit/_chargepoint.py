@@ -307,23 +307,30 @@ async def _open_websocket(
     if parts.query:
         resource += "?" + parts.query
     host_header = host if port in (80, 443) else f"{host}:{port}"
+    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] | None = None
     try:
         with trio.fail_after(timeout):
-            stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
-            stream = await trio.open_tcp_stream(host, port)
-            if ssl_context is not None:
-                stream = trio.SSLStream(
-                    stream, ssl_context, server_hostname=host, https_compatible=True
+            try:
+                stream = await trio.open_tcp_stream(host, port)
+                if ssl_context is not None:
+                    stream = trio.SSLStream(
+                        stream, ssl_context, server_hostname=host, https_compatible=True
+                    )
+                    await stream.do_handshake()
+                ws = await trio_websocket.wrap_client_stream(
+                    nursery,
+                    stream,
+                    host_header,
+                    resource,
+                    subprotocols=[version.value],
+                    extra_headers=headers,
                 )
-                await stream.do_handshake()
-            ws = await trio_websocket.wrap_client_stream(
-                nursery,
-                stream,
-                host_header,
-                resource,
-                subprotocols=[version.value],
-                extra_headers=headers,
-            )
+            except BaseException:
+                # Close the socket now. Left to the garbage collector (or frozen out of its
+                # reach), every failed attempt of a reconnect storm would hold a descriptor.
+                if stream is not None:
+                    await trio.aclose_forcefully(stream)
+                raise
     except trio.TooSlowError:
         raise ConnectError(f"connecting to {shown_url} took over {timeout:g} s") from None
     except trio.BrokenResourceError as exc:
