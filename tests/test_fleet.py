@@ -370,3 +370,25 @@ def test_signals_end_the_run_and_the_report_is_still_written(tmp_path: Path, sig
     assert took < 15  # within the drain time, or at once on the second signal
     if len(signals) == 2:
         assert took < 5
+
+
+async def test_stations_take_turns_to_connect() -> None:
+    """A shared limiter bounds the connections being opened at once; each station gives its
+    turn back once connected (or failed), so all of them get through."""
+    text = profile_text(count="count = 30", rate="rate = 10000", duration='duration = "2s"')
+    run = FleetRun(parse_profile(text), max_connecting=3)
+    limiter = run.connecting
+    most = 0
+
+    async def watch() -> None:
+        nonlocal most
+        while True:
+            most = max(most, limiter.borrowed_tokens)
+            await trio.sleep(0)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(watch)
+        await run.run()
+        nursery.cancel_scope.cancel()
+    assert run.metrics.connects == 30 and most == 3
+    assert limiter.borrowed_tokens == 0

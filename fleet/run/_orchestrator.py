@@ -43,6 +43,13 @@ STOP_SPREAD = 2.0
 # During the ramp, objects are frozen out of the garbage collector's reach every this many
 # stations started (see `_freeze`).
 FREEZE_EVERY = 500
+# At most this many stations opening a connection at once (TCP, TLS, handshake): a fast ramp
+# or a reconnect storm queues for a turn instead of swamping the loop and the CSMS; the wait
+# counts in the connect time.
+MAX_CONNECTING = 500
+# The garbage collector's thresholds while the ramp creates long-lived objects by the
+# thousand: the default (700, 10, 10) rescans them over and over (a third of the ramp's CPU).
+RAMP_GC_THRESHOLDS = (100_000, 50, 1000)
 
 
 class Shard:
@@ -152,6 +159,7 @@ class FleetRun:
         behaviour_path: a folder to import the profile's custom behaviour from (the
             profile's own folder, as a locustfile's).
         shard: run only this shard of the stations (workers and machines of one run).
+        max_connecting: at most this many stations opening a connection at once.
 
     `metrics` holds everything recorded; it starts when `run()` does.
     """
@@ -163,9 +171,12 @@ class FleetRun:
         on_tick: Callable[[Interval, FleetRun], None] | None = None,
         behaviour_path: str | None = None,
         shard: Shard | None = None,
+        max_connecting: int = MAX_CONNECTING,
     ) -> None:
         self.profile = profile
         self.shard = shard
+        # Shared by the stations: their turns to open a connection.
+        self.connecting = trio.CapacityLimiter(max_connecting)
         self.metrics = Metrics(0.0)
         self.behaviour_path = behaviour_path
         self.on_tick = on_tick
@@ -247,8 +258,26 @@ class FleetRun:
         scope: trio.CancelScope,
         custom: Callable[..., Any] | None,
     ) -> None:
-        profile = self.profile
         wall_offset = time.time() - trio.current_time()
+        settings = self._settings(wall_offset)  # one for every station: per run, not per station
+        thresholds = gc.get_threshold()
+        gc.set_threshold(*RAMP_GC_THRESHOLDS)
+        try:
+            await self._start_stations(nursery, start, scope, custom, settings, self.connecting)
+        finally:
+            gc.set_threshold(*thresholds)
+            _freeze()
+
+    async def _start_stations(
+        self,
+        nursery: trio.Nursery,
+        start: float,
+        scope: trio.CancelScope,
+        custom: Callable[..., Any] | None,
+        settings: StationSettings,
+        connecting: trio.CapacityLimiter,
+    ) -> None:
+        profile = self.profile
         ssl_context = None
         if profile.csms.startswith("wss://") or self.csms_url.startswith("wss://"):
             tls = profile.tls
@@ -258,7 +287,6 @@ class FleetRun:
             profile.reconnect.random_range,
             profile.reconnect.repeat_times,
         )
-        settings = self._settings(wall_offset)  # one for every station: per run, not per station
         with scope:
             shard = self.shard
             current_time = trio.current_time
@@ -289,12 +317,12 @@ class FleetRun:
                     password=password,
                     username=profile.auth.username,
                     ssl_context=ssl_context,
+                    connecting=connecting,
                 )
                 self.actors.append(actor)
                 nursery.start_soon(actor.run)
                 if len(self.actors) % FREEZE_EVERY == 0:
                     _freeze()
-            _freeze()
 
     def _settings(self, wall_offset: float) -> StationSettings:
         profile = self.profile

@@ -10,6 +10,7 @@ Latency is recorded from each message's intended send time (see `_machine.py`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
@@ -93,6 +94,9 @@ class StationActor:
         connect_timeout: seconds for TCP, TLS and handshake.
         reconnect: backoff between failed connection attempts.
         password, username, ssl_context: security profile settings.
+        connecting: shared by the run's stations: how many may be opening a connection at
+            once (TCP, TLS and handshake), so that a ramp or a reconnect storm queues here
+            instead of piling thousands of handshakes onto the loop and the CSMS at once.
     """
 
     def __init__(
@@ -107,8 +111,10 @@ class StationActor:
         password: str | None = None,
         username: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        connecting: trio.CapacityLimiter | None = None,
     ) -> None:
         self.machine = machine
+        self.connecting = connecting
         self.csms_url = csms_url
         self.metrics = metrics
         self.call_timeout = call_timeout
@@ -142,17 +148,26 @@ class StationActor:
             # After a stop, a station with transactions to deliver still reconnects: the
             # run's drain timeout bounds how long it may try.
             while not self.stop_requested or machine.pending_transactions:
-                started = trio.current_time()
+                started = trio.current_time()  # the wait for a turn to connect counts
                 try:
-                    async with open_station_websocket(
-                        self.csms_url,
-                        machine.station_id,
-                        machine.version,
-                        password=self.password,
-                        username=self.username,
-                        ssl_context=self.ssl_context,
-                        connect_timeout=self.connect_timeout,
-                    ) as ws:
+                    async with contextlib.AsyncExitStack() as stack:
+                        if self.connecting is not None:
+                            await self.connecting.acquire()
+                        try:
+                            ws = await stack.enter_async_context(
+                                open_station_websocket(
+                                    self.csms_url,
+                                    machine.station_id,
+                                    machine.version,
+                                    password=self.password,
+                                    username=self.username,
+                                    ssl_context=self.ssl_context,
+                                    connect_timeout=self.connect_timeout,
+                                )
+                            )
+                        finally:
+                            if self.connecting is not None:
+                                self.connecting.release()  # connected or failed: next one
                         now = trio.current_time()
                         self.metrics.connect_succeeded(now - started, now)
                         if ever_connected:
