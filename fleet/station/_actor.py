@@ -99,6 +99,24 @@ class StationActor:
             instead of piling thousands of handshakes onto the loop and the CSMS at once.
     """
 
+    __slots__ = (  # one per station: no instance dict
+        "_connected",
+        "_wait_scope",
+        "call_timeout",
+        "connect_timeout",
+        "connecting",
+        "csms_url",
+        "done",
+        "machine",
+        "metrics",
+        "password",
+        "reconnect",
+        "ssl_context",
+        "stop_requested",
+        "stop_spread",
+        "username",
+    )
+
     def __init__(
         self,
         machine: StationMachine,
