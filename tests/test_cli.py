@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import pytest
 import trio
@@ -29,9 +31,29 @@ def test_csms_rejects_bad_options_with_one_clear_line() -> None:
     assert result.stderr.strip() == "fleet csms: --basic-auth takes STATION:PASSWORD"
 
 
-async def test_csms_serves_stations_and_stops_cleanly_on_sigint() -> None:
+class CsmsProcess:
+    """`fleet csms` as a subprocess: `url` once it listens; `stop()` sends SIGINT and returns
+    the exit code and everything it printed."""
+
+    def __init__(self, process: trio.Process, output: bytes) -> None:
+        self.process = process
+        self.output = output
+        self.url = output.decode().splitlines()[0].split(" listening on ")[1].split(" ")[0]
+
+    async def stop(self) -> tuple[int, str]:
+        assert self.process.stdout is not None
+        self.process.send_signal(signal.SIGINT)
+        with trio.fail_after(15):
+            while chunk := await self.process.stdout.receive_some():
+                self.output += chunk
+            code = await self.process.wait()
+        return code, self.output.decode()
+
+
+@contextlib.asynccontextmanager
+async def fleet_csms(*options: str) -> AsyncIterator[CsmsProcess]:
     process = await trio.lowlevel.open_process(
-        [*FLEET, "csms", "--port", "0", "--heartbeat-interval", "42"],
+        [*FLEET, "csms", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -41,24 +63,22 @@ async def test_csms_serves_stations_and_stops_cleanly_on_sigint() -> None:
         with trio.fail_after(15):
             while b"\n" not in output:
                 output += await process.stdout.receive_some()
-        first = output.decode().splitlines()[0]
-        url = first.split(" listening on ")[1].split(" ")[0]
-        assert url.startswith("ws://127.0.0.1:")
-        async with tk.connect(url, "cli-station") as cp:
-            boot = await cp.boot_notification(
-                v16.BootNotificationRequest(charge_point_vendor="v", charge_point_model="m")
-            )
-            assert boot.interval == 42
-        process.send_signal(signal.SIGINT)
-        with trio.fail_after(15):
-            while chunk := await process.stdout.receive_some():
-                output += chunk
-            code = await process.wait()
+        yield CsmsProcess(process, output)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    text = output.decode()
+
+
+async def test_csms_serves_stations_and_stops_cleanly_on_sigint() -> None:
+    async with fleet_csms("--heartbeat-interval", "42") as csms:
+        assert csms.url.startswith("ws://127.0.0.1:")
+        async with tk.connect(csms.url, "cli-station") as cp:
+            boot = await cp.boot_notification(
+                v16.BootNotificationRequest(charge_point_vendor="v", charge_point_model="m")
+            )
+            assert boot.interval == 42
+        code, text = await csms.stop()
     assert code == 0
     assert "stopped: 1 connections, 1 calls received" in text
     assert "BootNotification" in text
@@ -73,33 +93,13 @@ def test_csms_rejects_a_bad_fault_with_one_clear_line() -> None:
 
 
 async def test_csms_injects_scheduled_faults_and_says_so() -> None:
-    process = await trio.lowlevel.open_process(
-        [*FLEET, "csms", "--port", "0", "--fault", "drop=1,at=0.5s", "--error-share", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        output = b""
-        with trio.fail_after(15):
-            while b"\n" not in output:
-                output += await process.stdout.receive_some()
-        url = output.decode().splitlines()[0].split(" listening on ")[1].split(" ")[0]
-        async with tk.connect(url, "cli-station") as cp:
+    async with fleet_csms("--fault", "drop=1,at=0.5s", "--error-share", "1") as csms:
+        async with tk.connect(csms.url, "cli-station") as cp:
             with pytest.raises(InternalCallError):
                 await cp.heartbeat(v16.HeartbeatRequest())
             with trio.fail_after(10):
                 await cp.wait_closed()  # dropped at 0.5 s
-        process.send_signal(signal.SIGINT)
-        with trio.fail_after(15):
-            while chunk := await process.stdout.receive_some():
-                output += chunk
-            code = await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    text = output.decode()
+        code, text = await csms.stop()
     assert code == 0
     assert "fault at 0.5 s: drop 1" in text
     assert "faults injected: connections dropped 1, error 1" in text
