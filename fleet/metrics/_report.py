@@ -2,6 +2,10 @@
 
 Percentile figures are for people; the full histograms, in HdrHistogram's standard compressed
 encoding, are for machines: reports can be merged and re-analysed without losing a sample.
+
+Reports are shared, so no secret is ever in one: the profile's secret fields are ``"***"``
+(`fleet.profile.redacted`) when a report is built, again when it is written, and when one is
+read (a report written before redaction existed is shown and merged without its password).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from hdrh.histogram import HdrHistogram
 
 import fleet
 from fleet.metrics._recorder import FaultMark, Interval, Metrics
+from fleet.profile import redact_text, redacted, secret_values
 
 __all__ = [
     "REPORT_FORMAT",
@@ -35,6 +40,7 @@ __all__ = [
     "format_summary",
     "latency_stats",
     "read_report",
+    "redact_report",
     "write_report",
 ]
 
@@ -125,7 +131,7 @@ class ThresholdResult(_ReportStruct):
 class Report(_ReportStruct, kw_only=True):
     format: str = REPORT_FORMAT
     name: str
-    profile: dict[str, Any]
+    profile: dict[str, Any]  # the profile as run, secrets "***" (see `redact_report`)
     started_at: dt.datetime
     ended_at: dt.datetime
     duration_s: float
@@ -184,14 +190,19 @@ def build_report(
     metrics: Metrics,
     *,
     name: str,
-    profile: dict[str, Any],
+    profile: Any,
     started_at: dt.datetime,
     ended_at: dt.datetime,
     ended_monotonic: float,
     interrupted: bool = False,
     notes: list[str] | None = None,
 ) -> Report:
-    """The report of a finished run."""
+    """The report of a finished run.
+
+    `profile` is the `Profile` (or its builtins); the report holds it redacted: its secrets
+    are ``"***"``, and hidden in `notes` too.
+    """
+    secrets = secret_values(profile)
     cpu = metrics.cpu_percent()
     actions = {
         action: ActionStats(
@@ -207,7 +218,7 @@ def build_report(
     }
     return Report(
         name=name,
-        profile=profile,
+        profile=redacted(profile),
         started_at=started_at,
         ended_at=ended_at,
         duration_s=round(max(ended_monotonic - metrics.started_at, 0.0), 3),
@@ -240,9 +251,21 @@ def build_report(
         ),
         timeline=list(metrics.timeline),
         interrupted=interrupted,
-        notes=list(notes or []),
+        notes=[redact_text(note, secrets) for note in notes or []],
         faults=[_fault_record(mark, metrics.timeline) for mark in metrics.faults],
     )
+
+
+def redact_report(report: Report) -> Report:
+    """`report` without secrets: its profile redacted (`fleet.profile.redacted`), and the
+    profile's secrets, URL passwords and Basic-auth tokens hidden in its notes. Reports are
+    redacted when built, written and read; this is idempotent and cheap."""
+    secrets = secret_values(report.profile)
+    profile = redacted(report.profile)
+    notes = [redact_text(note, secrets) for note in report.notes]
+    if profile == report.profile and notes == report.notes:
+        return report
+    return msgspec.structs.replace(report, profile=profile, notes=notes)
 
 
 def describe_fault(fault: FaultRecord) -> str:
@@ -283,10 +306,13 @@ def _fault_record(mark: FaultMark, timeline: list[Interval]) -> FaultRecord:
 
 
 def write_report(report: Report, path: str | os.PathLike[str]) -> None:
-    """Write the report as readable JSON; atomically, so a reader never sees half a file."""
+    """Write the report as readable JSON; atomically, so a reader never sees half a file.
+
+    Secrets are redacted first (`redact_report`), whoever built the report.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    data = msgspec.json.format(_ENCODER.encode(report), indent=2)
+    data = msgspec.json.format(_ENCODER.encode(redact_report(report)), indent=2)
     fd, temporary = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as file:
@@ -300,7 +326,8 @@ def write_report(report: Report, path: str | os.PathLike[str]) -> None:
 
 
 def read_report(path: str | os.PathLike[str]) -> Report:
-    """Read a report file.
+    """Read a report file, its secrets redacted (`redact_report`): a report written before
+    redaction existed is shown, merged and compared without them.
 
     Raises:
         ValueError: the file is missing, not JSON, or not a report of this format (the
@@ -316,7 +343,7 @@ def read_report(path: str | os.PathLike[str]) -> Report:
         raise ValueError(f"{path}: not an ocpp-fleet report: {exc}") from None
     if report.format != REPORT_FORMAT:
         raise ValueError(f"{path}: report format {report.format!r}, expected {REPORT_FORMAT!r}")
-    return report
+    return redact_report(report)
 
 
 def _ms(value: float) -> str:

@@ -5,6 +5,10 @@ line, ``<file>: <field.path>: <reason>``. Durations (``"250ms"``, ``"1m30s"``, o
 to plain floats of seconds; values drawn per station or session decode to `Distribution`.
 `Profile.with_overrides()` applies the command line's ``--csms``, ``--stations`` and
 ``--duration`` with the same checks.
+
+Secret fields are marked on the model (`Secret`, `SecretInUrl`); `redacted()` is how a profile
+(or any Struct, or the builtins of one) becomes data fit to write or show, and `redact_text()`
+hides `secret_values()` in messages and logs.
 """
 
 from fleet.profile._load import load_profile, parse_profile
@@ -27,8 +31,18 @@ from fleet.profile._model import (
     parse_duration,
     parse_fault_option,
 )
+from fleet.profile._secrets import (
+    REDACTED,
+    Secret,
+    SecretInUrl,
+    redact_text,
+    redact_url,
+    redacted,
+    secret_values,
+)
 
 __all__ = [
+    "REDACTED",
     "AuthSection",
     "Distribution",
     "Duration",
@@ -39,6 +53,8 @@ __all__ = [
     "RampSection",
     "RampStep",
     "ReconnectSection",
+    "Secret",
+    "SecretInUrl",
     "SessionSection",
     "StationsSection",
     "TimeoutsSection",
@@ -48,4 +64,8 @@ __all__ = [
     "parse_duration",
     "parse_fault_option",
     "parse_profile",
+    "redact_text",
+    "redact_url",
+    "redacted",
+    "secret_values",
 ]

@@ -19,6 +19,14 @@ from urllib.parse import urlsplit
 import msgspec
 from msgspec import Meta, Struct
 
+from fleet.profile._secrets import (
+    Secret,
+    SecretInUrl,
+    holds_secret,
+    is_url_with_secret,
+    redact_url,
+)
+
 __all__ = [
     "AuthSection",
     "Distribution",
@@ -457,8 +465,8 @@ class SessionSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 class AuthSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[auth]``: HTTP Basic authentication (OCPP security profile 1)."""
 
-    # the password; "{station}" in it is replaced by the station id
-    password: str | None = None
+    # the password; "{station}" in it is replaced by the station id. Secret: "***" in reports
+    password: Annotated[str | None, Secret] = None
     # the user name; default: the station id ("{station}" is replaced too)
     username: str | None = None
 
@@ -609,8 +617,9 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1)]
     # what the profile is for
     description: str = ""
-    # "embedded" (start the embedded CSMS in-process) or a ws:// or wss:// URL
-    csms: str = EMBEDDED
+    # "embedded" (start the embedded CSMS in-process) or a ws:// or wss:// URL; a password in
+    # it (ws://user:password@host) is "***" in reports and messages
+    csms: Annotated[str, SecretInUrl] = EMBEDDED
     # seed of every random draw, so that runs are reproducible
     seed: int = 1
     # seconds stations are held after the ramp starts (> 0)
@@ -644,7 +653,8 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
         if self.csms != EMBEDDED and not (url.scheme in ("ws", "wss") and url.hostname):
             raise _Invalid(
                 ("csms",),
-                f'expected "embedded" or a ws:// or wss:// URL, got {show_value(self.csms)}',
+                'expected "embedded" or a ws:// or wss:// URL, '
+                f"got {show_value(redact_url(self.csms))}",
             )
         if self.csms != EMBEDDED:
             _check_host_and_port(url.hostname or "", url)
@@ -700,11 +710,13 @@ def _check_host_and_port(host: str, url: Any) -> None:
     try:
         url.port  # noqa: B018 (urlsplit checks the port when asked for it)
     except ValueError:
-        raise _Invalid(("csms",), f"the port of {url.geturl()} is not in 0-65535") from None
+        shown = redact_url(url.geturl())
+        raise _Invalid(("csms",), f"the port of {shown} is not in 0-65535") from None
     try:
         host.encode("idna")
     except UnicodeError:
-        raise _Invalid(("csms",), f"{host!r} in {url.geturl()} is not a host name") from None
+        shown = redact_url(url.geturl())
+        raise _Invalid(("csms",), f"{host!r} in {shown} is not a host name") from None
 
 
 def parse_fault_option(text: str) -> FaultSection:
@@ -776,8 +788,42 @@ def describe_validation_error(
     if isinstance(cause, _Invalid):
         path += cause.field
         return render_path(tuple(path)) or None, cause.reason
-    reason = _explain(match["reason"], _lookup(document, tuple(path)), tuple(path))
+    value = _fit_to_quote(_lookup(document, tuple(path)), tuple(path))
+    reason = _explain(match["reason"], value, tuple(path))
     return render_path(tuple(path)) or None, reason
+
+
+class _Hidden:
+    """A secret in a message: said by its kind only ("got an integer")."""
+
+    def __init__(self, value: object) -> None:
+        self.kind = _KIND_WORDS.get(type(value), "a value")
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+_KIND_WORDS = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    dict: "a table",
+    list: "an array",
+}
+
+
+def _fit_to_quote(value: object, path: FieldPath) -> object:
+    """`value` as a message may quote it: a secret (or what holds one) by its kind only, a
+    URL without its password."""
+    if value is _MISSING:
+        return value
+    annotation = _type_at(path)
+    if holds_secret(annotation):
+        return _Hidden(value)
+    if is_url_with_secret(annotation) and isinstance(value, str):
+        return redact_url(value)
+    return value
 
 
 def _explain(message: str, value: object, path: FieldPath) -> str:

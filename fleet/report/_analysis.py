@@ -25,6 +25,7 @@ from fleet.metrics import (
     latency_stats,
     new_histogram,
 )
+from fleet.metrics._report import redact_report
 
 __all__ = [
     "Bound",
@@ -48,13 +49,15 @@ def _merge_latency(encoded: list[str]) -> Any:
 
 
 def merge(reports: list[Report], name: str | None = None) -> Report:
-    """One report of several shards of a run (processes or machines).
+    """One report of several shards of a run (processes or machines); the first's profile,
+    redacted (no secret survives a merge, whatever the shards' reports held).
 
     Raises:
         ValueError: no reports.
     """
     if not reports:
         raise ValueError("nothing to merge")
+    reports = [redact_report(report) for report in reports]
     first = reports[0]
     actions: dict[str, ActionStats] = {}
     for action in sorted({a for r in reports for a in r.actions}):

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 
 from fleet.metrics import Report, decode_histogram, describe_fault
+from fleet.metrics._report import redact_report
 
 __all__ = ["render_html"]
 
@@ -148,9 +149,13 @@ def _faults(report: Report) -> str:
 
 
 def render_html(reports: Sequence[Report], labels: Sequence[str] | None = None) -> str:
-    """The page for `reports` (overlaid when several); `labels` name them (default: name)."""
+    """The page for `reports` (overlaid when several); `labels` name them (default: name).
+
+    Whatever the page shows of a report, it shows without secrets (`redact_report`).
+    """
     if not reports:
         raise ValueError("no reports to show")
+    reports = [redact_report(report) for report in reports]
     names = list(labels) if labels else [r.name for r in reports]
     coloured = list(zip(names, COLOURS * (len(reports) // len(COLOURS) + 1), reports, strict=False))
     sections = []
