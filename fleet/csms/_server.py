@@ -24,6 +24,7 @@ from fleet.ocpp import OcppVersion, Payload, Role, RpcEndpoint
 from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, OcppConnection
 from fleet.toolkit._generated import CsmsCalls16, CsmsCalls201
 from fleet.toolkit._security import parse_basic_auth
+from fleet.toolkit._websocket import WebSocketServer
 
 __all__ = ["EmbeddedCsms", "StationSession16", "StationSession201", "open_csms"]
 
@@ -122,6 +123,9 @@ class EmbeddedCsms:
         self.received_by_station: dict[str, collections.Counter[str]] = {}
         self.connections_accepted = 0
         self.handshakes_refused = 0
+        # Connections that ended in an exception of ours or the transport's (logged); the
+        # server went on serving the others.
+        self.connection_faults: collections.Counter[str] = collections.Counter()
         self._transaction_ids = 0
         self._arrived = trio.Event()
         # Fault injection.
@@ -233,12 +237,13 @@ class EmbeddedCsms:
                     ]
                 raw = listeners[0].transport_listener if self.ssl_context else listeners[0]
                 self.port = raw.socket.getsockname()[1]  # type: ignore[union-attr]
-                server = trio_websocket.WebSocketServer(
+                server = WebSocketServer(
                     self._serve_connection,
                     listeners,
                     handler_nursery=nursery,
                     connect_timeout=10,
                     disconnect_timeout=5,
+                    on_fault=self._connection_failed,
                 )
                 with trio.CancelScope() as serving:
                     self._serving = serving
@@ -272,6 +277,9 @@ class EmbeddedCsms:
             self._nursery.start_soon(session.aclose, 1001, "dropped (fault injection)")
         self.dropped += len(chosen)
         return len(chosen)
+
+    def _connection_failed(self, exc: BaseException) -> None:
+        self.connection_faults[type(exc).__name__] += 1
 
     def _answer_fault(self, action: str) -> str | None:
         if not (self.error_share or self.malformed_share):

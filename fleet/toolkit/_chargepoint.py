@@ -22,6 +22,7 @@ from fleet.toolkit._generated import (
     ChargePointHandlers201,
 )
 from fleet.toolkit._security import basic_auth_header, client_ssl_context
+from fleet.toolkit._websocket import WebSocket, wrap_client_stream
 
 # Seconds to wait for the peer's answer to our websocket close.
 CLOSE_TIMEOUT = 2.0
@@ -250,7 +251,7 @@ async def open_station_websocket(
     client_cert: str | None = None,
     client_key: str | None = None,
     connect_timeout: float = 10.0,
-) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+) -> AsyncIterator[WebSocket]:
     """The bare websocket of one station, for drivers that read it themselves (the fleet).
 
     Connection settings and errors are those of `connect()`; leaving the block closes it.
@@ -297,7 +298,7 @@ async def _open_websocket(
     version: OcppVersion,
     headers: list[tuple[bytes, bytes]],
     timeout: float,
-) -> trio_websocket.WebSocketConnection:
+) -> WebSocket:
     # TCP and TLS are opened here rather than by trio-websocket, whose connect never returns
     # when the TLS handshake fails; done here, a bad certificate is a prompt, clear error.
     parts = urlsplit(url)
@@ -317,7 +318,7 @@ async def _open_websocket(
                         stream, ssl_context, server_hostname=host, https_compatible=True
                     )
                     await stream.do_handshake()
-                ws = await trio_websocket.wrap_client_stream(
+                ws = await wrap_client_stream(
                     nursery,
                     stream,
                     host_header,
