@@ -1,4 +1,8 @@
-"""`fleet csms`: run the embedded CSMS until Ctrl-C or SIGTERM."""
+"""`fleet csms`: run the embedded CSMS until Ctrl-C or SIGTERM.
+
+Passwords given with ``--basic-auth`` are never printed: the startup lines count them, and
+every error message goes through `redact_text` with them.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import trio
 
 from fleet.csms._faults import run_fault_schedule
 from fleet.csms._server import EmbeddedCsms
-from fleet.profile import FaultSection, parse_fault_option
+from fleet.profile import FaultSection, parse_fault_option, redact_text
 from fleet.toolkit import parse_version
 
 # How often the running CSMS reports what it has seen, when something changed.
@@ -85,20 +89,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    # No message of ours quotes a password; this is for what the libraries say.
+    passwords = [item.partition(":")[2] for item in args.basic_auth or []]
+
+    def fail(message: str, code: int) -> int:
+        print(f"fleet csms: {redact_text(message, passwords)}", file=sys.stderr)
+        return code
+
     try:
         csms = _build(args)
         faults = [parse_fault_option(spec) for spec in args.fault or []]
     except (ValueError, OSError, ssl.SSLError) as exc:  # ProfileError is a ValueError
-        print(f"fleet csms: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), 2)
     try:
         trio.run(_serve, csms, faults)
     except OSError as exc:  # e.g. the port is taken
-        print(
-            f"fleet csms: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return 1
+        return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", 1)
     return 0
 
 
@@ -153,6 +159,12 @@ async def _serve(csms: EmbeddedCsms, faults: list[FaultSection]) -> None:
             versions = ", ".join(v.value for v in csms.versions)
             print(f"embedded CSMS listening on {csms.url} ({versions})", flush=True)
             print(f"stations connect to {csms.url}/<station id>; Ctrl-C stops it", flush=True)
+            if csms.basic_auth is not None:
+                print(  # the stations, never their passwords
+                    f"HTTP Basic auth required: {len(csms.basic_auth)} station(s) "
+                    f"({_listed(sorted(csms.basic_auth))})",
+                    flush=True,
+                )
             nursery.start_soon(_report, csms)
             nursery.start_soon(_freeze_new_connections, csms)
             if faults:
@@ -168,6 +180,11 @@ async def _serve(csms: EmbeddedCsms, faults: list[FaultSection]) -> None:
                 nursery.cancel_scope.cancel(reason="signal")
                 break
     _print_summary(csms)
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 async def _freeze_new_connections(csms: EmbeddedCsms) -> None:
@@ -194,8 +211,9 @@ async def _report(csms: EmbeddedCsms) -> None:
 
 def _print_summary(csms: EmbeddedCsms) -> None:
     received = csms.received
+    refused = f", {csms.handshakes_refused} refused" if csms.handshakes_refused else ""
     print(
-        f"stopped: {csms.connections_accepted} connections, "
+        f"stopped: {csms.connections_accepted} connections{refused}, "
         f"{sum(received.values())} calls received",
         flush=True,
     )

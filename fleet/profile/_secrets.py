@@ -53,6 +53,8 @@ _BASIC_TOKEN = re.compile(r"(?i)(authorization\W{1,8}(?:b['\"])?basic\s+)[A-Za-z
 # Shorter secret values are not searched for in text: they would match ordinary words.
 _SHORTEST_SEARCHED = 4
 STATION_PLACEHOLDER = "{station}"
+# What a "{station}" placeholder of a secret matches in text: a station id.
+_STATION_ID = r"[^\s\"'`,;/@]+"
 
 
 def redact_url(url: str) -> str:
@@ -98,7 +100,7 @@ def _patterns(secrets: Iterable[str]) -> list[re.Pattern[str]]:
         pieces = secret.split(STATION_PLACEHOLDER)
         if sum(len(piece) for piece in pieces) < _SHORTEST_SEARCHED:
             continue
-        patterns.append(re.compile(r"\S*?".join(re.escape(piece) for piece in pieces)))
+        patterns.append(re.compile(_STATION_ID.join(re.escape(piece) for piece in pieces)))
     return patterns
 
 
@@ -208,7 +210,7 @@ def _redact(data: Any, annotation: Any) -> Any:
         return {key: _redact(item, item_type) for key, item in data.items()}
     if get_origin(kind) in (tuple, list) and isinstance(data, list | tuple):
         item_type = get_args(kind)[0]
-        return [_redact(item, item_type) for item in data]
+        return type(data)(_redact(item, item_type) for item in data)
     return _unknown(None, data)
 
 
@@ -220,7 +222,7 @@ def _unknown(key: str | None, data: Any) -> Any:
     if isinstance(data, dict):
         return {k: _unknown(k if isinstance(k, str) else None, v) for k, v in data.items()}
     if isinstance(data, list | tuple):
-        return [_unknown(None, item) for item in data]
+        return type(data)(_unknown(None, item) for item in data)
     if isinstance(data, str):
         return redact_text(data)
     return data
