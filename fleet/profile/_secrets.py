@@ -43,7 +43,9 @@ class SecretInUrl:
 
 
 # Keys a schema does not know (a report of an older or newer version) are redacted by name.
-_SECRET_NAME = re.compile(r"pass(word|wd|phrase)?|secret|token|credential|api_?key", re.I)
+_SECRET_NAME = re.compile(
+    r"^pass$|password|passwd|passphrase|secret|token|credential|api_?key|private_?key", re.I
+)
 # user:password@ in any URL of a text.
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*:)[^\s/@]*@")
 # user:password@ at the start of something that failed to parse as a URL.
