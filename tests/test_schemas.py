@@ -12,10 +12,12 @@ and response (206 schemas):
   `error_code_for` must give the OCPP error code of that kind of constraint. Mutations the schema
   allows (an optional field left out, a string of exactly maxLength, ...) must pass both.
 
-The official validator is jsonschema's Draft4Validator for 1.6 and Draft6Validator for 2.0.1,
-checking ``format: date-time``, on schema and instance loaded with ``parse_float=Decimal``, so that
-``multipleOf`` means what the decisions of the project say: decimal multiples (7.4 is a multiple
-of 0.1, 16.05 is not), and integers never written with a fraction (not even 1.0).
+The official validator is the one of each schema's own draft (jsonschema's Draft4Validator for
+1.6, Draft6Validator for 2.0.1 and the 1.6 Security Whitepaper's schemas), checking ``format:
+date-time``, on schema and instance loaded with ``parse_float=Decimal``, so that ``multipleOf``
+means what the decisions of the project say: decimal multiples (7.4 is a multiple of 0.1, 16.05
+is not). Integers follow the draft (issue 12): draft 04 writes them without a fraction (1.0 is
+refused), draft 06 counts any number with a zero fractional part (1.0 and 1e2 are integers).
 """
 
 from __future__ import annotations
@@ -44,6 +46,27 @@ _LAYOUT = {
     # version: (registry, schema folder, request file suffix, official validator)
     OcppVersion.V16: (v16.ACTIONS, "v16/schemas", "", jsonschema.Draft4Validator),
     OcppVersion.V201: (v201.ACTIONS, "v201/schemas", "Request", jsonschema.Draft6Validator),
+}
+
+
+def _is_whole_number(checker: Any, instance: Any) -> bool:
+    """Draft 06's integer, for numbers loaded as Decimal too: zero fractional part."""
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, int):
+        return True
+    return isinstance(instance, float | decimal.Decimal) and instance == int(instance)
+
+
+# jsonschema's Draft6Validator checks draft 06's integer on floats only; the instances here are
+# loaded with Decimal, so it is given the same rule for those.
+_Draft6Validator = jsonschema.validators.extend(
+    jsonschema.Draft6Validator,
+    type_checker=jsonschema.Draft6Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
+)
+_VALIDATORS = {
+    "http://json-schema.org/draft-04/schema#": jsonschema.Draft4Validator,
+    "http://json-schema.org/draft-06/schema#": _Draft6Validator,
 }
 KINDS = ("request", "response")
 
@@ -154,10 +177,15 @@ class Case:
         suffix = _LAYOUT[self.version][2] if self.kind == "request" else "Response"
         return self.action + suffix
 
-    @property
-    def decoder(self) -> msgspec.json.Decoder[Any]:
+    def decode(self, body: bytes | str) -> Any:
+        """Decode as the RPC layer does: the type, and the integers of the schema's draft."""
         spec = _LAYOUT[self.version][0][self.action]
-        return spec.request_decoder if self.kind == "request" else spec.response_decoder
+        return spec.decode_request(body) if self.kind == "request" else spec.decode_response(body)
+
+    @property
+    def whole_numbers(self) -> bool:
+        """The schema is draft 06: an integer may be written 1.0."""
+        return bool(_LAYOUT[self.version][0][self.action].whole_numbers)
 
     @property
     def payload_type(self) -> type[msgspec.Struct]:
@@ -183,8 +211,9 @@ def _schema(case: Case) -> dict[str, Any]:
 @functools.cache
 def _validator(case: Case) -> jsonschema.protocols.Validator:
     """The official validator of the schema, as loaded with decimal numbers."""
-    cls = _LAYOUT[case.version][3]
     official = json.loads(_schema_text(case.version, case.file_stem), parse_float=decimal.Decimal)
+    cls = _VALIDATORS[official["$schema"]]
+    assert (cls is _Draft6Validator) == case.whole_numbers, f"{case}: draft and type disagree"
     return cls(official, format_checker=cls.FORMAT_CHECKER)
 
 
@@ -231,16 +260,16 @@ def _assert_same_payload(schema: dict[str, Any], sent: Any, kept: Any, where: st
     """`kept` (decoded and re-encoded) says what `sent` said.
 
     Date-times may be re-spelled ("+00:00" as "Z") but keep their instant and offset; the vendor
-    properties of an open object (2.0.1 customData) are accepted and not kept, as the generated
-    types document. Everything else must come back as the same JSON value.
+    properties of an open object (2.0.1 customData) are kept as they came (issue 12). Everything
+    else must come back as the same JSON value.
     """
     if schema.get("type") == "object":
         properties = schema.get("properties", {})
-        if schema.get("additionalProperties", True) is False:
-            assert set(kept) == set(sent), f"{where}: fields {set(sent) ^ set(kept)} changed"
-        else:
-            assert set(kept) == set(sent) & set(properties), f"{where}: fields changed"
+        assert set(kept) == set(sent), f"{where}: fields {set(sent) ^ set(kept)} changed"
         for key in kept:
+            if key not in properties:  # a vendor property: any JSON, kept as it was
+                assert json.dumps(kept[key]) == json.dumps(sent[key]), f"{where}.{key}"
+                continue
             _assert_same_payload(properties[key], sent[key], kept[key], f"{where}.{key}")
     elif schema.get("type") == "array":
         assert len(kept) == len(sent), f"{where}: {len(sent)} items became {len(kept)}"
@@ -263,10 +292,10 @@ _SLOW_SCHEMAS_OK = [HealthCheck.too_slow]
 @given(data=st.data())
 def test_what_the_schema_accepts_decodes_and_round_trips(case: Case, data: st.DataObject) -> None:
     payload = data.draw(_payloads(case), label="payload")
-    decoded = case.decoder.decode(json.dumps(payload))
+    decoded = case.decode(json.dumps(payload))
     body = msgspec.json.encode(decoded)
     assert _broken_keywords(case, body) == set(), f"{case}: re-encoded {body!r} breaks the schema"
-    assert case.decoder.decode(body) == decoded
+    assert case.decode(body) == decoded
     _assert_same_payload(_schema(case), payload, json.loads(body), "$")
 
 
@@ -293,10 +322,13 @@ def _patched(container: dict[str, Any] | list[Any], key: Any, value: Any) -> Ite
             container.pop(key, None)
 
 
-def _value_mutations(schema: dict[str, Any], value: Any) -> Iterator[tuple[Any, str, str | None]]:
+def _value_mutations(
+    schema: dict[str, Any], value: Any, whole_numbers: bool
+) -> Iterator[tuple[Any, str, str | None]]:
     """Replacements for a value of this schema: (new value, what it is, keyword it breaks).
 
     The keyword is None for a replacement the schema allows, which the types must accept too.
+    `whole_numbers`: the schema is draft 06, where 7.0 is an integer.
     """
     kind = schema.get("type")
     if kind is None:  # any JSON value (DataTransfer data)
@@ -306,7 +338,7 @@ def _value_mutations(schema: dict[str, Any], value: Any) -> Iterator[tuple[Any, 
     yield None, "null", "type"  # OCPP has no null: an absent field is left out
     wrong_types = {
         "string": [7],
-        "integer": ["7", 7.5, 7.0],  # an integer is never written with a fraction, not even .0
+        "integer": ["7", 7.5],
         "number": ["7", True],
         "boolean": ["true", 1],
         "object": ["x", []],
@@ -314,6 +346,8 @@ def _value_mutations(schema: dict[str, Any], value: Any) -> Iterator[tuple[Any, 
     }
     for wrong in wrong_types.get(kind, []):
         yield wrong, f"{wrong!r} for a(n) {kind}", "type"
+    if kind == "integer":  # draft 04: no fraction, not even .0; draft 06: a zero fraction is fine
+        yield 7.0, "7.0 for an integer", None if whole_numbers else "type"
     if "enum" in schema:
         members = schema["enum"]
         yield "NotAnEnumMember", "a string outside the enum", "enum"
@@ -352,7 +386,9 @@ def _value_mutations(schema: dict[str, Any], value: Any) -> Iterator[tuple[Any, 
             yield [value[0]] * high, f"{high} items (maxItems)", None
 
 
-def _mutations(schema: dict[str, Any], value: Any, path: str) -> Iterator[tuple[str, str | None]]:
+def _mutations(
+    schema: dict[str, Any], value: Any, path: str, whole_numbers: bool
+) -> Iterator[tuple[str, str | None]]:
     """Break (or vary) the payload in place, one way at a time: yields (what, keyword broken).
 
     Every field of every object reached from `value` is left out, replaced by each of its
@@ -366,7 +402,7 @@ def _mutations(schema: dict[str, Any], value: Any, path: str) -> Iterator[tuple[
         for key, field_schema in properties.items():
             with _patched(value, key, _ABSENT):
                 yield f"{path}.{key} left out", "required" if key in required else None
-            for new, what, keyword in _value_mutations(field_schema, value[key]):
+            for new, what, keyword in _value_mutations(field_schema, value[key], whole_numbers):
                 with _patched(value, key, new):
                     yield f"{path}.{key} = {what}", keyword
         assert "unknownField" not in properties
@@ -374,20 +410,20 @@ def _mutations(schema: dict[str, Any], value: Any, path: str) -> Iterator[tuple[
         with _patched(value, "unknownField", 1):
             yield f"{path} with an unknown field", "additionalProperties" if closed else None
         for key, field_schema in properties.items():
-            yield from _mutations(field_schema, value[key], f"{path}.{key}")
+            yield from _mutations(field_schema, value[key], f"{path}.{key}", whole_numbers)
     elif kind == "array" and value:
-        for new, what, keyword in _value_mutations(schema["items"], value[0]):
+        for new, what, keyword in _value_mutations(schema["items"], value[0], whole_numbers):
             with _patched(value, 0, new):
                 yield f"{path}[0] = {what}", keyword
         for index, item in enumerate(value):
-            yield from _mutations(schema["items"], item, f"{path}[{index}]")
+            yield from _mutations(schema["items"], item, f"{path}[{index}]", whole_numbers)
 
 
 def _assert_agree(case: Case, body: bytes, keyword: str | None, what: str) -> None:
     """The type and the official schema agree on `body`; on rejection, on why, too."""
     broken = _broken_keywords(case, body)
     try:
-        case.decoder.decode(body)
+        case.decode(body)
     except msgspec.ValidationError as exc:
         assert keyword is not None, f"{case}: {what}: the schema accepts it, the type says {exc}"
         assert keyword in broken, f"{case}: {what}: the schema breaks {broken}, not {keyword}"
@@ -414,7 +450,7 @@ def test_what_the_schema_rejects_is_rejected_with_the_right_code(
     payload = data.draw(_payloads(case, every_field=True), label="payload")
     _assert_agree(case, json.dumps(payload).encode(), None, "the unbroken example")
     tried = []
-    for what, keyword in _mutations(_schema(case), payload, "$"):
+    for what, keyword in _mutations(_schema(case), payload, "$", case.whole_numbers):
         _assert_agree(case, json.dumps(payload).encode(), keyword, what)
         tried.append(what)
     # The walk did reach the payload: each of its fields, and the object itself.
@@ -428,7 +464,7 @@ def test_a_payload_that_is_no_object_is_a_format_violation(case: Case) -> None:
         body = json.dumps(not_an_object).encode()
         assert "type" in _broken_keywords(case, body)
         with pytest.raises(msgspec.ValidationError) as caught:
-            case.decoder.decode(body)
+            case.decode(body)
         assert error_code_for(str(caught.value), case.version) == _FORMAT[case.version]
 
 
@@ -478,6 +514,10 @@ _EXAMPLES = [
     (Case(V16, "BootNotification", "request"), ("chargePointVendor",), 5, "type", _TYPE),
     (Case(V16, "StatusNotification", "request"), ("connectorId",), 1.0, "type", _TYPE),
     (Case(V201, "StatusNotification", "request"), ("evseId",), "1", "type", _TYPE),
+    # Integers by the draft (issue 12): 2.0.1's draft 06 takes a zero fraction, never 1.5.
+    (Case(V201, "StatusNotification", "request"), ("evseId",), 1.0, None, None),
+    (Case(V201, "StatusNotification", "request"), ("evseId",), 1.5, "type", _TYPE),
+    (Case(V16, "GetLog", "request"), ("requestId",), 1.0, None, None),  # a draft 06 schema
     (Case(V16, "ChangeAvailability", "request"), ("type",), "Sometimes", "enum", _PROPERTY),
     (Case(V201, "Reset", "request"), ("type",), "immediate", "enum", _PROPERTY),
     (_EV_NEEDS, _DC, _dc_parameters(101), "maximum", _PROPERTY),
@@ -515,7 +555,7 @@ def test_each_kind_of_constraint_on_a_named_example(
     _assert_agree(case, body, keyword, f"{'.'.join(map(str, path))} = {value!r}")
     if code is not None:
         with pytest.raises(msgspec.ValidationError) as caught:
-            case.decoder.decode(body)
+            case.decode(body)
         assert error_code_for(str(caught.value), case.version) == code
 
 
@@ -544,7 +584,7 @@ _DISAGREEMENTS = [
 def test_edge_cases_agree_with_the_schema(case: Case, path: tuple[Any, ...], value: Any) -> None:
     body = json.dumps(_with(_minimal_payload(case), path, value)).encode()
     try:
-        case.decoder.decode(body)
+        case.decode(body)
     except msgspec.ValidationError:
         accepted = False
     else:

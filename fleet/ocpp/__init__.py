@@ -7,7 +7,7 @@ socket (a test guards it).
 
 from fleet.ocpp import v16, v201
 from fleet.ocpp._actions import ActionSpec, Direction, OcppVersion
-from fleet.ocpp._base import Payload
+from fleet.ocpp._base import CustomData, Payload, dec_hook
 from fleet.ocpp._errors import (
     CallError,
     ErrorCode,
@@ -48,6 +48,7 @@ __all__ = [
     "ActionSpec",
     "CallError",
     "CallReceived",
+    "CustomData",
     "Direction",
     "ErrorCode",
     "ErrorReceived",
@@ -76,6 +77,7 @@ __all__ = [
     "TypeConstraintViolationCallError",
     "UnexpectedReply",
     "actions_of",
+    "dec_hook",
     "error_code_for",
     "error_codes",
     "format_violation",

@@ -10,6 +10,11 @@ Every object in a schema becomes a msgspec Struct, every string enum a `StrEnum`
 that are structurally identical are emitted once. 2.0.1 (and the 1.6 Security Whitepaper) name
 their nested types in ``definitions``; the core 1.6 schemas inline them, so `_V16_NAMES` gives
 them the names the 1.6 specification uses.
+
+Two things follow the schemas' own rules rather than a Struct's: 2.0.1 ``CustomDataType``, open
+to vendor properties, is `fleet.ocpp._base.CustomData` (a mapping that keeps them), and the
+schemas' JSON Schema draft decides whether an integer may be written ``1.0`` (draft 06, 2.0.1:
+yes; draft 04, 1.6: no), passed on to each `ActionSpec` as ``whole_numbers``.
 """
 
 from __future__ import annotations
@@ -162,6 +167,11 @@ _V16_NAMES = {
 # Python names where splitting camelCase would read badly.
 _SNAKE_OVERRIDES = {"fullSoC": "full_soc", "bulkSoC": "bulk_soc"}
 
+# 2.0.1's open object for vendor data: `CustomData` in `_base`, not a generated Struct.
+_CUSTOM_DATA = "CustomDataType"
+# JSON Schema drafts whose "integer" is any number with a zero fractional part (draft 06 on).
+_WHOLE_NUMBER_DRAFTS = ("http://json-schema.org/draft-06/schema#",)
+
 # Lines of 2.0.1 descriptions that are data-dictionary references, not prose.
 _DICTIONARY_LINE = re.compile(r"^urn:x-|_ ")
 _DOC_WIDTH = 92
@@ -220,6 +230,8 @@ class Model:
     string_lengths: set[int] = field(default_factory=set)
     actions: list[tuple[str, str, str, str]] = field(default_factory=list)
     uses_any: bool = False
+    uses_custom_data: bool = False
+    whole_numbers: set[str] = field(default_factory=set)  # actions whose schemas are draft 06
 
 
 def _number(value: float) -> str:
@@ -330,6 +342,8 @@ class Builder:
         if "$ref" in node:
             def_name = node["$ref"].rsplit("/", 1)[1]
             node = ctx.definitions[def_name]
+            if def_name == _CUSTOM_DATA:
+                return self.custom_data_type(node, ctx), None
             name = def_name.removesuffix("Type")
             if "enum" in node:
                 return self.enum_type(node, name, ctx, path), None
@@ -374,6 +388,22 @@ class Builder:
             self.model.uses_any = True
             return "Any", None
         raise SystemExit(f"codegen: unsupported schema type {kind!r} at {ctx.schema_name}:{path}")
+
+    def custom_data_type(self, node: dict[str, Any], ctx: Context) -> str:
+        """2.0.1 CustomDataType: `CustomData`, if the schema still says what that type keeps."""
+        expected = {"vendorId": {"type": "string", "maxLength": 255}}
+        properties = {
+            name: {k: v for k, v in prop.items() if k != "description"}
+            for name, prop in node.get("properties", {}).items()
+        }
+        if (
+            properties != expected
+            or node.get("required") != ["vendorId"]
+            or node.get("additionalProperties", True) is False
+        ):
+            raise SystemExit(f"codegen: {ctx.schema_name}: {_CUSTOM_DATA} changed; see CustomData")
+        self.model.uses_custom_data = True
+        return "CustomData"
 
     def enum_type(self, node: dict[str, Any], name: str | None, ctx: Context, path: str) -> str:
         key = "enum:" + json.dumps(node["enum"])
@@ -438,6 +468,11 @@ class Builder:
                 name, "", fields, schema.get("additionalProperties") is False
             )
             names.append(name)
+        drafts = {request.get("$schema"), response.get("$schema")}
+        if len(drafts) != 1:
+            raise SystemExit(f"codegen: {action}: request and response differ in draft")
+        if drafts <= set(_WHOLE_NUMBER_DRAFTS):
+            self.model.whole_numbers.add(action)
         layout = self.layout
         if action in _BOTH_WAYS:
             direction = "Direction.BOTH"
@@ -562,27 +597,36 @@ def emit(layout: VersionLayout, model: Model) -> str:
         "_CSMS = Direction.CSMS_TO_CHARGE_POINT",
         "_BOTH = Direction.BOTH",
         "",
+        "# whole_numbers: the action's schemas are JSON Schema draft 06, whose integer is any",
+        "# number with a zero fractional part (1.0); draft 04's is written without a fraction.",
         "ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(",
     ]
     out.append("    {")
     for action, request, response, direction in model.actions:
         short = {"Direction.BOTH": "_BOTH", "Direction.CSMS_TO_CHARGE_POINT": "_CSMS"}
         flag = short.get(direction, "_CP")
-        entry = f'        "{action}": ActionSpec("{action}", {request}, {response}, {flag}),'
+        whole_numbers = action in model.whole_numbers
+        spec_options = ", whole_numbers=True" if whole_numbers else ""
+        entry = (
+            f'        "{action}": ActionSpec("{action}", {request}, {response}, {flag}'
+            f"{spec_options}),"
+        )
         if len(entry) > 100:
-            entry = "\n".join(
-                [
-                    f'        "{action}": ActionSpec(',
-                    f'            "{action}",',
-                    f"            {request},",
-                    f"            {response},",
-                    f"            {flag},",
-                    "        ),",
-                ]
-            )
+            lines = [
+                f'        "{action}": ActionSpec(',
+                f'            "{action}",',
+                f"            {request},",
+                f"            {response},",
+                f"            {flag},",
+            ]
+            if whole_numbers:
+                lines.append("            whole_numbers=True,")
+            entry = "\n".join([*lines, "        ),"])
         out.append(entry)
     out += ["    }", ")", '"""Every action of this version by name."""', ""]
     public = [*model.enums, *model.structs, "ACTIONS", "DateTime"]
+    if model.uses_custom_data:
+        public.append("CustomData")
     public += [f"String{n}" for n in sorted(model.string_lengths)]
     out.append("__all__ = [")
     out += [f'    "{name}",' for name in sorted(public, key=_isort_key)]
@@ -592,6 +636,8 @@ def emit(layout: VersionLayout, model: Model) -> str:
     typing_names = ["Annotated", "Any", "Final"] if model.uses_any else ["Annotated", "Final"]
     msgspec_names = ["UNSET", "Meta", "UnsetType"] + (["field"] if "field(" in body else [])
     base_names = ["DateTime", "Payload"]
+    if model.uses_custom_data:
+        base_names.insert(0, "CustomData")
     if "check_multiple_of(" in body:
         base_names.append("check_multiple_of")
     return (

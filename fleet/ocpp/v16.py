@@ -1067,6 +1067,8 @@ _CP = Direction.CHARGE_POINT_TO_CSMS
 _CSMS = Direction.CSMS_TO_CHARGE_POINT
 _BOTH = Direction.BOTH
 
+# whole_numbers: the action's schemas are JSON Schema draft 06, whose integer is any
+# number with a zero fractional part (1.0); draft 04's is written without a fraction.
 ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
     {
         "Authorize": ActionSpec("Authorize", AuthorizeRequest, AuthorizeResponse, _CP),
@@ -1087,6 +1089,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
             CertificateSignedRequest,
             CertificateSignedResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "ChangeAvailability": ActionSpec(
             "ChangeAvailability",
@@ -1118,6 +1121,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
             DeleteCertificateRequest,
             DeleteCertificateResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "DiagnosticsStatusNotification": ActionSpec(
             "DiagnosticsStatusNotification",
@@ -1130,6 +1134,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
             ExtendedTriggerMessageRequest,
             ExtendedTriggerMessageResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "FirmwareStatusNotification": ActionSpec(
             "FirmwareStatusNotification",
@@ -1160,6 +1165,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
             GetInstalledCertificateIdsRequest,
             GetInstalledCertificateIdsResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "GetLocalListVersion": ActionSpec(
             "GetLocalListVersion",
@@ -1167,19 +1173,21 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
             GetLocalListVersionResponse,
             _CSMS,
         ),
-        "GetLog": ActionSpec("GetLog", GetLogRequest, GetLogResponse, _CSMS),
+        "GetLog": ActionSpec("GetLog", GetLogRequest, GetLogResponse, _CSMS, whole_numbers=True),
         "Heartbeat": ActionSpec("Heartbeat", HeartbeatRequest, HeartbeatResponse, _CP),
         "InstallCertificate": ActionSpec(
             "InstallCertificate",
             InstallCertificateRequest,
             InstallCertificateResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "LogStatusNotification": ActionSpec(
             "LogStatusNotification",
             LogStatusNotificationRequest,
             LogStatusNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "MeterValues": ActionSpec("MeterValues", MeterValuesRequest, MeterValuesResponse, _CP),
         "RemoteStartTransaction": ActionSpec(
@@ -1201,6 +1209,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
             SecurityEventNotificationRequest,
             SecurityEventNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "SendLocalList": ActionSpec(
             "SendLocalList",
@@ -1219,18 +1228,21 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
             SignCertificateRequest,
             SignCertificateResponse,
             _CP,
+            whole_numbers=True,
         ),
         "SignedFirmwareStatusNotification": ActionSpec(
             "SignedFirmwareStatusNotification",
             SignedFirmwareStatusNotificationRequest,
             SignedFirmwareStatusNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "SignedUpdateFirmware": ActionSpec(
             "SignedUpdateFirmware",
             SignedUpdateFirmwareRequest,
             SignedUpdateFirmwareResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "StartTransaction": ActionSpec(
             "StartTransaction",

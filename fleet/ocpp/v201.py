@@ -17,7 +17,7 @@ from typing import Annotated, Any, Final
 from msgspec import UNSET, Meta, UnsetType, field
 
 from fleet.ocpp._actions import ActionSpec, Direction
-from fleet.ocpp._base import DateTime, Payload
+from fleet.ocpp._base import CustomData, DateTime, Payload
 
 String6 = Annotated[str, Meta(max_length=6)]
 String8 = Annotated[str, Meta(max_length=8)]
@@ -944,16 +944,6 @@ class VPNEnum(enum.StrEnum):
     IP_SEC = "IPSec"
     L2_TP = "L2TP"
     PPTP = "PPTP"
-
-
-class CustomData(Payload, forbid_unknown_fields=False):
-    """This class does not get 'AdditionalProperties = false' in the schema generation, so it
-    can be extended with arbitrary JSON properties to allow adding custom data.
-    """
-
-    # Open by the schema: vendor properties beyond these are accepted, and not kept.
-
-    vendor_id: String255
 
 
 class AdditionalInfo(Payload):
@@ -3052,336 +3042,445 @@ _CP = Direction.CHARGE_POINT_TO_CSMS
 _CSMS = Direction.CSMS_TO_CHARGE_POINT
 _BOTH = Direction.BOTH
 
+# whole_numbers: the action's schemas are JSON Schema draft 06, whose integer is any
+# number with a zero fractional part (1.0); draft 04's is written without a fraction.
 ACTIONS: Final[Mapping[str, ActionSpec]] = MappingProxyType(
     {
-        "Authorize": ActionSpec("Authorize", AuthorizeRequest, AuthorizeResponse, _CP),
+        "Authorize": ActionSpec(
+            "Authorize",
+            AuthorizeRequest,
+            AuthorizeResponse,
+            _CP,
+            whole_numbers=True,
+        ),
         "BootNotification": ActionSpec(
             "BootNotification",
             BootNotificationRequest,
             BootNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "CancelReservation": ActionSpec(
             "CancelReservation",
             CancelReservationRequest,
             CancelReservationResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "CertificateSigned": ActionSpec(
             "CertificateSigned",
             CertificateSignedRequest,
             CertificateSignedResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "ChangeAvailability": ActionSpec(
             "ChangeAvailability",
             ChangeAvailabilityRequest,
             ChangeAvailabilityResponse,
             _CSMS,
+            whole_numbers=True,
         ),
-        "ClearCache": ActionSpec("ClearCache", ClearCacheRequest, ClearCacheResponse, _CSMS),
+        "ClearCache": ActionSpec(
+            "ClearCache",
+            ClearCacheRequest,
+            ClearCacheResponse,
+            _CSMS,
+            whole_numbers=True,
+        ),
         "ClearChargingProfile": ActionSpec(
             "ClearChargingProfile",
             ClearChargingProfileRequest,
             ClearChargingProfileResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "ClearDisplayMessage": ActionSpec(
             "ClearDisplayMessage",
             ClearDisplayMessageRequest,
             ClearDisplayMessageResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "ClearVariableMonitoring": ActionSpec(
             "ClearVariableMonitoring",
             ClearVariableMonitoringRequest,
             ClearVariableMonitoringResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "ClearedChargingLimit": ActionSpec(
             "ClearedChargingLimit",
             ClearedChargingLimitRequest,
             ClearedChargingLimitResponse,
             _CP,
+            whole_numbers=True,
         ),
-        "CostUpdated": ActionSpec("CostUpdated", CostUpdatedRequest, CostUpdatedResponse, _CSMS),
+        "CostUpdated": ActionSpec(
+            "CostUpdated",
+            CostUpdatedRequest,
+            CostUpdatedResponse,
+            _CSMS,
+            whole_numbers=True,
+        ),
         "CustomerInformation": ActionSpec(
             "CustomerInformation",
             CustomerInformationRequest,
             CustomerInformationResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "DataTransfer": ActionSpec(
             "DataTransfer",
             DataTransferRequest,
             DataTransferResponse,
             _BOTH,
+            whole_numbers=True,
         ),
         "DeleteCertificate": ActionSpec(
             "DeleteCertificate",
             DeleteCertificateRequest,
             DeleteCertificateResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "FirmwareStatusNotification": ActionSpec(
             "FirmwareStatusNotification",
             FirmwareStatusNotificationRequest,
             FirmwareStatusNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "Get15118EVCertificate": ActionSpec(
             "Get15118EVCertificate",
             Get15118EVCertificateRequest,
             Get15118EVCertificateResponse,
             _CP,
+            whole_numbers=True,
         ),
         "GetBaseReport": ActionSpec(
             "GetBaseReport",
             GetBaseReportRequest,
             GetBaseReportResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "GetCertificateStatus": ActionSpec(
             "GetCertificateStatus",
             GetCertificateStatusRequest,
             GetCertificateStatusResponse,
             _CP,
+            whole_numbers=True,
         ),
         "GetChargingProfiles": ActionSpec(
             "GetChargingProfiles",
             GetChargingProfilesRequest,
             GetChargingProfilesResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "GetCompositeSchedule": ActionSpec(
             "GetCompositeSchedule",
             GetCompositeScheduleRequest,
             GetCompositeScheduleResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "GetDisplayMessages": ActionSpec(
             "GetDisplayMessages",
             GetDisplayMessagesRequest,
             GetDisplayMessagesResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "GetInstalledCertificateIds": ActionSpec(
             "GetInstalledCertificateIds",
             GetInstalledCertificateIdsRequest,
             GetInstalledCertificateIdsResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "GetLocalListVersion": ActionSpec(
             "GetLocalListVersion",
             GetLocalListVersionRequest,
             GetLocalListVersionResponse,
             _CSMS,
+            whole_numbers=True,
         ),
-        "GetLog": ActionSpec("GetLog", GetLogRequest, GetLogResponse, _CSMS),
+        "GetLog": ActionSpec("GetLog", GetLogRequest, GetLogResponse, _CSMS, whole_numbers=True),
         "GetMonitoringReport": ActionSpec(
             "GetMonitoringReport",
             GetMonitoringReportRequest,
             GetMonitoringReportResponse,
             _CSMS,
+            whole_numbers=True,
         ),
-        "GetReport": ActionSpec("GetReport", GetReportRequest, GetReportResponse, _CSMS),
+        "GetReport": ActionSpec(
+            "GetReport",
+            GetReportRequest,
+            GetReportResponse,
+            _CSMS,
+            whole_numbers=True,
+        ),
         "GetTransactionStatus": ActionSpec(
             "GetTransactionStatus",
             GetTransactionStatusRequest,
             GetTransactionStatusResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "GetVariables": ActionSpec(
             "GetVariables",
             GetVariablesRequest,
             GetVariablesResponse,
             _CSMS,
+            whole_numbers=True,
         ),
-        "Heartbeat": ActionSpec("Heartbeat", HeartbeatRequest, HeartbeatResponse, _CP),
+        "Heartbeat": ActionSpec(
+            "Heartbeat",
+            HeartbeatRequest,
+            HeartbeatResponse,
+            _CP,
+            whole_numbers=True,
+        ),
         "InstallCertificate": ActionSpec(
             "InstallCertificate",
             InstallCertificateRequest,
             InstallCertificateResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "LogStatusNotification": ActionSpec(
             "LogStatusNotification",
             LogStatusNotificationRequest,
             LogStatusNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
-        "MeterValues": ActionSpec("MeterValues", MeterValuesRequest, MeterValuesResponse, _CP),
+        "MeterValues": ActionSpec(
+            "MeterValues",
+            MeterValuesRequest,
+            MeterValuesResponse,
+            _CP,
+            whole_numbers=True,
+        ),
         "NotifyChargingLimit": ActionSpec(
             "NotifyChargingLimit",
             NotifyChargingLimitRequest,
             NotifyChargingLimitResponse,
             _CP,
+            whole_numbers=True,
         ),
         "NotifyCustomerInformation": ActionSpec(
             "NotifyCustomerInformation",
             NotifyCustomerInformationRequest,
             NotifyCustomerInformationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "NotifyDisplayMessages": ActionSpec(
             "NotifyDisplayMessages",
             NotifyDisplayMessagesRequest,
             NotifyDisplayMessagesResponse,
             _CP,
+            whole_numbers=True,
         ),
         "NotifyEVChargingNeeds": ActionSpec(
             "NotifyEVChargingNeeds",
             NotifyEVChargingNeedsRequest,
             NotifyEVChargingNeedsResponse,
             _CP,
+            whole_numbers=True,
         ),
         "NotifyEVChargingSchedule": ActionSpec(
             "NotifyEVChargingSchedule",
             NotifyEVChargingScheduleRequest,
             NotifyEVChargingScheduleResponse,
             _CP,
+            whole_numbers=True,
         ),
-        "NotifyEvent": ActionSpec("NotifyEvent", NotifyEventRequest, NotifyEventResponse, _CP),
+        "NotifyEvent": ActionSpec(
+            "NotifyEvent",
+            NotifyEventRequest,
+            NotifyEventResponse,
+            _CP,
+            whole_numbers=True,
+        ),
         "NotifyMonitoringReport": ActionSpec(
             "NotifyMonitoringReport",
             NotifyMonitoringReportRequest,
             NotifyMonitoringReportResponse,
             _CP,
+            whole_numbers=True,
         ),
-        "NotifyReport": ActionSpec("NotifyReport", NotifyReportRequest, NotifyReportResponse, _CP),
+        "NotifyReport": ActionSpec(
+            "NotifyReport",
+            NotifyReportRequest,
+            NotifyReportResponse,
+            _CP,
+            whole_numbers=True,
+        ),
         "PublishFirmware": ActionSpec(
             "PublishFirmware",
             PublishFirmwareRequest,
             PublishFirmwareResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "PublishFirmwareStatusNotification": ActionSpec(
             "PublishFirmwareStatusNotification",
             PublishFirmwareStatusNotificationRequest,
             PublishFirmwareStatusNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "ReportChargingProfiles": ActionSpec(
             "ReportChargingProfiles",
             ReportChargingProfilesRequest,
             ReportChargingProfilesResponse,
             _CP,
+            whole_numbers=True,
         ),
         "RequestStartTransaction": ActionSpec(
             "RequestStartTransaction",
             RequestStartTransactionRequest,
             RequestStartTransactionResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "RequestStopTransaction": ActionSpec(
             "RequestStopTransaction",
             RequestStopTransactionRequest,
             RequestStopTransactionResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "ReservationStatusUpdate": ActionSpec(
             "ReservationStatusUpdate",
             ReservationStatusUpdateRequest,
             ReservationStatusUpdateResponse,
             _CP,
+            whole_numbers=True,
         ),
-        "ReserveNow": ActionSpec("ReserveNow", ReserveNowRequest, ReserveNowResponse, _CSMS),
-        "Reset": ActionSpec("Reset", ResetRequest, ResetResponse, _CSMS),
+        "ReserveNow": ActionSpec(
+            "ReserveNow",
+            ReserveNowRequest,
+            ReserveNowResponse,
+            _CSMS,
+            whole_numbers=True,
+        ),
+        "Reset": ActionSpec("Reset", ResetRequest, ResetResponse, _CSMS, whole_numbers=True),
         "SecurityEventNotification": ActionSpec(
             "SecurityEventNotification",
             SecurityEventNotificationRequest,
             SecurityEventNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "SendLocalList": ActionSpec(
             "SendLocalList",
             SendLocalListRequest,
             SendLocalListResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "SetChargingProfile": ActionSpec(
             "SetChargingProfile",
             SetChargingProfileRequest,
             SetChargingProfileResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "SetDisplayMessage": ActionSpec(
             "SetDisplayMessage",
             SetDisplayMessageRequest,
             SetDisplayMessageResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "SetMonitoringBase": ActionSpec(
             "SetMonitoringBase",
             SetMonitoringBaseRequest,
             SetMonitoringBaseResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "SetMonitoringLevel": ActionSpec(
             "SetMonitoringLevel",
             SetMonitoringLevelRequest,
             SetMonitoringLevelResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "SetNetworkProfile": ActionSpec(
             "SetNetworkProfile",
             SetNetworkProfileRequest,
             SetNetworkProfileResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "SetVariableMonitoring": ActionSpec(
             "SetVariableMonitoring",
             SetVariableMonitoringRequest,
             SetVariableMonitoringResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "SetVariables": ActionSpec(
             "SetVariables",
             SetVariablesRequest,
             SetVariablesResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "SignCertificate": ActionSpec(
             "SignCertificate",
             SignCertificateRequest,
             SignCertificateResponse,
             _CP,
+            whole_numbers=True,
         ),
         "StatusNotification": ActionSpec(
             "StatusNotification",
             StatusNotificationRequest,
             StatusNotificationResponse,
             _CP,
+            whole_numbers=True,
         ),
         "TransactionEvent": ActionSpec(
             "TransactionEvent",
             TransactionEventRequest,
             TransactionEventResponse,
             _CP,
+            whole_numbers=True,
         ),
         "TriggerMessage": ActionSpec(
             "TriggerMessage",
             TriggerMessageRequest,
             TriggerMessageResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "UnlockConnector": ActionSpec(
             "UnlockConnector",
             UnlockConnectorRequest,
             UnlockConnectorResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "UnpublishFirmware": ActionSpec(
             "UnpublishFirmware",
             UnpublishFirmwareRequest,
             UnpublishFirmwareResponse,
             _CSMS,
+            whole_numbers=True,
         ),
         "UpdateFirmware": ActionSpec(
             "UpdateFirmware",
             UpdateFirmwareRequest,
             UpdateFirmwareResponse,
             _CSMS,
+            whole_numbers=True,
         ),
     }
 )

@@ -1,0 +1,423 @@
+"""Interop faults found in public bug reports (issue 12, item 6), one test per kind.
+
+- date-times on the wire have at most millisecond precision (2.0.1 Part 2 section 2.1.4), in
+  every role and whoever built the payload;
+- integers written ``1.0`` are accepted where the schemas' draft says so (draft 06: 2.0.1 and
+  the 1.6 security extension), refused where it does not (draft 04: core 1.6);
+- 2.0.1 ``customData`` keeps the vendor's properties, both ways;
+- a station answers every TriggerMessage with what it then really sends, Pending included;
+- the embedded CSMS answers a 2.0.1 station it has not accepted with SecurityError.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import pickle
+import re
+from typing import Any
+
+import msgspec
+import pytest
+
+from fleet.ocpp import (
+    CallReceived,
+    CustomData,
+    ErrorCode,
+    InvalidMessage,
+    InvalidReply,
+    LocalProtocolError,
+    ResultReceived,
+    Role,
+    RpcEndpoint,
+    dec_hook,
+    v16,
+    v201,
+)
+
+V16, V201 = "ocpp1.6", "ocpp2.0.1"
+UTC = dt.UTC
+PLUS_2 = dt.timezone(dt.timedelta(hours=2))
+MINUS_5_30 = dt.timezone(-dt.timedelta(hours=5, minutes=30))
+
+# An RFC 3339 date-time in a JSON string; group 1: its decimals.
+_DATE_TIME = re.compile(r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d+))?(?:Z|[+-]\d\d:\d\d)"')
+
+
+def decimals_on_the_wire(frame: str) -> list[int]:
+    """The number of decimal places of each date-time in a frame."""
+    return [len(m.group(1) or "") for m in _DATE_TIME.finditer(frame)]
+
+
+def pair(version: str) -> tuple[RpcEndpoint, RpcEndpoint]:
+    return RpcEndpoint(version, Role.CHARGE_POINT), RpcEndpoint(version, Role.CSMS)
+
+
+# -- 1. date-times: at most milliseconds on the wire --------------------------------------
+
+MICROS = dt.datetime(2026, 11, 30, 20, 25, 30, 978251, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("when", "wire"),
+    [
+        (MICROS, "2026-11-30T20:25:30.978Z"),  # the issue's currentTime, truncated
+        (MICROS.replace(microsecond=999999), "2026-11-30T20:25:30.999Z"),  # never rounded up
+        (MICROS.replace(microsecond=500), "2026-11-30T20:25:30.000Z"),
+        (MICROS.replace(microsecond=123000), "2026-11-30T20:25:30.123Z"),  # msgspec: .123000
+        (MICROS.replace(microsecond=0), "2026-11-30T20:25:30Z"),
+        (MICROS.replace(tzinfo=PLUS_2), "2026-11-30T20:25:30.978+02:00"),
+        (MICROS.replace(tzinfo=MINUS_5_30), "2026-11-30T20:25:30.978-05:30"),
+    ],
+    ids=["micros", "999999", "500us", "ms", "whole", "+02:00", "-05:30"],
+)
+@pytest.mark.parametrize("version", [V16, V201])
+def test_a_date_time_goes_out_with_at_most_milliseconds(
+    version: str, when: dt.datetime, wire: str
+) -> None:
+    cp, csms = pair(version)
+    message_id, frame = cp.send_call("Heartbeat", {})
+    csms.receive_message(frame)
+    module = v16 if version == V16 else v201
+    answer = csms.send_result(message_id, module.HeartbeatResponse(current_time=when))
+    assert json.loads(answer)[2] == {"currentTime": wire}
+    received = cp.receive_message(answer)
+    assert type(received) is ResultReceived
+    assert received.response.current_time == dt.datetime.fromisoformat(wire)  # type: ignore[attr-defined]
+
+
+def _status_201(when: Any) -> Any:
+    return v201.StatusNotificationRequest(
+        timestamp=when,
+        connector_status=v201.ConnectorStatusEnum.AVAILABLE,
+        evse_id=1,
+        connector_id=1,
+    )
+
+
+def _transaction_event(when: Any) -> Any:
+    return v201.TransactionEventRequest(
+        event_type=v201.TransactionEventEnum.UPDATED,
+        timestamp=when,
+        trigger_reason=v201.TriggerReasonEnum.METER_VALUE_PERIODIC,
+        seq_no=1,
+        transaction_info=v201.Transaction(transaction_id="T-1"),
+        meter_value=[
+            v201.MeterValue(timestamp=when, sampled_value=[v201.SampledValue(value=1.5)]),
+            v201.MeterValue(timestamp=when, sampled_value=[v201.SampledValue(value=2.5)]),
+        ],
+    )
+
+
+# Every way a payload reaches the encoder: a Struct built with datetime.now(), one nested in
+# lists, a wire-form mapping with datetime objects or with a string of 6 or 9 decimals, with
+# or without the sender's validation.
+_OUTGOING = [
+    ("Struct", "StatusNotification", _status_201(dt.datetime.now(UTC)), 1),
+    ("Struct, local offset", "StatusNotification", _status_201(dt.datetime.now().astimezone()), 1),
+    ("nested in lists", "TransactionEvent", _transaction_event(dt.datetime.now(UTC)), 3),
+    (
+        "mapping with a datetime",
+        "StatusNotification",
+        {"timestamp": MICROS, "connectorStatus": "Available", "evseId": 1, "connectorId": 1},
+        1,
+    ),
+    (
+        "mapping with a string of 9 decimals",
+        "StatusNotification",
+        {
+            "timestamp": "2026-11-30T20:25:32.703982111+01:00",
+            "connectorStatus": "Available",
+            "evseId": 1,
+            "connectorId": 1,
+        },
+        1,
+    ),
+]
+
+
+@pytest.mark.parametrize("validate", [True, False], ids=["validated", "unvalidated"])
+@pytest.mark.parametrize(
+    ("action", "payload", "count"), [o[1:] for o in _OUTGOING], ids=[o[0] for o in _OUTGOING]
+)
+def test_every_date_time_a_charge_point_sends_has_at_most_milliseconds(
+    action: str, payload: Any, count: int, validate: bool
+) -> None:
+    cp = RpcEndpoint(V201, Role.CHARGE_POINT, validate_outgoing=validate)
+    _, frame = cp.send_call(action, payload)
+    digits = decimals_on_the_wire(frame)
+    assert len(digits) == count
+    assert all(d <= 3 for d in digits), frame
+    received = RpcEndpoint(V201, Role.CSMS).receive_message(frame)
+    assert type(received) is CallReceived
+
+
+def test_what_is_received_is_read_as_sent() -> None:
+    # Reading is lenient and lossless: a peer's 6 decimals are kept, only our output is cut.
+    csms = RpcEndpoint(V201, Role.CSMS)
+    event = csms.receive_message(
+        '[2,"1","StatusNotification",{"timestamp":"2026-11-30T20:25:32.703982Z",'
+        '"connectorStatus":"Available","evseId":1,"connectorId":1}]'
+    )
+    assert type(event) is CallReceived
+    assert event.request.timestamp.microsecond == 703982  # type: ignore[attr-defined]
+
+
+def test_a_string_that_only_contains_a_date_time_is_left_alone() -> None:
+    # Vendor data carrying JSON in a string: its quotes are escaped, so nothing in it matches.
+    inner = json.dumps({"at": "2026-11-30T20:25:30.978251Z"})
+    cp = RpcEndpoint(V16, Role.CHARGE_POINT)
+    _, frame = cp.send_call(
+        "DataTransfer", v16.DataTransferRequest(vendor_id="acme", data=inner, message_id="x")
+    )
+    assert json.loads(frame)[3]["data"] == inner
+    # ... as is a string with a date-time in the middle of it.
+    text = "started 2026-11-30T20:25:30.978251Z"
+    _, frame = RpcEndpoint(V16, Role.CHARGE_POINT).send_call(
+        "DataTransfer", {"vendorId": "acme", "data": text}
+    )
+    assert json.loads(frame)[3]["data"] == text
+
+
+# -- 5. integers written 1.0 ---------------------------------------------------------------
+
+_STATUS_201 = (
+    '{"timestamp":"2026-01-01T00:00:00Z","connectorStatus":"Available",'
+    '"evseId":%s,"connectorId":%s}'
+)
+_STATUS_16 = (
+    '{"timestamp":"2026-01-01T00:00:00Z","status":"Available","errorCode":"NoError",'
+    '"connectorId":%s}'
+)
+
+
+@pytest.mark.parametrize(
+    ("version", "action", "payload", "accepted", "field"),
+    [
+        # 2.0.1: JSON Schema draft 06, whose integer is any number with a zero fraction.
+        (V201, "StatusNotification", _STATUS_201 % ("1.0", "1"), {"evse_id": 1}, None),
+        (V201, "StatusNotification", _STATUS_201 % ("1", "1e0"), {"connector_id": 1}, None),
+        (V201, "StatusNotification", _STATUS_201 % ("2.0", "1.0"), {"evse_id": 2}, None),
+        (V201, "StatusNotification", _STATUS_201 % ("-0.0", "1"), {"evse_id": 0}, None),
+        (V201, "StatusNotification", _STATUS_201 % ("1.5", "1"), None, "$.evseId"),
+        (V201, "StatusNotification", _STATUS_201 % ("1.0", "1.25"), None, "$.connectorId"),
+        (
+            V201,
+            "NotifyEVChargingNeeds",
+            '{"evseId":1,"chargingNeeds":{"requestedEnergyTransfer":"DC",'
+            '"dcChargingParameters":{"evMaxCurrent":32,"evMaxVoltage":400,"stateOfCharge":101.0}}}',
+            None,
+            "$.chargingNeeds.dcChargingParameters.stateOfCharge",  # <= 100 still holds
+        ),
+        (
+            V201,
+            "TransactionEvent",
+            '{"eventType":"Updated","timestamp":"2026-01-01T00:00:00Z","triggerReason":"Trigger",'
+            '"seqNo":3.0,"transactionInfo":{"transactionId":"T"},"evse":{"id":1.0},'
+            '"meterValue":[{"timestamp":"2026-01-01T00:00:00Z","sampledValue":[{"value":1.0,'
+            '"signedMeterValue":{"signedMeterData":"x","signingMethod":"x","encodingMethod":"x",'
+            '"publicKey":"x"}}]}],"numberOfPhasesUsed":3.0}',
+            {"seq_no": 3, "number_of_phases_used": 3},
+            None,
+        ),
+        # 1.6: draft 04, whose integer is written without a fraction: refused, naming it.
+        (V16, "StatusNotification", _STATUS_16 % "1.0", None, "$.connectorId"),
+        (V16, "StatusNotification", _STATUS_16 % "1", {"connector_id": 1}, None),
+        # ... but the 1.6 Security Whitepaper's schemas are draft 06.
+        (
+            V16,
+            "LogStatusNotification",
+            '{"status":"Idle","requestId":7.0}',
+            {"request_id": 7},
+            None,
+        ),
+    ],
+    ids=[
+        "201-evseId-1.0",
+        "201-1e0",
+        "201-two-fields",
+        "201-minus-zero",
+        "201-1.5-refused",
+        "201-1.25-refused",
+        "201-bound-still-checked",
+        "201-nested",
+        "16-1.0-refused",
+        "16-1",
+        "16-security-draft-06",
+    ],
+)
+def test_integers_follow_the_schemas_draft(
+    version: str, action: str, payload: str, accepted: dict[str, int] | None, field: str | None
+) -> None:
+    csms = RpcEndpoint(version, Role.CSMS)
+    event = csms.receive_message(f'[2,"m1","{action}",{payload}]')
+    if accepted is not None:
+        assert type(event) is CallReceived, event
+        for name, value in accepted.items():
+            got = getattr(event.request, name)
+            assert (type(got), got) == (int, value)
+        if action == "TransactionEvent":
+            assert event.request.evse.id == 1  # type: ignore[attr-defined]
+            assert type(event.request.evse.id) is int  # type: ignore[attr-defined]
+            # a float field keeps its float
+            assert event.request.meter_value[0].sampled_value[0].value == 1.0  # type: ignore[attr-defined]
+    else:
+        assert type(event) is InvalidMessage
+        assert event.error.code in (
+            ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+        )
+        assert f"at `{field}`" in event.error.description
+        assert event.reply is not None and '"m1"' in event.reply
+
+
+def test_a_response_with_a_whole_float_is_accepted_and_one_with_a_fraction_is_not() -> None:
+    for interval, ok in (("300.0", True), ("300.5", False)):
+        cp = RpcEndpoint(V201, Role.CHARGE_POINT)
+        message_id, _ = cp.send_call(
+            "BootNotification",
+            {"reason": "PowerUp", "chargingStation": {"model": "m", "vendorName": "v"}},
+        )
+        event = cp.receive_message(
+            f'[3,"{message_id}",{{"currentTime":"2026-01-01T00:00:00Z",'
+            f'"interval":{interval},"status":"Accepted"}}]'
+        )
+        if ok:
+            assert type(event) is ResultReceived
+            assert type(event.response.interval) is int  # type: ignore[attr-defined]
+        else:
+            assert type(event) is InvalidReply
+            assert "at `$.interval`" in str(event.error)
+
+
+def test_what_we_send_writes_integers_as_integers() -> None:
+    cp = RpcEndpoint(V201, Role.CHARGE_POINT)
+    _, frame = cp.send_call(
+        "StatusNotification",
+        {
+            "timestamp": "2026-01-01T00:00:00Z",
+            "connectorStatus": "Available",
+            "evseId": 1.0,
+            "connectorId": 1,
+        },
+    )
+    assert '"evseId":1,' in frame
+    with pytest.raises(LocalProtocolError, match=r"at `\$\.evseId`"):
+        RpcEndpoint(V201, Role.CHARGE_POINT).send_call(
+            "StatusNotification",
+            {
+                "timestamp": "2026-01-01T00:00:00Z",
+                "connectorStatus": "Available",
+                "evseId": 1.5,
+                "connectorId": 1,
+            },
+        )
+    with pytest.raises(LocalProtocolError, match=r"at `\$\.connectorId`"):
+        RpcEndpoint(V16, Role.CHARGE_POINT).send_call(
+            "StatusNotification",
+            {
+                "timestamp": "2026-01-01T00:00:00Z",
+                "status": "Available",
+                "errorCode": "NoError",
+                "connectorId": 1.0,
+            },
+        )
+
+
+# -- 6. customData keeps the vendor's properties -----------------------------------------
+
+VENDOR = {"vendorId": "com.acme", "soc": 81, "cabinet": {"tempC": 31.5, "fans": [1, 2]}}
+
+
+def test_custom_data_a_station_sends_reaches_the_handler_whole() -> None:
+    cp, csms = pair(V201)
+    request = v201.HeartbeatRequest(
+        custom_data=CustomData(
+            vendor_id="com.acme", soc=81, cabinet={"tempC": 31.5, "fans": [1, 2]}
+        )
+    )
+    _, frame = cp.send_call("Heartbeat", request)
+    assert json.loads(frame)[3] == {"customData": VENDOR}
+    event = csms.receive_message(frame)
+    assert type(event) is CallReceived
+    data = event.request.custom_data  # type: ignore[attr-defined]
+    assert type(data) is CustomData
+    assert data == VENDOR
+    assert (data.vendor_id, data["soc"], data["cabinet"]["fans"]) == ("com.acme", 81, [1, 2])
+    assert event.request == request
+
+
+def test_custom_data_in_an_answer_and_nested_objects_is_kept() -> None:
+    cp, csms = pair(V201)
+    message_id, frame = cp.send_call("Heartbeat", {})
+    csms.receive_message(frame)
+    answer = csms.send_result(
+        message_id,
+        {"currentTime": "2026-01-01T00:00:00Z", "customData": VENDOR},
+    )
+    event = cp.receive_message(answer)
+    assert type(event) is ResultReceived
+    assert event.response.custom_data == VENDOR  # type: ignore[attr-defined]
+    # deep in a payload: TransactionEvent.evse.customData, meterValue[].customData
+    event = csms.receive_message(
+        '[2,"t","TransactionEvent",{"eventType":"Started","timestamp":"2026-01-01T00:00:00Z",'
+        '"triggerReason":"Authorized","seqNo":0,"transactionInfo":{"transactionId":"T",'
+        '"customData":{"vendorId":"v","x":null}},"evse":{"id":1,"customData":{"vendorId":"w",'
+        '"y":true}}}]'
+    )
+    assert type(event) is CallReceived
+    assert event.request.transaction_info.custom_data == {"vendorId": "v", "x": None}  # type: ignore[attr-defined]
+    assert event.request.evse.custom_data == {"vendorId": "w", "y": True}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("custom_data", "code", "says"),
+    [
+        (
+            '{"soc":1}',
+            ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,
+            "missing required field `vendorId`",
+        ),
+        ('{"vendorId":7}', ErrorCode.TYPE_CONSTRAINT_VIOLATION, "`vendorId`"),
+        ('{"vendorId":"%s"}' % ("x" * 256), ErrorCode.TYPE_CONSTRAINT_VIOLATION, "length <= 255"),
+        ('"acme"', ErrorCode.TYPE_CONSTRAINT_VIOLATION, "Expected `object`, got `str`"),
+    ],
+    ids=["no-vendorId", "vendorId-not-a-string", "vendorId-too-long", "not-an-object"],
+)
+def test_broken_custom_data_is_refused_with_the_right_code(
+    custom_data: str, code: ErrorCode, says: str
+) -> None:
+    event = RpcEndpoint(V201, Role.CSMS).receive_message(
+        f'[2,"c","Heartbeat",{{"customData":{custom_data}}}]'
+    )
+    assert type(event) is InvalidMessage
+    assert event.error.code == code
+    assert says in event.error.description and "at `$.customData`" in event.error.description
+
+
+def test_custom_data_is_an_immutable_hashable_mapping() -> None:
+    data = CustomData(vendor_id="com.acme", soc=81)
+    assert data.vendor_id == "com.acme" and dict(data) == {"vendorId": "com.acme", "soc": 81}
+    for mutate in (
+        lambda: data.__setitem__("soc", 1),
+        lambda: data.pop("soc"),
+        lambda: data.update(x=1),
+        lambda: data.clear(),
+    ):
+        with pytest.raises(TypeError, match="immutable"):
+            mutate()
+    assert pickle.loads(pickle.dumps(data)) == data
+    assert copy.deepcopy(data) == data and type(copy.copy(data)) is CustomData
+    assert hash(v201.HeartbeatRequest(custom_data=data)) == hash(
+        v201.HeartbeatRequest(custom_data=CustomData(vendor_id="com.acme", soc=81))
+    )
+    with pytest.raises(ValueError, match="255"):
+        CustomData(vendor_id="x" * 256)
+    with pytest.raises(TypeError):
+        CustomData(vendor_id="x", vendorId="y")
+    # msgspec users decode it with the package's hook
+    decoded = msgspec.json.decode(
+        b'{"customData":{"vendorId":"v","k":1}}', type=v201.HeartbeatRequest, dec_hook=dec_hook
+    )
+    assert decoded.custom_data == {"vendorId": "v", "k": 1}
