@@ -35,6 +35,9 @@ from fleet.ocpp import (
     v16,
     v201,
 )
+from fleet.profile import Distribution
+from fleet.station import Outgoing
+from tests.test_station import Harness
 
 V16, V201 = "ocpp1.6", "ocpp2.0.1"
 UTC = dt.UTC
@@ -421,3 +424,195 @@ def test_custom_data_is_an_immutable_hashable_mapping() -> None:
         b'{"customData":{"vendorId":"v","k":1}}', type=v201.HeartbeatRequest, dec_hook=dec_hook
     )
     assert decoded.custom_data == {"vendorId": "v", "k": 1}
+
+
+# -- 2, 3. TriggerMessage: the answer matches what the station then sends -----------------
+
+STATES = ("pending", "rejected", "accepted-idle", "accepted-charging")
+# What each requestedMessage makes the station send (2.0.1's Sign* triggers: SignCertificate).
+_TRIGGERED_ACTION = {
+    "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignCertificate",
+    "SignCombinedCertificate": "SignCertificate",
+}
+
+
+def harness_in(state: str, version: str) -> Harness:
+    """A two-connector station in `state`, at a moment when nothing of its own is due."""
+    h = Harness(
+        version[4:], first_start=Distribution.constant(5), length=Distribution.constant(100)
+    )
+    module = h.module
+    boot_status = {"pending": "Pending", "rejected": "Rejected"}.get(state, "Accepted")
+
+    def boot(item: Outgoing) -> Any:
+        return msgspec.convert(
+            {"status": boot_status, "currentTime": "2026-01-01T00:00:00Z", "interval": 60},
+            module.BootNotificationResponse,
+        )
+
+    h.answer["BootNotification"] = boot
+    h.machine.connected(0.0)
+    h.run_until(7.0 if state == "accepted-charging" else 1.0)
+    charging = [c.state.value for c in h.machine.connectors]
+    assert charging == (["charging"] * 2 if state == "accepted-charging" else ["available"] * 2)
+    assert h.machine.booted == state.startswith("accepted")
+    return h
+
+
+def trigger(h: Harness, requested: str, **target: Any) -> tuple[str, list[Outgoing]]:
+    """Send TriggerMessage now; (its status, what the station sends in the next 0.5 s)."""
+    version = h.machine.version.value
+    if version == V16:
+        request = v16.TriggerMessageRequest(requested_message=requested, **target)  # type: ignore[arg-type]
+    else:
+        evse = v201.EVSE(**target) if target else msgspec.UNSET
+        request = v201.TriggerMessageRequest(requested_message=requested, evse=evse)  # type: ignore[arg-type]
+    at = h.now
+    response = h.machine.on_call("TriggerMessage", request, at)
+    # the answer is a valid TriggerMessageResponse
+    h.module.ACTIONS["TriggerMessage"].decode_response(msgspec.json.encode(response))
+    h.run_until(at + 0.5)
+    return str(response.status), [item for when, item in h.sent if when >= at]  # type: ignore[attr-defined]
+
+
+def _targets(version: str) -> list[dict[str, Any]]:
+    if version == V16:
+        return [{}, {"connector_id": 0}, {"connector_id": 2}, {"connector_id": 9}]
+    return [
+        {},
+        {"id": 0},
+        {"id": 2},
+        {"id": 2, "connector_id": 1},
+        {"id": 2, "connector_id": 2},
+        {"id": 9},
+    ]
+
+
+_ALL_TRIGGERS = [
+    (version, state, requested.value, target)
+    for version, module in ((V16, v16), (V201, v201))
+    for requested in (module.MessageTrigger if version == V16 else module.MessageTriggerEnum)  # type: ignore[attr-defined]
+    for state in STATES
+    for target in _targets(version)
+]
+
+
+@pytest.mark.parametrize(
+    ("version", "state", "requested", "target"),
+    _ALL_TRIGGERS,
+    ids=[f"{v[4:]}-{s}-{r}-{t}" for v, s, r, t in _ALL_TRIGGERS],
+)
+def test_every_trigger_is_answered_with_what_then_happens(
+    version: str, state: str, requested: str, target: dict[str, Any]
+) -> None:
+    """Accepted: the message follows (schema-valid, the harness checks); otherwise nothing."""
+    h = harness_in(state, version)
+    status, sent = trigger(h, requested, **target)
+    action = _TRIGGERED_ACTION.get(requested, requested)
+    produced = [item for item in sent if item.action == action]
+    if status == "Accepted":
+        assert produced, f"Accepted {requested} but sent {[i.action for i in sent]}"
+        if state == "pending":  # no boot had to be Accepted first
+            assert not h.machine.booted
+    else:
+        assert status in ("Rejected", "NotImplemented")
+        assert not produced, f"{status} {requested} but sent it"
+
+
+# (version, state, requested, target) -> (status, [(action, connector or evse)] sent).
+_EXPECTED = [
+    # A Pending station sends what is triggered, and a triggered boot at once (issue 12).
+    (V16, "pending", "Heartbeat", {}, "Accepted", [("Heartbeat", 0)]),
+    (V201, "pending", "Heartbeat", {}, "Accepted", [("Heartbeat", 0)]),
+    (V16, "pending", "BootNotification", {}, "Accepted", [("BootNotification", 0)]),
+    (V201, "pending", "BootNotification", {}, "Accepted", [("BootNotification", 0)]),
+    (V16, "pending", "StatusNotification", {}, "Accepted", [("StatusNotification", c) for c in (0, 1, 2)]),
+    (V201, "pending", "StatusNotification", {"id": 2}, "Accepted", [("StatusNotification", 2)]),
+    # Rejected: only a boot may go.
+    (V16, "rejected", "Heartbeat", {}, "Rejected", []),
+    (V201, "rejected", "Heartbeat", {}, "Rejected", []),
+    (V16, "rejected", "BootNotification", {}, "Accepted", [("BootNotification", 0)]),
+    (V201, "rejected", "BootNotification", {}, "Accepted", [("BootNotification", 0)]),
+    # After an Accepted boot: 2.0.1 refuses another (F06.FR.17); 1.6 boots again.
+    (V201, "accepted-idle", "BootNotification", {}, "Rejected", []),
+    (V16, "accepted-idle", "BootNotification", {}, "Accepted", [("BootNotification", 0)]),
+    # MeterValues on an idle station: a reading of the register, per connector / EVSE.
+    (V16, "accepted-idle", "MeterValues", {"connector_id": 2}, "Accepted", [("MeterValues", 2)]),
+    (V16, "accepted-idle", "MeterValues", {}, "Accepted", [("MeterValues", c) for c in (0, 1, 2)]),
+    (V201, "accepted-idle", "MeterValues", {}, "Accepted", [("MeterValues", 1), ("MeterValues", 2)]),
+    (V201, "accepted-idle", "MeterValues", {"id": 0}, "Accepted", [("MeterValues", 0)]),
+    (V16, "accepted-idle", "MeterValues", {"connector_id": 9}, "Rejected", []),
+    (V201, "accepted-idle", "MeterValues", {"id": 9}, "Rejected", []),
+    (V201, "accepted-idle", "MeterValues", {"id": 2, "connector_id": 2}, "Rejected", []),
+    # TransactionEvent: only for an ongoing transaction.
+    (V201, "accepted-idle", "TransactionEvent", {}, "Rejected", []),
+    (V201, "accepted-charging", "TransactionEvent", {"id": 1}, "Accepted", [("TransactionEvent", 1)]),
+    (V201, "pending", "TransactionEvent", {}, "Rejected", []),
+    (V201, "accepted-idle", "StatusNotification", {"id": 0}, "Rejected", []),
+    (V201, "accepted-idle", "LogStatusNotification", {}, "Accepted", [("LogStatusNotification", 0)]),
+    (V201, "accepted-idle", "SignV2GCertificate", {}, "NotImplemented", []),
+    (V16, "accepted-idle", "DiagnosticsStatusNotification", {}, "Accepted", [("DiagnosticsStatusNotification", 0)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("version", "state", "requested", "target", "status", "messages"),
+    _EXPECTED,
+    ids=[f"{e[0][4:]}-{e[1]}-{e[2]}-{e[3]}" for e in _EXPECTED],
+)
+def test_trigger_answers_and_messages(
+    version: str,
+    state: str,
+    requested: str,
+    target: dict[str, Any],
+    status: str,
+    messages: list[tuple[str, int]],
+) -> None:
+    h = harness_in(state, version)
+    got, sent = trigger(h, requested, **target)
+    assert got == status
+    triggered = [(item.action, item.connector) for item in sent if item.action == requested]
+    assert triggered == messages
+
+
+@pytest.mark.parametrize("version", [V16, V201])
+def test_a_triggered_boot_goes_at_once_and_replaces_the_scheduled_one(version: str) -> None:
+    h = harness_in("pending", version)  # booted at 0, Pending, next boot due at 60.01
+    h.run_until(10.0)
+    _, sent = trigger(h, "BootNotification")
+    assert [(item.action) for item in sent] == ["BootNotification"]
+    if version == V201:
+        assert sent[0].payload.reason == v201.BootReasonEnum.TRIGGERED  # type: ignore[attr-defined]
+    h.run_until(75.0)
+    boots = [round(at, 2) for at, item in h.sent if item.action == "BootNotification"]
+    assert boots == [0.0, 10.0, 70.01]  # the one due at 60.01 was replaced, not added
+
+
+@pytest.mark.parametrize("version", [V16, V201])
+def test_triggered_readings_are_register_readings_in_context_trigger(version: str) -> None:
+    h = harness_in("accepted-idle", version)
+    register = h.machine.connectors[1].energy_wh
+    status, sent = trigger(
+        h, "MeterValues", **({"connector_id": 2} if version == V16 else {"id": 2})
+    )
+    assert status == "Accepted"
+    (reading,) = [item.payload for item in sent if item.action == "MeterValues"]
+    sampled = reading.meter_value[0].sampled_value[0]  # type: ignore[attr-defined]
+    assert str(sampled.context) == "Trigger"
+    assert float(sampled.value) == pytest.approx(register, abs=1)
+    if version == V16:
+        assert reading.transaction_id is msgspec.UNSET  # type: ignore[attr-defined]
+
+
+def test_get_base_report_while_pending_sends_its_report() -> None:
+    h = harness_in("pending", V201)
+    at = h.now
+    answer = h.machine.on_call(
+        "GetBaseReport",
+        v201.GetBaseReportRequest(request_id=4, report_base=v201.ReportBaseEnum.FULL_INVENTORY),
+        at,
+    )
+    assert answer.status == "Accepted"  # type: ignore[attr-defined]
+    h.run_until(at + 0.5)
+    assert [item.action for when, item in h.sent if when >= at] == ["NotifyReport"]

@@ -3,8 +3,11 @@
 A `StationMachine` is fed time and answers and hands out the messages it wants to send; it
 never sends, reads or sleeps (the actor in `_actor.py` does). Its life:
 
-- `connected(now)`: a BootNotification is due. Until a boot is Accepted only boots go out; a
-  Pending or Rejected answer schedules the next boot after the interval the CSMS gave.
+- `connected(now)`: a BootNotification is due. Until a boot is Accepted only boots go out, and
+  what the CSMS asks for (1.6 section 4.2.1, 2.0.1 B02): a triggered message, GetBaseReport's
+  NotifyReport; a Pending or Rejected answer schedules the next boot after the interval the
+  CSMS gave, and a triggered boot replaces it at once. While Rejected nothing but a triggered
+  boot goes out (1.6 4.2.1, 2.0.1 B03).
 - Accepted: a StatusNotification per connector, a Heartbeat every interval, and on each
   connector a loop of charging sessions (see `TRANSITIONS`), with meter values while charging.
 - `stop(now)`: no new sessions; running ones stop; `finished` once everything is answered.
@@ -259,6 +262,8 @@ del S, E
 
 # Not kept across a lost connection: after the next boot the station reports afresh.
 _STALE_OFFLINE = frozenset({"Heartbeat", "StatusNotification"})
+# Of what the CSMS asked for, these were readings of that moment (a report is not).
+_STALE_REQUESTED = _STALE_OFFLINE | {"MeterValues"}
 
 
 class Connector:
@@ -350,6 +355,11 @@ class StationMachine:
         self.boot_reason = "PowerUp"
         self.boot_at = math.inf  # next BootNotification (not booted)
         self.boot_pending: Outgoing | None = None
+        # The last boot answer's status ("Accepted", "Pending", "Rejected"), None before one.
+        self.registration: str | None = None
+        # What the CSMS asked for (TriggerMessage, GetBaseReport): goes out before a boot is
+        # Accepted too, and ahead of the station's own messages.
+        self.requested: collections.deque[Outgoing] = collections.deque()
         self.first_boot_intended: float | None = None
         self.heartbeat_interval = settings.heartbeat_interval
         self.heartbeat_at = math.inf
@@ -365,6 +375,7 @@ class StationMachine:
         """A connection is open: boot (again). A reboot, if one was asked for, is done."""
         self.reboot_requested = False
         self.booted = False
+        self.registration = None
         self.heartbeat_at = math.inf
         self.boot_at = now
         if self.first_boot_intended is None:
@@ -382,6 +393,10 @@ class StationMachine:
             self.outbox = collections.deque(
                 item for item in self.outbox if item.action not in _STALE_OFFLINE
             )
+        if self.requested:  # a reading asked for then is stale too; a report is not
+            self.requested = collections.deque(
+                item for item in self.requested if item.action not in _STALE_REQUESTED
+            )
 
     def next_timer(self) -> float:
         """The earliest timer (inf: none). While a CALL is in flight this is all that can
@@ -396,9 +411,11 @@ class StationMachine:
     def next_wakeup(self) -> float:
         """The earliest time something is due, timers or a queued message (inf: nothing)."""
         soonest = self.next_timer()
+        if self.boot_pending is not None:
+            soonest = min(soonest, self.boot_pending.intended_at)
+        if self.requested and self.registration != "Rejected":
+            soonest = min(soonest, self.requested[0].intended_at)
         if not self.booted:
-            if self.boot_pending is not None:
-                soonest = min(soonest, self.boot_pending.intended_at)
             return soonest
         if self.outbox:
             soonest = min(soonest, self.outbox[0].intended_at)
@@ -408,11 +425,15 @@ class StationMachine:
 
     def due(self, now: float) -> Outgoing | None:
         """The next message to send now, if any (taken off the queue)."""
-        if not self.booted:  # OCPP: nothing but boots until one is accepted
-            item = self.boot_pending
-            if item is not None and item.intended_at <= now:
-                self.boot_pending = None
-                return item
+        boot = self.boot_pending
+        if boot is not None and boot.intended_at <= now:
+            self.boot_pending = None
+            return boot
+        # What the CSMS asked for goes first, Pending included; while Rejected it waits.
+        requested = self.requested
+        if requested and requested[0].intended_at <= now and self.registration != "Rejected":
+            return requested.popleft()
+        if not self.booted:  # OCPP: nothing else until a boot is accepted
             return None
         # The earlier-meant of the two queues' heads; transaction messages first on a tie.
         # A transaction message waiting out its retry interval holds up only its own queue.
@@ -513,6 +534,7 @@ class StationMachine:
         """A Reset was accepted and its consequences (stopped sessions) are all sent."""
         return (
             not self.outbox
+            and not self.requested
             and not self.transaction_queue
             and not any(c.in_session for c in self.connectors)
         )
@@ -532,12 +554,31 @@ class StationMachine:
             return False
         if self.pending_transactions:
             return False
-        return not self.booted or not self.outbox
+        return not self.booted or not (self.outbox or self.requested)
 
     # -- shared behaviour --------------------------------------------------------------------
 
     def send(self, action: str, payload: Payload, intended_at: float, connector: int = 0) -> None:
         self.outbox.append(Outgoing(action, payload, intended_at, connector))
+
+    def send_requested(
+        self, action: str, payload: Payload, intended_at: float, connector: int = 0
+    ) -> None:
+        """Queue a message the CSMS asked for (a triggered one, a report): it may go before a
+        boot is Accepted (1.6 section 4.2.1, 2.0.1 B02.FR.09's exceptions)."""
+        self.requested.append(Outgoing(action, payload, intended_at, connector))
+
+    @property
+    def may_send_requested(self) -> bool:
+        """Whether what the CSMS asks for can go out now: not while Rejected (1.6 4.2.1: no
+        message until the retry interval has passed; 2.0.1 B03)."""
+        return self.registration != "Rejected"
+
+    def trigger_boot(self, now: float) -> None:
+        """A triggered BootNotification: out at once, replacing the scheduled one (1.6 4.2.1:
+        not earlier "unless requested to do so with a TriggerMessage"; 2.0.1 B02, F06)."""
+        self.boot_at = math.inf
+        self.boot_pending = Outgoing("BootNotification", self.triggered_boot_request(), now, 0)
 
     def send_transaction(
         self,
@@ -581,6 +622,10 @@ class StationMachine:
 
     def _boot_answered(self, item: Outgoing, response: Any, now: float) -> None:
         status = getattr(response, "status", None)
+        if status is None and self.booted:
+            return  # a triggered boot failed: the registration stands
+        if status in ("Accepted", "Pending", "Rejected"):
+            self.registration = status
         if status == "Accepted":
             first_boot = not self.ever_booted
             self.booted = True
@@ -599,9 +644,14 @@ class StationMachine:
                         held.intended_at = now
             self.after_boot(now, first_boot)
             return
-        # Pending, Rejected, or no valid answer: boot again later, as the CSMS asked.
+        # Pending, Rejected, or no valid answer: boot again later, as the CSMS asked. A station
+        # booted before (a triggered boot answered so) is no longer registered: it waits too.
+        self.booted = False
+        self.heartbeat_at = math.inf
+        self.heartbeat_queued = False
         interval = getattr(response, "interval", 0) or DEFAULT_BOOT_RETRY
-        self.boot_at = now + interval
+        if self.boot_pending is None:  # else a triggered boot goes at once
+            self.boot_at = now + interval
 
     def after_boot(self, now: float, first_boot: bool) -> None:
         """Report every connector's status, and schedule sessions: after the very first boot
@@ -743,6 +793,10 @@ class StationMachine:
 
     def boot_request(self) -> Payload:
         raise NotImplementedError
+
+    def triggered_boot_request(self) -> Payload:
+        """The BootNotification a TriggerMessage asks for (2.0.1 says why: Triggered)."""
+        return self.boot_request()
 
     def heartbeat_request(self) -> Payload:
         raise NotImplementedError

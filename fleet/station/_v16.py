@@ -125,34 +125,82 @@ class StationMachine16(StationMachine):
 
     def after_boot(self, now: float, first_boot: bool) -> None:
         # Connector 0 is the charge point itself.
-        self.send(
-            "StatusNotification",
-            v16.StatusNotificationRequest(
-                connector_id=0,
-                error_code=v16.ChargePointErrorCode.NO_ERROR,
-                status=v16.ChargePointStatus.AVAILABLE,
-                timestamp=self.wall(now),
-            ),
-            now,
-        )
+        self.send("StatusNotification", self._charge_point_status(now), now)
         super().after_boot(now, first_boot)
 
-    def send_status(
+    def _charge_point_status(self, now: float) -> v16.StatusNotificationRequest:
+        return v16.StatusNotificationRequest(
+            connector_id=0,
+            error_code=v16.ChargePointErrorCode.NO_ERROR,
+            status=v16.ChargePointStatus.AVAILABLE,
+            timestamp=self.wall(now),
+        )
+
+    def _status(
         self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
-    ) -> None:
+    ) -> v16.StatusNotificationRequest:
         if preparing:
             status = v16.ChargePointStatus.PREPARING
         elif finishing:
             status = v16.ChargePointStatus.FINISHING
         else:
             status = _STATUS_OF[connector.state]
-        request = v16.StatusNotificationRequest(
+        return v16.StatusNotificationRequest(
             connector_id=connector.id,
             error_code=v16.ChargePointErrorCode.NO_ERROR,
             status=status,
             timestamp=self.wall(now),
         )
+
+    def send_status(
+        self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
+    ) -> None:
+        request = self._status(connector, now, preparing=preparing, finishing=finishing)
         self.send("StatusNotification", request, now, connector.id)
+
+    def _triggered_meter_values(
+        self, connector: Connector | None, now: float
+    ) -> v16.MeterValuesRequest:
+        """A MeterValues of the register, context Trigger (1.6 5.17: a non-periodic reading).
+        On connector 0, the charge point's main meter: the sum of its connectors'. A charging
+        connector's reading carries its transaction and power."""
+        if connector is None:
+            energy = sum(c.energy_wh for c in self.connectors)
+            return v16.MeterValuesRequest(
+                connector_id=0, meter_value=[self._trigger_reading(energy, None, now)]
+            )
+        charging = connector.state is ConnectorState.CHARGING
+        if charging:
+            self._advance_meter(connector, now)
+        return v16.MeterValuesRequest(
+            connector_id=connector.id,
+            transaction_id=connector.transaction_id if charging else msgspec.UNSET,
+            meter_value=[
+                self._trigger_reading(
+                    connector.energy_wh, connector.power_w if charging else None, now
+                )
+            ],
+        )
+
+    def _trigger_reading(self, energy_wh: float, power_w: float | None, now: float) -> Any:
+        values = [
+            v16.SampledValue(
+                value=str(int(energy_wh)),
+                context=v16.ReadingContext.TRIGGER,
+                measurand=v16.Measurand.ENERGY_ACTIVE_IMPORT_REGISTER,
+                unit=v16.UnitOfMeasure.WH,
+            )
+        ]
+        if power_w is not None:
+            values.append(
+                v16.SampledValue(
+                    value=f"{power_w:.0f}",
+                    context=v16.ReadingContext.TRIGGER,
+                    measurand=v16.Measurand.POWER_ACTIVE_IMPORT,
+                    unit=v16.UnitOfMeasure.W,
+                )
+            )
+        return v16.MeterValue(timestamp=self.wall(now), sampled_value=values)
 
     def send_authorize(self, connector: Connector, now: float) -> None:
         self.send("Authorize", v16.AuthorizeRequest(id_tag=connector.id_tag), now, connector.id)
@@ -282,35 +330,67 @@ class StationMachine16(StationMachine):
         return v16.ChangeAvailabilityResponse(status=status)
 
     def answer_trigger_message(self, request: v16.TriggerMessageRequest, now: float) -> Payload:
+        """TriggerMessage (1.6 section 5.17): Accepted only when the message then follows.
+
+        - BootNotification: at once, replacing the scheduled boot, in any state (4.2.1: not
+          earlier "unless requested to do so with a TriggerMessage").
+        - While Pending the others go out too (4.2.1); while Rejected they are Rejected, as the
+          station sends nothing until its retry interval has passed.
+        - connectorId, where it matters (StatusNotification, MeterValues): 0 is the charge
+          point itself (its main meter), absent means every connector and 0; an unknown one
+          is Rejected. Elsewhere it is ignored.
+        - MeterValues: a reading of the register (context Trigger), idle connectors too.
+        - Diagnostics/FirmwareStatusNotification: Idle, the status reserved for a triggered
+          notification when no upload or update runs (this station never runs one).
+        """
         wanted = request.requested_message
-        connector_id = request.connector_id if request.connector_id is not msgspec.UNSET else None
-        if connector_id is not None and self.connector(connector_id) is None:  # type: ignore[arg-type]
-            return v16.TriggerMessageResponse(status=v16.TriggerMessageStatus.REJECTED)
-        targets = self.connectors if connector_id is None else [self.connector(connector_id)]  # type: ignore[arg-type, list-item]
+        status = v16.TriggerMessageStatus
         if wanted == v16.MessageTrigger.BOOT_NOTIFICATION:
-            self.send("BootNotification", self.boot_request(), now)
-        elif wanted == v16.MessageTrigger.HEARTBEAT:
-            self.send("Heartbeat", _HEARTBEAT, now)
+            self.trigger_boot(now)
+            return v16.TriggerMessageResponse(status=status.ACCEPTED)
+        if not self.may_send_requested:
+            return v16.TriggerMessageResponse(status=status.REJECTED)
+        connector_id = request.connector_id if request.connector_id is not msgspec.UNSET else None
+        targets: list[Connector | None]  # None: connector 0, the charge point itself
+        if connector_id is None:
+            targets = [None, *self.connectors]
+        elif connector_id == 0:
+            targets = [None]
+        else:
+            single = self.connector(connector_id)  # type: ignore[arg-type]
+            targets = [single] if single is not None else []
+        if wanted == v16.MessageTrigger.HEARTBEAT:
+            self.send_requested("Heartbeat", _HEARTBEAT, now)
         elif wanted == v16.MessageTrigger.STATUS_NOTIFICATION:
+            if not targets:
+                return v16.TriggerMessageResponse(status=status.REJECTED)
             for connector in targets:
-                self.send_status(connector, now)  # type: ignore[arg-type]
+                if connector is None:
+                    self.send_requested("StatusNotification", self._charge_point_status(now), now)
+                else:
+                    payload = self._status(connector, now)
+                    self.send_requested("StatusNotification", payload, now, connector.id)
         elif wanted == v16.MessageTrigger.METER_VALUES:
+            if not targets:
+                return v16.TriggerMessageResponse(status=status.REJECTED)
             for connector in targets:
-                if connector is not None and connector.state is ConnectorState.CHARGING:
-                    self.send_meter_values(connector, now)
+                payload = self._triggered_meter_values(connector, now)
+                self.send_requested("MeterValues", payload, now, connector.id if connector else 0)
         elif wanted == v16.MessageTrigger.DIAGNOSTICS_STATUS_NOTIFICATION:
-            self.send(
+            self.send_requested(
                 "DiagnosticsStatusNotification",
                 v16.DiagnosticsStatusNotificationRequest(status=v16.DiagnosticsStatus.IDLE),
                 now,
             )
         elif wanted == v16.MessageTrigger.FIRMWARE_STATUS_NOTIFICATION:
-            self.send(
+            self.send_requested(
                 "FirmwareStatusNotification",
                 v16.FirmwareStatusNotificationRequest(status=v16.FirmwareStatus.IDLE),
                 now,
             )
-        return v16.TriggerMessageResponse(status=v16.TriggerMessageStatus.ACCEPTED)
+        else:  # a value the schema knows and this station does not
+            return v16.TriggerMessageResponse(status=status.NOT_IMPLEMENTED)
+        return v16.TriggerMessageResponse(status=status.ACCEPTED)
 
     def answer_unlock_connector(self, request: v16.UnlockConnectorRequest, now: float) -> Payload:
         connector = self.connector(request.connector_id)

@@ -41,6 +41,14 @@ _STOPS = {
     "UnlockCommand": (v201.TriggerReasonEnum.UNLOCK_COMMAND, v201.ReasonEnum.OTHER),
     "DeAuthorized": (v201.TriggerReasonEnum.DEAUTHORIZED, v201.ReasonEnum.DE_AUTHORIZED),
 }
+# A station without keys makes no certificate signing requests.
+_NOT_IMPLEMENTED_TRIGGERS = frozenset(
+    {
+        v201.MessageTriggerEnum.SIGN_CHARGING_STATION_CERTIFICATE,
+        v201.MessageTriggerEnum.SIGN_V2_G_CERTIFICATE,
+        v201.MessageTriggerEnum.SIGN_COMBINED_CERTIFICATE,
+    }
+)
 _WH = v201.UnitOfMeasure(unit="Wh")
 _W = v201.UnitOfMeasure(unit="W")
 _A = v201.UnitOfMeasure(unit="A")
@@ -137,21 +145,71 @@ class StationMachine201(StationMachine):
             ),
         )
 
+    def triggered_boot_request(self) -> Payload:
+        request = self.boot_request()
+        return msgspec.structs.replace(request, reason=v201.BootReasonEnum.TRIGGERED)  # type: ignore[type-var]
+
     def heartbeat_request(self) -> Payload:
         return _HEARTBEAT
 
-    def send_status(
+    def _status(
         self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
-    ) -> None:
+    ) -> v201.StatusNotificationRequest:
         status = (
             v201.ConnectorStatusEnum.OCCUPIED
             if preparing or finishing
             else _CONNECTOR_STATUS[connector.state]
         )
-        request = v201.StatusNotificationRequest(
+        return v201.StatusNotificationRequest(
             timestamp=self.wall(now), connector_status=status, evse_id=connector.id, connector_id=1
         )
+
+    def send_status(
+        self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
+    ) -> None:
+        request = self._status(connector, now, preparing=preparing, finishing=finishing)
         self.send("StatusNotification", request, now, connector.id)
+
+    def _triggered_meter_values(
+        self, connector: Connector | None, now: float
+    ) -> v201.MeterValuesRequest:
+        """MeterValues of the register, context Trigger (F06: a reading outside transactions,
+        idle EVSEs too). EVSE 0 is the station's main meter: the sum of its EVSEs'."""
+        if connector is None:
+            evse_id, energy = 0, sum(c.energy_wh for c in self.connectors)
+        else:
+            if connector.state is ConnectorState.CHARGING:
+                self._advance_meter(connector, now)
+            evse_id, energy = connector.id, connector.energy_wh
+        reading = v201.SampledValue(
+            value=round(energy, 1),
+            context=v201.ReadingContextEnum.TRIGGER,
+            measurand=v201.MeasurandEnum.ENERGY_ACTIVE_IMPORT_REGISTER,
+            unit_of_measure=_WH,
+        )
+        return v201.MeterValuesRequest(
+            evse_id=evse_id,
+            meter_value=[v201.MeterValue(timestamp=self.wall(now), sampled_value=[reading])],
+        )
+
+    def _triggered_transaction_event(self, connector: Connector, now: float) -> None:
+        """TransactionEvent Updated, triggerReason Trigger, for an ongoing transaction (F06):
+        a transaction message, so it goes in order with its seqNo."""
+        self._advance_meter(connector, now)
+        connector.seq_no += 1
+        request = v201.TransactionEventRequest(
+            event_type=v201.TransactionEventEnum.UPDATED,
+            timestamp=self.wall(now),
+            trigger_reason=v201.TriggerReasonEnum.TRIGGER,
+            seq_no=connector.seq_no,
+            transaction_info=v201.Transaction(
+                transaction_id=connector.transaction_id,
+                charging_state=v201.ChargingStateEnum.CHARGING,
+            ),
+            evse=v201.EVSE(id=connector.id, connector_id=1),
+            meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.TRIGGER),
+        )
+        self.send_transaction("TransactionEvent", request, now, connector.id)
 
     def _offline(self) -> bool | msgspec.UnsetType:
         """TransactionEvent's `offline`: the event happened while the station was offline."""
@@ -341,31 +399,81 @@ class StationMachine201(StationMachine):
         )
 
     def answer_trigger_message(self, request: v201.TriggerMessageRequest, now: float) -> Payload:
+        """TriggerMessage (2.0.1 F06): Accepted only when the message then follows.
+
+        - BootNotification: before a boot is Accepted, at once, replacing the scheduled one
+          (B02, B03); after, Rejected (F06.FR.17).
+        - While Pending the others go out too (B02.FR.09's exception for triggered messages);
+          while Rejected they are Rejected: the station sends nothing until it boots again.
+        - evse targets StatusNotification, MeterValues and TransactionEvent: an unknown EVSE,
+          or a connector other than each EVSE's one (1), is Rejected; no evse means all.
+          MeterValues of EVSE 0 is the station's main meter; StatusNotification has no
+          connector there.
+        - MeterValues: a reading of the register (context Trigger), idle EVSEs too.
+        - TransactionEvent: one per ongoing transaction, in its order; none ongoing, or the
+          station not Accepted (its transaction messages wait for that), Rejected.
+        - Log/Firmware/PublishFirmwareStatusNotification: Idle, the status reserved for a
+          triggered notification when nothing runs (this station never runs one).
+        - Sign*Certificate: NotImplemented (no keys, no certificate requests).
+        """
         wanted = request.requested_message
-        if request.evse is msgspec.UNSET:
-            targets = self.connectors
+        status = v201.TriggerMessageStatusEnum
+        trigger = v201.MessageTriggerEnum
+        if wanted in _NOT_IMPLEMENTED_TRIGGERS:
+            return v201.TriggerMessageResponse(status=status.NOT_IMPLEMENTED)
+        if wanted == trigger.BOOT_NOTIFICATION:
+            if self.booted:  # F06.FR.17
+                return v201.TriggerMessageResponse(status=status.REJECTED)
+            self.trigger_boot(now)
+            return v201.TriggerMessageResponse(status=status.ACCEPTED)
+        if not self.may_send_requested:
+            return v201.TriggerMessageResponse(status=status.REJECTED)
+        targets: list[Connector | None]  # None: EVSE 0, the station itself
+        evse = request.evse
+        if evse is msgspec.UNSET:
+            targets = list(self.connectors)
+        elif evse.connector_id not in (msgspec.UNSET, 1):
+            targets = []
+        elif evse.id == 0:
+            targets = [None] if evse.connector_id is msgspec.UNSET else []
         else:
-            single = self.connector(request.evse.id)
-            if single is None:
-                return v201.TriggerMessageResponse(status=v201.TriggerMessageStatusEnum.REJECTED)
-            targets = [single]
-        if wanted == v201.MessageTriggerEnum.BOOT_NOTIFICATION:
-            self.send("BootNotification", self.boot_request(), now)
-        elif wanted == v201.MessageTriggerEnum.HEARTBEAT:
-            self.send("Heartbeat", _HEARTBEAT, now)
-        elif wanted == v201.MessageTriggerEnum.STATUS_NOTIFICATION:
-            for connector in targets:
-                self.send_status(connector, now)
-        elif wanted in (
-            v201.MessageTriggerEnum.METER_VALUES,
-            v201.MessageTriggerEnum.TRANSACTION_EVENT,
-        ):
-            for connector in targets:
-                if connector.state is ConnectorState.CHARGING:
-                    self.send_meter_values(connector, now)
-        else:
-            return v201.TriggerMessageResponse(status=v201.TriggerMessageStatusEnum.NOT_IMPLEMENTED)
-        return v201.TriggerMessageResponse(status=v201.TriggerMessageStatusEnum.ACCEPTED)
+            single = self.connector(evse.id)
+            targets = [single] if single is not None else []
+        if wanted == trigger.HEARTBEAT:
+            self.send_requested("Heartbeat", _HEARTBEAT, now)
+        elif wanted == trigger.STATUS_NOTIFICATION:
+            connectors = [c for c in targets if c is not None]
+            if not connectors:
+                return v201.TriggerMessageResponse(status=status.REJECTED)
+            for connector in connectors:
+                payload = self._status(connector, now)
+                self.send_requested("StatusNotification", payload, now, connector.id)
+        elif wanted == trigger.METER_VALUES:
+            if not targets:
+                return v201.TriggerMessageResponse(status=status.REJECTED)
+            for target in targets:
+                payload = self._triggered_meter_values(target, now)
+                self.send_requested("MeterValues", payload, now, target.id if target else 0)
+        elif wanted == trigger.TRANSACTION_EVENT:
+            charging = [c for c in targets if c is not None and c.state is ConnectorState.CHARGING]
+            if not charging or not self.booted:
+                return v201.TriggerMessageResponse(status=status.REJECTED)
+            for connector in charging:
+                self._triggered_transaction_event(connector, now)
+        elif wanted == trigger.LOG_STATUS_NOTIFICATION:
+            payload = v201.LogStatusNotificationRequest(status=v201.UploadLogStatusEnum.IDLE)
+            self.send_requested("LogStatusNotification", payload, now)
+        elif wanted == trigger.FIRMWARE_STATUS_NOTIFICATION:
+            payload = v201.FirmwareStatusNotificationRequest(status=v201.FirmwareStatusEnum.IDLE)
+            self.send_requested("FirmwareStatusNotification", payload, now)
+        elif wanted == trigger.PUBLISH_FIRMWARE_STATUS_NOTIFICATION:
+            payload = v201.PublishFirmwareStatusNotificationRequest(
+                status=v201.PublishFirmwareStatusEnum.IDLE
+            )
+            self.send_requested("PublishFirmwareStatusNotification", payload, now)
+        else:  # a value the schema knows and this station does not
+            return v201.TriggerMessageResponse(status=status.NOT_IMPLEMENTED)
+        return v201.TriggerMessageResponse(status=status.ACCEPTED)
 
     def answer_unlock_connector(self, request: v201.UnlockConnectorRequest, now: float) -> Payload:
         connector = self.connector(request.evse_id)
@@ -460,8 +568,9 @@ class StationMachine201(StationMachine):
             )
             for (component, variable), (value, read_only) in self.variables.items()
         ]
-        # The report follows the answer, as OCPP asks (B07): here in one NotifyReport.
-        self.send(
+        # The report follows the answer, as OCPP asks (B07): here in one NotifyReport, which
+        # may go while Pending (B02.FR.09 exempts what GetBaseReport asked for).
+        self.send_requested(
             "NotifyReport",
             v201.NotifyReportRequest(
                 request_id=request.request_id,
