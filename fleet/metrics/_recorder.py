@@ -11,17 +11,25 @@ from __future__ import annotations
 import collections
 import math
 import time
+import traceback
 
 import msgspec
 from hdrh.histogram import HdrHistogram
 
-__all__ = ["ActionRecord", "FaultMark", "Interval", "Metrics", "new_histogram"]
+__all__ = ["ActionRecord", "FaultMark", "Interval", "Metrics", "fault_kind", "new_histogram"]
 
 # Latencies in microseconds from 1 us to 1 h at 3 significant digits: HdrHistogram's usual
 # settings for request latency; anything longer is a timeout long before.
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000
 SIGNIFICANT_DIGITS = 3
+
+
+def fault_kind(exc: BaseException) -> str:
+    """A station fault's kind: its exception's type name (a group's first leaf's)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return type(exc).__name__
 
 
 def new_histogram() -> HdrHistogram:
@@ -117,6 +125,12 @@ class Metrics:
         self.transaction_messages_undelivered = 0
         self.connected_stations = 0  # a gauge: up in connect_succeeded, down by the stations
         self.faults: list[FaultMark] = []
+        # Exceptions that escaped a station (its watchdog restarted it), by kind; the first
+        # traceback of each kind (for the log next to the report); and (when, station) of
+        # each, for the run's stop rule.
+        self.station_faults: collections.Counter[str] = collections.Counter()
+        self.fault_tracebacks: dict[str, str] = {}
+        self.fault_times: collections.deque[tuple[float, str]] = collections.deque()
         self._recovering: list[FaultMark] = []
         self.timeline: list[Interval] = []
         self._interval_latencies: list[int] = []  # microseconds, answered this second
@@ -197,6 +211,27 @@ class Metrics:
             ):
                 mark.recovered_at = now - self.started_at
                 self._recovering.remove(mark)
+
+    def station_faulted(
+        self, station_id: str, exc: BaseException, now: float, where: str = ""
+    ) -> str:
+        """An exception escaped station `station_id` (a bug, a library's fault, a custom
+        behaviour's error); its watchdog restarts it. Counted by kind, the first traceback
+        of each kind kept. Returns the kind: `where` (e.g. "transport: ") and the exception's
+        type name (a group's first leaf's)."""
+        kind = where + fault_kind(exc)
+        self.station_faults[kind] += 1
+        if kind not in self.fault_tracebacks:
+            self.fault_tracebacks[kind] = "".join(traceback.format_exception(exc))
+        self.fault_times.append((now, station_id))
+        return kind
+
+    def stations_faulted_since(self, since: float) -> int:
+        """How many distinct stations faulted at or after `since` (older entries go)."""
+        times = self.fault_times
+        while times and times[0][0] < since:
+            times.popleft()
+        return len({station for _, station in times})
 
     def connect_failed(self, reason: str, now: float) -> None:
         self.connect_failures[reason] += 1

@@ -93,6 +93,9 @@ class Counters(_ReportStruct):
     transaction_messages_requeued: int = 0  # sends repeated (lost, CALLERROR, timeout)
     transaction_messages_dropped: int = 0  # given up: attempts used up, or queue overflow
     transaction_messages_undelivered: int = 0  # still queued or unanswered at the end
+    # exceptions that escaped a station (its watchdog restarted it), by kind; the first
+    # traceback of each is in the log next to the report
+    station_faults: dict[str, int] = {}
 
 
 class Environment(_ReportStruct):
@@ -248,6 +251,7 @@ def build_report(
             transaction_messages_requeued=metrics.transaction_messages_requeued,
             transaction_messages_dropped=metrics.transaction_messages_dropped,
             transaction_messages_undelivered=metrics.transaction_messages_undelivered,
+            station_faults=dict(sorted(metrics.station_faults.items())),
         ),
         timeline=list(metrics.timeline),
         interrupted=interrupted,
@@ -396,6 +400,10 @@ def format_summary(report: Report) -> str:
         f"{counters.transaction_messages_dropped:,}, undelivered at the end "
         f"{counters.transaction_messages_undelivered:,}",
     ]
+    if counters.station_faults:
+        total = sum(counters.station_faults.values())
+        kinds = ", ".join(f"{kind} {n:,}" for kind, n in counters.station_faults.items())
+        lines.append(f"station faults {total:,} (each station restarted by its watchdog): {kinds}")
     if report.faults:
         lines += ["", "faults injected by the embedded CSMS:"]
         lines += [f"  {describe_fault(fault)}" for fault in report.faults]

@@ -595,6 +595,20 @@ class ReconnectSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     repeat_times: Annotated[int, Meta(ge=0)] = 5
 
 
+class StationFaultsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[station_faults]``: when faults of the fleet's own stations end a run.
+
+    A station that faults (an exception escapes it: a bug, a library's fault, a custom
+    behaviour's error) is counted and restarted by its watchdog; the run goes on. It stops
+    early, and still writes its report, only when `stop_share` of the stations faulted
+    within `window`: then the figures would describe the tool, not the CSMS."""
+
+    # share of the stations (0..1) that must fault within `window` to stop the run; 1 never
+    # stops for less than the whole fleet
+    stop_share: Share = 0.5
+    window: Duration = 60.0
+
+
 class TransactionMessagesSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[transaction_messages]``: how stations keep and retry StartTransaction,
     StopTransaction, MeterValues (1.6) and TransactionEvent (2.0.1) messages."""
@@ -644,6 +658,8 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reconnect: ReconnectSection = ReconnectSection()
     # retries and the offline queue of transaction messages
     transaction_messages: TransactionMessagesSection = TransactionMessagesSection()
+    # when the fleet's own faults stop the run
+    station_faults: StationFaultsSection = StationFaultsSection()
     # reserved for pass/fail checks (later work): check name -> condition, strings for now
     thresholds: dict[str, str] = {}
 

@@ -38,6 +38,9 @@ __all__ = [
     "throughput",
 ]
 
+# The report's counters that are tables of counts by kind, not single counts.
+_COUNTS_BY_KIND = ("connect_failures", "station_faults")
+
 LATENCY_FIELDS = ("p50", "p90", "p99", "p99.9", "max", "mean")
 
 
@@ -74,9 +77,11 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
             lost=sum(p.lost for p in parts),
             latency=_merge_latency([p.latency.histogram for p in parts]),
         )
-    failures: collections.Counter[str] = collections.Counter()
+    # Counters by kind (connect failures by reason, station faults by kind): added per kind.
+    by_kind = {name: collections.Counter[str]() for name in _COUNTS_BY_KIND}
     for report in reports:
-        failures.update(report.counters.connect_failures)
+        for name, counts in by_kind.items():
+            counts.update(getattr(report.counters, name))
     started = min(r.started_at for r in reports)
     ended = max(r.ended_at for r in reports)
     cpu = sum(r.environment.cpu_percent for r in reports)
@@ -103,11 +108,11 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
         connect=_merge_latency([r.connect.histogram for r in reports]),
         boot=_merge_latency([r.boot.histogram for r in reports]),
         counters=Counters(
-            connect_failures=dict(sorted(failures.items())),
+            **{name: dict(sorted(counts.items())) for name, counts in by_kind.items()},
             **{  # every other counter is a count: summed
                 name: sum(getattr(r.counters, name) for r in reports)
                 for name in Counters.__struct_fields__
-                if name != "connect_failures"
+                if name not in by_kind
             },
         ),
         timeline=_merge_timelines(reports, started),

@@ -3,30 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import logging
 import signal
 import sys
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import msgspec
 import trio
 
-from fleet.metrics import Interval, Report, build_report, format_summary, write_report
-from fleet.profile import Profile, ProfileError, load_profile
+from fleet.metrics import Interval, Report, build_report, format_summary
+from fleet.profile import Profile, ProfileError, load_profile, secret_values
 from fleet.report import Threshold, check_thresholds, parse_thresholds, render_html
 from fleet.run._live import LiveView
 from fleet.run._orchestrator import FleetRun, Shard, plan_stations
+from fleet.run._outputs import RunLog, RunOutputs
 from fleet.run._workers import WorkersRun, cpu_count, merge_worker_reports
-from fleet.toolkit import ConnectError, client_ssl_context, open_station_websocket
+from fleet.toolkit import (
+    ConnectError,
+    HandshakeRejected,
+    client_ssl_context,
+    open_station_websocket,
+)
 
 __all__ = ["add_parser", "run"]
 
-# Exit codes: 0 the run completed (and its thresholds passed); 1 it could not run (CSMS
-# unreachable); 2 bad input; 4 a threshold of the profile failed; 5 a worker died (the
-# report has the others).
-EXIT_OK, EXIT_CANNOT_RUN, EXIT_BAD_INPUT, EXIT_THRESHOLDS_FAILED = 0, 1, 2, 4
-EXIT_WORKER_DIED = 5
+# Exit codes, distinct so that CI can tell one ending from another (README, "Exit codes").
+EXIT_OK = 0  # the run completed and its thresholds passed
+EXIT_CANNOT_RUN = 1  # the CSMS could not be reached
+EXIT_BAD_INPUT = 2  # a bad profile, flag or output path: nothing ran
+EXIT_THRESHOLDS_FAILED = 4  # a threshold of the profile failed
+EXIT_WORKER_DIED = 5  # a worker process died (the report has the others)
+EXIT_CREDENTIALS_REFUSED = 6  # the CSMS refused the credentials (HTTP 401 or 403)
+EXIT_STOPPED_EARLY = 7  # too many stations faulted ([station_faults] stop_share)
+EXIT_INTERNAL_ERROR = 70  # a bug of ours ended the run (sysexits' EX_SOFTWARE)
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2, as shells report it
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15
+_SIGNAL_EXITS = {"SIGINT": EXIT_INTERRUPTED, "SIGTERM": EXIT_TERMINATED}
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,6 +81,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    with _signals_deferred():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         profile = load_profile(args.profile).with_overrides(
             csms=args.csms, stations=args.stations, duration=args.duration
@@ -87,8 +108,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"fleet run: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else _default_report_path(profile, shard)
+    outputs = RunOutputs(out, Path(args.html) if args.html else None, secret_values(profile))
+    # Before anything runs: results that cannot be written would be a whole run lost.
+    problem = outputs.check("--out" if args.out else "the report folder")
+    if problem is not None:
+        print(f"fleet run: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if workers > 1:
-        return _run_workers(args, profile, thresholds, shard, workers, out)
+        return _run_workers(args, profile, thresholds, shard, workers, outputs)
     if args.worker_stream:  # a worker of --workers: its intervals go to the parent
         encode = msgspec.json.Encoder().encode
         stdout = sys.stdout.buffer
@@ -99,21 +126,31 @@ def run(args: argparse.Namespace) -> int:
 
         # The parent checked the CSMS once: a worker's check could knock out a station of
         # another worker that is already running.
-        outcome = _run_one(
-            args, profile, shard, stream, LiveView(interactive=False), preflight=False
-        )
+        with RunLog() as log:
+            outcome = _run_one(
+                args, profile, shard, stream, LiveView(interactive=False), preflight=False
+            )
         if isinstance(outcome, int):
             return outcome
-        write_report(_report_of(outcome), out)  # the parent checks and shows the merged one
-        return EXIT_OK
+        # The parent checks, shows and keeps the merged report (and reads the log).
+        fleet_run, failure = outcome
+        report = _report_of(fleet_run, failure)
+        outputs.write_report(report)
+        outputs.write_log(log, fleet_run.metrics.fault_tracebacks, report.counters.station_faults)
+        return _ending_code(fleet_run, failure)
     live = LiveView(
         interactive=False if args.quiet else None, plain_every=1e9 if args.quiet else 5.0
     )
-    outcome = _run_one(args, profile, shard, None if args.quiet else live, live)
+    with RunLog() as log:
+        outcome = _run_one(args, profile, shard, None if args.quiet else live, live)
+    live.close()
     if isinstance(outcome, int):
         return outcome
-    live.close()
-    return _finish(_report_of(outcome), thresholds, out, args.html)
+    fleet_run, failure = outcome
+    report = _report_of(fleet_run, failure)
+    code = _finish(report, thresholds, outputs, log, fleet_run.metrics.fault_tracebacks)
+    ending = _ending_code(fleet_run, failure)
+    return ending if ending != EXIT_OK else code
 
 
 def _run_one(
@@ -124,8 +161,10 @@ def _run_one(
     live: LiveView,
     *,
     preflight: bool = True,
-) -> FleetRun | int:
-    """Run in this process: the finished run, or the exit code of a run that could not run."""
+) -> tuple[FleetRun, BaseException | None] | int:
+    """Run in this process: the run (and the exception that ended it, if any), or the exit
+    code of a run that could not start. A run that started always comes back, so that its
+    report is written: cut short by a signal, or by an exception of ours."""
     fleet_run = FleetRun(
         profile,
         on_tick=on_tick,
@@ -133,17 +172,76 @@ def _run_one(
         shard=shard,
     )
     try:
-        trio.run(_main, fleet_run, live, preflight)
+        try:
+            trio.run(_main, fleet_run, live, preflight)
+        except BaseExceptionGroup as group:  # one failure, through our nurseries
+            raise _sole(group) from None
+    except HandshakeRejected as exc:
+        if exc.status_code in (401, 403):
+            print(
+                f"fleet run: the CSMS refused the credentials (HTTP {exc.status_code}): "
+                "check [auth] in the profile",
+                file=sys.stderr,
+            )
+            return EXIT_CREDENTIALS_REFUSED
+        print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     except ConnectError as exc:
         print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    except ValueError as exc:  # e.g. a custom behaviour that cannot be imported
-        print(f"fleet run: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return fleet_run
+    except KeyboardInterrupt:  # cannot happen with signals deferred; if it does, it is one
+        fleet_run.interrupted_by = fleet_run.interrupted_by or "SIGINT"
+        fleet_run.interrupted = True
+    except ValueError as exc:  # before the start: e.g. a custom behaviour that cannot import
+        if not fleet_run.started:
+            print(f"fleet run: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return fleet_run, exc
+    except Exception as exc:
+        if not fleet_run.started:
+            logging.getLogger("fleet").error("the run failed before it began", exc_info=exc)
+            print(
+                f"fleet run: internal error before the run began: {_describe(exc)}",
+                file=sys.stderr,
+            )
+            return EXIT_INTERNAL_ERROR
+        return fleet_run, exc
+    if not fleet_run.started and fleet_run.interrupted_by:
+        print(f"fleet run: {fleet_run.interrupted_by} before the run began", file=sys.stderr)
+        return _SIGNAL_EXITS.get(fleet_run.interrupted_by, EXIT_INTERRUPTED)
+    return fleet_run, None
 
 
-def _report_of(fleet_run: FleetRun) -> Report:
+def _sole(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-exception groups, or `exc` itself."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    exc = _sole(exc)
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _ending_code(fleet_run: FleetRun, failure: BaseException | None) -> int:
+    """The exit code of how the run ended (a threshold's verdict aside)."""
+    if failure is not None:
+        return EXIT_INTERNAL_ERROR
+    if fleet_run.interrupted:
+        return _SIGNAL_EXITS.get(fleet_run.interrupted_by or "", EXIT_INTERRUPTED)
+    if fleet_run.stopped_early:
+        return EXIT_STOPPED_EARLY
+    return EXIT_OK
+
+
+def _report_of(fleet_run: FleetRun, failure: BaseException | None = None) -> Report:
+    if failure is not None:
+        # Its traceback goes to the log with the station faults'.
+        fleet_run.metrics.fault_tracebacks["internal error"] = "".join(
+            traceback.format_exception(failure)
+        )
     return build_report(
         fleet_run.metrics,
         name=fleet_run.profile.name,
@@ -152,20 +250,30 @@ def _report_of(fleet_run: FleetRun) -> Report:
         ended_at=fleet_run.ended_at_wall or dt.datetime.now(dt.UTC),
         ended_monotonic=fleet_run.ended_at or 0.0,
         interrupted=fleet_run.interrupted,
-        notes=_notes(fleet_run),
+        notes=_notes(fleet_run, failure),
     )
 
 
-def _finish(report: Report, thresholds: list[Threshold], out: Path, html: str | None) -> int:
-    """Check the thresholds, write the report (and page), print the summary; the exit code."""
+def _finish(
+    report: Report,
+    thresholds: list[Threshold],
+    outputs: RunOutputs,
+    log: RunLog | None,
+    tracebacks: Mapping[str, str],
+    more_log: list[str] | None = None,
+) -> int:
+    """Check the thresholds, write the report (page, log), print the summary; the exit code
+    of the thresholds' verdict."""
     report = msgspec.structs.replace(report, thresholds=check_thresholds(thresholds, report))
-    write_report(report, out)
+    out = outputs.write_report(report)
     print(format_summary(report))
     print(f"report: {out}")
-    if html:
-        Path(html).parent.mkdir(parents=True, exist_ok=True)
-        Path(html).write_text(render_html([report]), encoding="utf-8")
+    html = outputs.write_html(render_html([report]))
+    if html is not None:
         print(f"html: {html}")
+    written = outputs.write_log(log, tracebacks, report.counters.station_faults, more_log)
+    if written is not None:
+        print(f"log: {written} (warnings and the first traceback of each station fault)")
     if any(not result.passed for result in report.thresholds):
         return EXIT_THRESHOLDS_FAILED
     return EXIT_OK
@@ -189,11 +297,21 @@ def _run_workers(
     thresholds: list[Threshold],
     shard: Shard | None,
     workers: int,
-    out: Path,
+    outputs: RunOutputs,
 ) -> int:
     if profile.csms != "embedded":
         try:
             trio.run(_preflight, profile, shard)
+        except HandshakeRejected as exc:
+            if exc.status_code in (401, 403):
+                print(
+                    f"fleet run: the CSMS refused the credentials (HTTP {exc.status_code}): "
+                    "check [auth] in the profile",
+                    file=sys.stderr,
+                )
+                return EXIT_CREDENTIALS_REFUSED
+            print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
         except ConnectError as exc:
             print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN
@@ -213,48 +331,79 @@ def _run_workers(
         overrides=overrides,
         on_tick=None if args.quiet else live,
     )
-    try:
-        outcomes = trio.run(run.run)
-    except OSError as exc:  # e.g. the embedded CSMS cannot listen
-        print(f"fleet run: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
+    with RunLog() as log:
+        try:
+            outcomes = trio.run(run.run)
+        except OSError as exc:  # e.g. the embedded CSMS cannot listen
+            print(f"fleet run: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
     live.close()
     if all(outcome.died for outcome in outcomes):
         # They could not run (the same reason each, as a rule): say it once, with its code.
         first = next((o.stderr_tail[-1] for o in outcomes if o.stderr_tail), None)
         print(first or f"fleet run: every worker failed: {outcomes[0].describe()}", file=sys.stderr)
-        bad_input = outcomes[0].exit_code == EXIT_BAD_INPUT
-        return EXIT_BAD_INPUT if bad_input else EXIT_CANNOT_RUN
+        code = outcomes[0].exit_code
+        if code in (EXIT_BAD_INPUT, EXIT_CREDENTIALS_REFUSED, EXIT_INTERRUPTED):
+            return code
+        return EXIT_CANNOT_RUN
     report = merge_worker_reports(run, profile.name)
-    code = _finish(report, thresholds, out, args.html)
+    worker_logs = [
+        f"-- worker {o.shard}:\n{o.log_text}" for o in outcomes if o.log_text is not None
+    ]
+    code = _finish(report, thresholds, outputs, log, {}, worker_logs)
     if any(outcome.died for outcome in outcomes):
         for outcome in outcomes:
             if outcome.died:
                 print(f"fleet run: {outcome.describe()}", file=sys.stderr)
         return EXIT_WORKER_DIED
+    if run.interrupted:
+        return _SIGNAL_EXITS.get(run.interrupted_by or "", EXIT_INTERRUPTED)
+    worst = max((o.exit_code or 0 for o in outcomes), default=0)
+    if worst in (EXIT_STOPPED_EARLY, EXIT_INTERNAL_ERROR):
+        return worst
     return code
 
 
 async def _main(fleet_run: FleetRun, live: LiveView, preflight: bool = True) -> None:
-    if preflight and fleet_run.profile.csms != "embedded":
-        await _preflight(fleet_run.profile, fleet_run.shard)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
 
             async def watch_signals() -> None:
                 async for signum in signals:
-                    if not fleet_run.interrupted:
-                        name = signal.Signals(signum).name
+                    name = signal.Signals(signum).name
+                    if not fleet_run.started:  # nothing measured yet: nothing to drain
+                        fleet_run.interrupted_by = name
+                        nursery.cancel_scope.cancel(reason=name)
+                    elif not fleet_run.interrupted:
                         live.message(
                             f"{name}: stopping the ramp, draining stations (again to quit)"
                         )
+                        fleet_run.interrupted_by = name
                         fleet_run.stop(f"interrupted by {name}")
                     else:
+                        live.message(f"{name} again: quitting now; the report has it all")
                         nursery.cancel_scope.cancel(reason="second signal")
 
             nursery.start_soon(watch_signals)
+            if preflight and fleet_run.profile.csms != "embedded":
+                await _preflight(fleet_run.profile, fleet_run.shard)
             await fleet_run.run()
             nursery.cancel_scope.cancel(reason="run over")
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM do nothing within (trio's receivers take them while a run is on):
+    a late Ctrl-C must not cut the report's writing short. A Python handler, not SIG_IGN,
+    which worker processes would inherit."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in saved:
+        signal.signal(signum, lambda *_: None)
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
 
 
 async def _preflight(profile: Profile, shard: Shard | None = None) -> None:
@@ -282,10 +431,15 @@ async def _preflight(profile: Profile, shard: Shard | None = None) -> None:
         pass
 
 
-def _notes(fleet_run: FleetRun) -> list[str]:
+def _notes(fleet_run: FleetRun, failure: BaseException | None = None) -> list[str]:
     notes = []
+    if failure is not None:
+        notes.append(f"incomplete: internal error: {_describe(failure)}")
     if fleet_run.interrupted:
-        notes.append("the run was interrupted before its planned end")
+        by = f" by {fleet_run.interrupted_by}" if fleet_run.interrupted_by else ""
+        notes.append(f"the run was interrupted{by} before its planned end")
+    if fleet_run.stopped_early:
+        notes.append(fleet_run.stopped_early)
     if not fleet_run.drained:
         notes.append("some stations did not finish within the drain timeout and were cancelled")
     if fleet_run.profile.csms == "embedded":

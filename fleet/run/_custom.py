@@ -10,7 +10,6 @@ call's intended time, errors, timeouts. It should return when `station.stopping`
 from __future__ import annotations
 
 import contextlib
-import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -19,13 +18,12 @@ import trio
 
 import fleet.toolkit as tk
 from fleet.ocpp import OcppVersion
+from fleet.station import Reconnect
 
 if TYPE_CHECKING:
     from fleet.run._orchestrator import FleetRun, StationPlan
 
 __all__ = ["CustomStation", "run_custom_station"]
-
-logger = logging.getLogger("fleet.run")
 
 
 class CustomStation:
@@ -115,14 +113,29 @@ class CustomStation:
 async def run_custom_station(
     behaviour: Callable[[CustomStation], Any], run: FleetRun, plan: StationPlan, rng: random.Random
 ) -> None:
-    """Run one station's custom behaviour; its failures are logged and counted, not fatal."""
+    """Run one station's custom behaviour until it returns or the run ends.
+
+    It is the station's watchdog: when the behaviour raises, the fault is counted by kind
+    (`Metrics.station_faulted`; a `ConnectError` is a connect failure, counted by
+    `connect()`), and after the reconnect backoff the behaviour runs again, as a charger
+    whose controller restarted. Never raises but for cancellation.
+    """
     run.custom_running += 1
+    reconnect = run.profile.reconnect
+    backoff = Reconnect(reconnect.wait_minimum, reconnect.random_range, reconnect.repeat_times)
+    failures = 0
     try:
-        await behaviour(CustomStation(run, plan, rng))
-    except tk.ConnectError:
-        pass  # counted by connect()
-    except Exception:
-        logger.exception("custom behaviour failed for station %s", plan.station_id)
-        run.metrics.connect_failed("behaviour error", trio.current_time())
+        while True:
+            station = CustomStation(run, plan, rng)
+            try:
+                await behaviour(station)
+                return
+            except tk.ConnectError:
+                pass  # counted by connect()
+            except Exception as exc:
+                run.metrics.station_faulted(plan.station_id, exc, trio.current_time())
+            failures += 1
+            if station.stopping or not await station.sleep(backoff.delay(failures, rng)):
+                return
     finally:
         run.custom_running -= 1

@@ -182,6 +182,9 @@ class FleetRun:
         self.on_tick = on_tick
         self.actors: list[StationActor] = []
         self.interrupted = False
+        self.interrupted_by: str | None = None  # the first signal's name, e.g. "SIGINT"
+        # Why the run stopped before its end of its own accord (too many stations faulted).
+        self.stopped_early: str | None = None
         self.drained = True
         self.csms: EmbeddedCsms | None = None
         self.csms_url = profile.csms
@@ -206,9 +209,18 @@ class FleetRun:
             self._stop_reason = reason
             self._stop.set()
 
+    @property
+    def started(self) -> bool:
+        """The run began (its metrics are the run's): a report of it means something."""
+        return self.started_at_wall is not None
+
     async def run(self) -> None:
         """Run the profile to its end (or `stop()`), then drain. Resource handling: every
-        task started here ends before this returns; the embedded CSMS too."""
+        task started here ends before this returns; the embedded CSMS too.
+
+        However it ends (its end, a stop, cancellation by a second Ctrl-C, an exception),
+        the run is closed as of that moment: end times, the last interval, and the
+        transaction messages each station produced and still held."""
         custom = None
         if self.profile.behaviour:
             custom = _load_behaviour(self.profile.behaviour, self.behaviour_path)
@@ -216,25 +228,36 @@ class FleetRun:
             self.started_at_wall = dt.datetime.now(dt.UTC)
             start = trio.current_time()
             self.metrics = Metrics(start)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._tick, start)
-                faults = trio.CancelScope()  # faults end with the run: they spare the drain
-                if self.csms is not None and self.profile.embedded.faults:
-                    nursery.start_soon(self._inject_faults, self.csms, start, faults)
-                stations = trio.open_nursery()
-                async with stations as station_nursery:
-                    ramp = trio.CancelScope()
-                    station_nursery.start_soon(self._ramp, station_nursery, start, ramp, custom)
-                    with trio.move_on_at(start + self.profile.duration):
-                        await self._stop.wait()
-                    ramp.cancel()
-                    faults.cancel()
-                    await self._drain(station_nursery)
-                self._count_transaction_messages()
-                nursery.cancel_scope.cancel(reason="run over")
-            self.ended_at = trio.current_time()
-            self.ended_at_wall = dt.datetime.now(dt.UTC)
-            self.metrics.tick(self.ended_at)
+            try:
+                await self._run(start, custom)
+            finally:
+                self._close()
+
+    async def _run(self, start: float, custom: Callable[..., Any] | None) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._tick, start)
+            faults = trio.CancelScope()  # faults end with the run: they spare the drain
+            if self.csms is not None and self.profile.embedded.faults:
+                nursery.start_soon(self._inject_faults, self.csms, start, faults)
+            stations = trio.open_nursery()
+            async with stations as station_nursery:
+                ramp = trio.CancelScope()
+                station_nursery.start_soon(self._ramp, station_nursery, start, ramp, custom)
+                with trio.move_on_at(start + self.profile.duration):
+                    await self._stop.wait()
+                ramp.cancel()
+                faults.cancel()
+                await self._drain(station_nursery)
+            nursery.cancel_scope.cancel(reason="run over")
+
+    def _close(self) -> None:
+        # Synchronous: it runs even while a cancellation unwinds the run.
+        if self.ended_at is not None:
+            return
+        self.ended_at = trio.current_time()
+        self.ended_at_wall = dt.datetime.now(dt.UTC)
+        self._count_transaction_messages()
+        self.metrics.tick(self.ended_at)
 
     @contextlib.asynccontextmanager
     async def _csms(self) -> AsyncIterator[None]:
@@ -358,7 +381,9 @@ class FleetRun:
     async def _drain(self, nursery: trio.Nursery) -> None:
         # Sessions end spread over a short window inside the drain time, as real ones would,
         # not in one burst of the tool's making; an interrupted run stops at once.
-        spread = 0.0 if self.interrupted else min(STOP_SPREAD, self.profile.timeouts.drain / 4)
+        spread = 0.0
+        if not (self.interrupted or self.stopped_early):
+            spread = min(STOP_SPREAD, self.profile.timeouts.drain / 4)
         for actor in self.actors:
             actor.request_stop(spread)
         self.custom_stop.set()
@@ -384,6 +409,7 @@ class FleetRun:
         # Per run, not per message: what each station produced, and what it still held
         # when the run ended (the drain timed out, or the run was cut short).
         metrics = self.metrics
+        metrics.transaction_messages = metrics.transaction_messages_undelivered = 0
         for actor in self.actors:
             machine = actor.machine
             metrics.transaction_messages += machine.transaction_messages
@@ -391,12 +417,24 @@ class FleetRun:
 
     async def _tick(self, start: float) -> None:
         next_tick = start + TICK_SECONDS
+        rule = self.profile.station_faults
         while True:
             await trio.sleep_until(next_tick)
-            interval = self.metrics.tick(trio.current_time())
+            now = trio.current_time()
+            interval = self.metrics.tick(now)
             if self.on_tick is not None:
                 self.on_tick(interval, self)
             next_tick += TICK_SECONDS
+            if self.metrics.station_faults and self.stopped_early is None:
+                faulted = self.metrics.stations_faulted_since(now - rule.window)
+                if faulted and faulted >= rule.stop_share * self.target:
+                    self.stopped_early = (
+                        f"stopped early: {faulted} of {self.target} stations faulted within "
+                        f"{rule.window:g} s (station_faults.stop_share = {rule.stop_share:g})"
+                    )
+                    if not self._stop.is_set():
+                        self._stop_reason = self.stopped_early
+                        self._stop.set()
 
 
 def _freeze() -> None:

@@ -27,7 +27,7 @@ import trio
 
 from fleet.csms import EmbeddedCsms, run_fault_schedule
 from fleet.metrics import FaultRecord, Interval, Report, read_report
-from fleet.profile import Profile
+from fleet.profile import Profile, redacted
 from fleet.report import merge, merge_intervals
 from fleet.run._orchestrator import Shard, embedded_csms
 
@@ -47,12 +47,13 @@ def worker_shards(count: int, shard: Shard | None) -> list[Shard]:
 class WorkerOutcome:
     """How one worker ended."""
 
-    __slots__ = ("exit_code", "report", "shard", "stderr_tail")
+    __slots__ = ("exit_code", "log_text", "report", "shard", "stderr_tail")
 
     def __init__(self, shard: Shard) -> None:
         self.shard = shard
         self.exit_code: int | None = None
         self.report: Report | None = None
+        self.log_text: str | None = None  # the worker's log (warnings, fault tracebacks)
         self.stderr_tail: list[str] = []
 
     @property
@@ -101,6 +102,7 @@ class WorkersRun:
         self.outcomes = [WorkerOutcome(s) for s in worker_shards(count, shard)]
         self.csms: EmbeddedCsms | None = None
         self.interrupted = False
+        self.interrupted_by: str | None = None  # the first signal's name, e.g. "SIGINT"
         self.faults: list[tuple[str, float, float]] = []  # kind, amount, seconds from start
         self._processes: list[trio.Process] = []
         self._latest: dict[int, float] = {}  # worker -> its latest interval's t
@@ -178,6 +180,8 @@ class WorkersRun:
         if out.exists():
             with contextlib.suppress(OSError, ValueError):
                 outcome.report = read_report(out)
+        with contextlib.suppress(OSError, ValueError):
+            outcome.log_text = out.with_suffix(".log").read_text(encoding="utf-8")
 
     async def _read_intervals(self, j: int, stream: trio.abc.ReceiveStream | None) -> None:
         assert stream is not None
@@ -221,6 +225,7 @@ class WorkersRun:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
                 self.interrupted = True
+                self.interrupted_by = self.interrupted_by or signal.Signals(signum).name
                 for process in self._processes:
                     if process.returncode is None:
                         with contextlib.suppress(ProcessLookupError):
@@ -241,10 +246,12 @@ def merge_worker_reports(run: WorkersRun, name: str) -> Report:
     notes.append(f"run by {run.count} worker processes (shards {', '.join(_shards(run))})")
     if run.csms is not None:
         notes.append("the embedded CSMS ran in the parent process, the stations in the workers")
-    notes += [f"{o.describe()}; its stations are missing" for o in run.outcomes if o.died]
+    notes += [
+        f"incomplete: {o.describe()}; its stations are missing" for o in run.outcomes if o.died
+    ]
     return msgspec.structs.replace(
         merged,
-        profile=msgspec.to_builtins(run.profile),
+        profile=redacted(run.profile),
         notes=notes,
         interrupted=merged.interrupted or run.interrupted,
         faults=[fault_from_timeline(k, a, at, timeline) for k, a, at in run.faults],

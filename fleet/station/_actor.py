@@ -33,7 +33,7 @@ from fleet.ocpp import (
     UnexpectedReply,
 )
 from fleet.station._machine import LOST, Outgoing, StationMachine
-from fleet.toolkit import ConnectError, open_station_websocket
+from fleet.toolkit import ConnectError, WebSocket, open_station_websocket
 
 __all__ = ["Reconnect", "StationActor"]
 
@@ -56,6 +56,9 @@ class Recorder(Protocol):
     def disconnected(self, now: float) -> None: ...
     def reconnected(self, now: float) -> None: ...
     def message_invalid(self, now: float) -> None: ...
+    def station_faulted(
+        self, station_id: str, exc: BaseException, now: float, where: str = ""
+    ) -> str: ...
 
 
 class Reconnect:
@@ -158,7 +161,10 @@ class StationActor:
             self._wait_scope.cancel()
 
     async def run(self) -> None:
-        """Run until stopped. Never raises for network trouble; cancellation ends it at once."""
+        """Run until stopped; cancellation ends it at once. Never raises for network trouble,
+        nor for a fault of its own: any exception that escapes a connection is counted
+        (`station_faulted`) and the station recovers as a charger's watchdog would: closes,
+        waits its reconnect backoff, connects and boots again."""
         machine = self.machine
         failures = 0
         ever_connected = False
@@ -203,18 +209,34 @@ class StationActor:
                     self.metrics.connect_failed(type(exc).__name__, trio.current_time())
                     await self._pause(self.reconnect.delay(failures, machine.rng))
                     continue
+                except Exception as exc:
+                    outcome = self._fault(exc)
+                except BaseExceptionGroup as group:  # a fault, and our cancellation with it
+                    faults, cancelled = group.split(Exception)
+                    if faults is not None:
+                        self._fault(faults)
+                    if cancelled is not None:
+                        raise cancelled from None
+                    outcome = "fault"
                 if outcome == "finished":
                     return
                 if outcome == "reboot":
                     await self._pause(machine.rng.uniform(0.5, 2.0))  # a reboot takes a moment
                     continue
-                # The connection was lost: back off, then reconnect and boot again.
-                now = trio.current_time()
-                self.metrics.disconnected(now)
+                # The connection was lost, or the station faulted (closed by its watchdog):
+                # back off, then reconnect and boot again.
+                if outcome == "lost":
+                    self.metrics.disconnected(trio.current_time())
                 failures += 1
                 await self._pause(self.reconnect.delay(failures, machine.rng))
         finally:
             self.done = True
+
+    def _fault(self, exc: BaseException) -> str:
+        """The watchdog: an exception escaped this station (its connection is closed by
+        now). Counted, never raised: one station's fault never ends a run."""
+        self.metrics.station_faulted(self.machine.station_id, exc, trio.current_time())
+        return "fault"
 
     async def _pause(self, seconds: float) -> None:
         with trio.CancelScope(deadline=trio.current_time() + seconds) as scope:
@@ -224,7 +246,7 @@ class StationActor:
             await trio.sleep_forever()
         self._wait_scope = None
 
-    async def _drive(self, ws: trio_websocket.WebSocketConnection) -> str:
+    async def _drive(self, ws: WebSocket) -> str:
         """Talk to the CSMS until the machine is finished ("finished"), rebooting ("reboot"),
         or the connection is gone ("lost")."""
         machine = self.machine
@@ -308,12 +330,26 @@ class StationActor:
                     metrics.message_invalid(now)  # a late answer was already counted as a timeout
         except trio_websocket.ConnectionClosed:
             now = current_time()
+            fault = ws.transport_fault
+            if fault is not None:  # the transport failed under us: a lost connection, shown
+                metrics.station_faulted(machine.station_id, fault, now, "transport: ")
             if outstanding is not None:
                 metrics.call_lost(outstanding.action, now)
                 item, outstanding = outstanding, None
                 machine.on_answer(item, None, LOST, now)  # a transaction message is kept
             machine.disconnected(now)
             return "finished" if self.stop_requested and machine.finished else "lost"
+        except Exception:
+            # A fault (a bug of ours, a library's): handled as a lost connection first, so
+            # the outstanding message is re-sent or counted; then the watchdog in run().
+            with contextlib.suppress(Exception):
+                now = current_time()
+                if outstanding is not None:
+                    metrics.call_lost(outstanding.action, now)
+                    item, outstanding = outstanding, None
+                    machine.on_answer(item, None, LOST, now)
+                machine.disconnected(now)
+            raise
         finally:
             self._wait_scope = None
             if outstanding is not None and outstanding.transaction:

@@ -28,6 +28,7 @@ from fleet.toolkit._generated import (
     CsmsHandlers201,
 )
 from fleet.toolkit._security import client_ssl_context
+from fleet.toolkit._websocket import WebSocket
 
 __all__ = [
     "CallTimeout",
@@ -44,6 +45,7 @@ __all__ = [
     "HandshakeRejected",
     "OcppConnection",
     "SubprotocolRefused",
+    "WebSocket",
     "client_ssl_context",
     "connect",
     "open_station_websocket",
