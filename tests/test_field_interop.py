@@ -11,16 +11,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
 import pickle
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 import pytest
+import trio
+import trio_websocket
 
+from fleet.csms import EmbeddedCsms, open_csms
 from fleet.ocpp import (
     CallReceived,
     CustomData,
@@ -616,3 +621,174 @@ def test_get_base_report_while_pending_sends_its_report() -> None:
     assert answer.status == "Accepted"  # type: ignore[attr-defined]
     h.run_until(at + 0.5)
     assert [item.action for when, item in h.sent if when >= at] == ["NotifyReport"]
+
+
+# -- 4. the embedded CSMS gates a 2.0.1 station it has not accepted -----------------------
+
+
+class RawStation:
+    """A station that writes frames by hand, to see exactly what the CSMS answers."""
+
+    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
+        self.ws = ws
+        self.count = 0
+
+    async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        self.count += 1
+        message_id = f"c{self.count}"
+        await self.ws.send_message(json.dumps([2, message_id, action, payload]))
+        while True:  # the CSMS's own CALLs are answered by `serve`, not here
+            frame = json.loads(await self.ws.get_message())
+            if frame[0] in (3, 4) and frame[1] == message_id:
+                return frame  # type: ignore[no-any-return]
+
+    async def answer_one_call(self, status: str) -> dict[str, Any]:
+        """Read the CSMS's next CALL and answer it with `status`; returns its payload."""
+        frame = json.loads(await self.ws.get_message())
+        assert frame[0] == 2
+        await self.ws.send_message(json.dumps([3, frame[1], {"status": status}]))
+        return frame[3]  # type: ignore[no-any-return]
+
+
+BOOT_201 = {"reason": "PowerUp", "chargingStation": {"model": "m", "vendorName": "v"}}
+BOOT_16 = {"chargePointVendor": "v", "chargePointModel": "m"}
+_NOW = "2026-01-01T00:00:00Z"
+STATUS_201 = {"timestamp": _NOW, "connectorStatus": "Available", "evseId": 1, "connectorId": 1}
+
+
+@contextlib.asynccontextmanager
+async def raw_station(
+    csms: EmbeddedCsms, station_id: str, version: str = V201
+) -> AsyncIterator[RawStation]:
+    async with trio_websocket.open_websocket_url(
+        f"{csms.url}/{station_id}", subprotocols=[version]
+    ) as ws:
+        yield RawStation(ws)
+
+
+@pytest.mark.parametrize("boot_status", ["Pending", "Rejected"])
+async def test_a_2_0_1_station_not_accepted_gets_security_error_but_for_its_boot(
+    boot_status: str,
+) -> None:
+    async with open_csms(boot_status=boot_status) as csms, raw_station(csms, "ST-1") as station:
+        # the issue's reproduction: [2,"h1","Heartbeat",{}] before any boot is answered
+        assert (await station.call("Heartbeat", {}))[0] == 3  # no boot yet: not held
+        boot = await station.call("BootNotification", BOOT_201)
+        assert boot[0] == 3 and boot[2]["status"] == boot_status
+        assert (
+            decimals_on_the_wire(json.dumps(boot))
+            and max(decimals_on_the_wire(json.dumps(boot))) <= 3
+        )
+        for action, payload in (("Heartbeat", {}), ("StatusNotification", STATUS_201)):
+            answer = await station.call(action, payload)
+            assert answer[0] == 4 and answer[2] == "SecurityError", answer
+            assert boot_status in answer[3]
+        # booting again is always answered; Accepted opens the gate
+        csms.boot_status = "Accepted"
+        assert (await station.call("BootNotification", BOOT_201))[2]["status"] == "Accepted"
+        assert (await station.call("Heartbeat", {}))[0] == 3
+        assert csms.registration_gate.status("ST-1") is None
+
+
+async def test_the_gate_holds_across_a_reconnect_without_a_boot() -> None:
+    async with open_csms(boot_status="Pending") as csms:
+        async with raw_station(csms, "ST-2") as station:
+            assert (await station.call("BootNotification", BOOT_201))[2]["status"] == "Pending"
+        async with raw_station(csms, "ST-2") as station:
+            answer = await station.call("Heartbeat", {})
+            assert answer[2] == "SecurityError"
+
+
+async def test_1_6_is_not_gated() -> None:
+    # 1.6 4.2.1 allows transactions before acceptance and cached messages: the CSMS answers.
+    async with open_csms(boot_status="Pending") as csms, raw_station(csms, "ST-3", V16) as station:
+        assert (await station.call("BootNotification", BOOT_16))[2]["status"] == "Pending"
+        heartbeat = await station.call("Heartbeat", {})
+        assert heartbeat[0] == 3
+        assert max(decimals_on_the_wire(json.dumps(heartbeat))) <= 3
+
+
+@pytest.mark.parametrize(
+    ("call", "station_answers", "then_sent", "admitted"),
+    [
+        (("TriggerMessage", {"requestedMessage": "Heartbeat"}), "Accepted", [("Heartbeat", {})], [True]),
+        # once: a second, untriggered heartbeat is refused again
+        (("TriggerMessage", {"requestedMessage": "Heartbeat"}), "Accepted", [("Heartbeat", {})] * 2, [True, False]),
+        # a trigger the station refused admits nothing
+        (("TriggerMessage", {"requestedMessage": "Heartbeat"}), "Rejected", [("Heartbeat", {})], [False]),
+        # every EVSE's status, until the station sends something else
+        (
+            ("TriggerMessage", {"requestedMessage": "StatusNotification"}),
+            "Accepted",
+            [("StatusNotification", STATUS_201), ("StatusNotification", {**STATUS_201, "evseId": 2}), ("Heartbeat", {}), ("StatusNotification", STATUS_201)],
+            [True, True, False, False],
+        ),
+        # one EVSE's status: one message
+        (
+            ("TriggerMessage", {"requestedMessage": "StatusNotification", "evse": {"id": 1}}),
+            "Accepted",
+            [("StatusNotification", STATUS_201)] * 2,
+            [True, False],
+        ),
+        # GetBaseReport's NotifyReport, all its parts, then no more
+        (
+            ("GetBaseReport", {"requestId": 1, "reportBase": "FullInventory"}),
+            "Accepted",
+            [("NotifyReport", {"requestId": 1, "generatedAt": _NOW, "seqNo": n, "tbc": n == 0}) for n in (0, 1, 2)],
+            [True, True, False],
+        ),
+    ],
+    ids=["trigger", "trigger-once", "trigger-refused", "all-evses", "one-evse", "report"],
+)  # fmt: skip
+async def test_what_the_csms_asked_a_pending_station_for_is_answered(
+    call: tuple[str, dict[str, Any]],
+    station_answers: str,
+    then_sent: list[tuple[str, dict[str, Any]]],
+    admitted: list[bool],
+) -> None:
+    async with open_csms(boot_status="Pending") as csms, raw_station(csms, "ST-4") as station:
+        await station.call("BootNotification", BOOT_201)
+        session = await csms.wait_for_station("ST-4")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session.call, *call)
+            await station.answer_one_call(station_answers)
+        got = [(await station.call(action, payload))[0] == 3 for action, payload in then_sent]
+        assert got == admitted
+
+
+async def test_our_2_0_1_station_honours_a_trigger_while_pending_end_to_end() -> None:
+    """The fleet's own station against the embedded CSMS: Pending, then triggered."""
+    async with open_csms(boot_status="Pending", heartbeat_interval=600) as csms:
+        h = Harness("2.0.1")
+        machine = h.machine
+        async with raw_station(csms, "ST-5") as station:
+            # drive the machine by hand over the raw socket: boot, Pending
+            machine.connected(0.0)
+            machine.on_timer(0.0)
+            boot = machine.due(0.0)
+            assert boot is not None
+            wire = RpcEndpoint(V201, Role.CHARGE_POINT)
+            answer = await station.call(
+                "BootNotification",
+                json.loads(wire.send_call("BootNotification", boot.payload)[1])[3],
+            )
+            wire.abandon_call()
+            response = msgspec.convert(answer[2], v201.BootNotificationResponse)
+            machine.on_answer(boot, response, None, 0.1)
+            assert machine.due(0.2) is None  # Pending: nothing of its own
+            session = await csms.wait_for_station("ST-5")
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(
+                    session.call, "TriggerMessage", {"requestedMessage": "Heartbeat"}
+                )
+                request = await station.ws.get_message()
+                event = RpcEndpoint(V201, Role.CHARGE_POINT).receive_message(request)
+                assert type(event) is CallReceived
+                reply = machine.on_call(event.action, event.request, 0.3)
+                assert reply.status == "Accepted"  # type: ignore[attr-defined]
+                await station.ws.send_message(
+                    json.dumps([3, event.message_id, {"status": "Accepted"}])
+                )
+            heartbeat = machine.due(0.3)
+            assert heartbeat is not None and heartbeat.action == "Heartbeat"
+            assert (await station.call("Heartbeat", {}))[0] == 3  # admitted: a CALLRESULT

@@ -19,7 +19,12 @@ from urllib.parse import unquote, urlsplit
 import trio
 import trio_websocket
 
-from fleet.csms._handlers import DefaultCsmsHandlers16, DefaultCsmsHandlers201
+from fleet.csms._handlers import (
+    AdmitsRequestedCalls,
+    DefaultCsmsHandlers16,
+    DefaultCsmsHandlers201,
+    RegistrationGate,
+)
 from fleet.ocpp import OcppVersion, Payload, Role, RpcEndpoint
 from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, OcppConnection
 from fleet.toolkit._generated import CsmsCalls16, CsmsCalls201
@@ -35,8 +40,12 @@ class StationSession16(OcppConnection, CsmsCalls16):
     station_id: str
 
 
-class StationSession201(OcppConnection, CsmsCalls201):
-    """A connected 2.0.1 station as the CSMS sees it: one typed method per CSMS action."""
+class StationSession201(AdmitsRequestedCalls, OcppConnection, CsmsCalls201):
+    """A connected 2.0.1 station as the CSMS sees it: one typed method per CSMS action.
+
+    What a call asks a station not yet Accepted to send (TriggerMessage, GetBaseReport,
+    GetReport) is admitted by the CSMS's `RegistrationGate`.
+    """
 
     station_id: str
 
@@ -135,6 +144,8 @@ class EmbeddedCsms:
         self.dropped = 0
         self.restarts = 0
         self.rng = random.Random(seed)  # every random choice of the faults
+        # 2.0.1 stations not Accepted get SecurityError but for their boot (B02.FR.09).
+        self.registration_gate = RegistrationGate()
         self._nursery: Any = None
         self._serving: trio.CancelScope | None = None
         self._listening = trio.Event()
@@ -319,10 +330,13 @@ class EmbeddedCsms:
         async with trio.open_nursery() as nursery:
             cls = StationSession16 if chosen is OcppVersion.V16 else StationSession201
             base = "CsmsHandlers16" if chosen is OcppVersion.V16 else "CsmsHandlers201"
+            handlers = self._handlers_factory(self, station_id, chosen)
+            if chosen is OcppVersion.V201 and handlers is not None:
+                handlers = self.registration_gate.wrap(handlers, station_id)
             session = cls(
                 ws,
                 RpcEndpoint(chosen, Role.CSMS),
-                self._handlers_factory(self, station_id, chosen),
+                handlers,
                 base,
                 nursery,
                 call_timeout=self.call_timeout,
@@ -331,6 +345,8 @@ class EmbeddedCsms:
                 answer_fault=self._answer_fault,
             )
             session.station_id = station_id
+            if chosen is OcppVersion.V201:
+                session.registration_gate = self.registration_gate  # type: ignore[union-attr]
             previous = self.stations.get(station_id)
             self.stations[station_id] = session
             self._arrived.set()
