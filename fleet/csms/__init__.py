@@ -1,6 +1,7 @@
 """The embedded CSMS: an OCPP 1.6J / 2.0.1 server that answers every charge-point action."""
 
 from fleet.csms._faults import ScheduledFault, run_fault_schedule
+from fleet.csms._field import FieldBehaviour
 from fleet.csms._handlers import DefaultCsmsHandlers16, DefaultCsmsHandlers201
 from fleet.csms._server import EmbeddedCsms, StationSession16, StationSession201, open_csms
 
@@ -8,6 +9,7 @@ __all__ = [
     "DefaultCsmsHandlers16",
     "DefaultCsmsHandlers201",
     "EmbeddedCsms",
+    "FieldBehaviour",
     "ScheduledFault",
     "StationSession16",
     "StationSession201",

@@ -1,5 +1,6 @@
-"""Faults on a schedule: restarts, dropped connections and stalls of the embedded CSMS at given
-times, once or repeatedly, for profiles (``[[embedded.faults]]``) and ``fleet csms --fault``."""
+"""Faults on a schedule: restarts, dropped connections, stalls, closes with a chosen code and TCP
+resets of the embedded CSMS at given times, once or repeatedly, for profiles
+(``[[embedded.faults]]``) and ``fleet csms --fault``."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ class ScheduledFault(Protocol):
     @property
     def jitter(self) -> float: ...  # each time up to this much later, at random
     @property
-    def kind(self) -> str: ...  # "restart", "drop" or "stall"
+    def kind(self) -> str: ...  # "restart", "drop", "stall", "close" or "reset"
     @property
-    def amount(self) -> float: ...  # seconds down or stalled, or the share dropped
+    def amount(self) -> float: ...  # seconds down or stalled, or the share dropped/closed/reset
+
+    # A "close" fault's close code is its `code` attribute, when it has one (else 1001).
 
 
 async def run_fault_schedule(
@@ -65,6 +68,10 @@ async def _repeat(
             csms.drop_connections(fault.amount)
         elif fault.kind == "stall":
             csms.stall(fault.amount)
+        elif fault.kind == "close":
+            csms.close_connections(fault.amount, getattr(fault, "code", None) or 1001)
+        elif fault.kind == "reset":
+            csms.reset_connections(fault.amount)
         else:
             raise ValueError(f"unknown fault {fault.kind!r}")
         if fault.every is None:

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import trio
 import trio_websocket
 
+from fleet.csms._field import FieldBehaviour, check_close_code, reset_connection
 from fleet.csms._handlers import (
     AdmitsRequestedCalls,
     DefaultCsmsHandlers16,
@@ -82,8 +83,13 @@ class EmbeddedCsms:
         error_share: share of calls answered with an InternalError CALLERROR (faults).
         malformed_share: share of calls answered with a broken CALLRESULT frame (faults).
         seed: of the fault injection's random choices.
+        ping_interval, close_after, close_code, reset_after, field_jitter,
+        ignore_close_share, slow_close: field behaviours (pings, closes with a code, TCP
+            resets, close frames never or late answered): see `FieldBehaviour`, whose
+            arguments these are (`field_jitter` is its `jitter`); kept in `field`.
 
-    Faults on demand: `stall()`, `drop_connections()`, `restart()`.
+    Faults on demand: `stall()`, `drop_connections()`, `close_connections()`,
+    `reset_connections()`, `restart()`.
 
     Use `open_csms()` to run it for the length of an ``async with`` block, or start `run`
     in a nursery of yours.
@@ -107,7 +113,23 @@ class EmbeddedCsms:
         error_share: float = 0.0,
         malformed_share: float = 0.0,
         seed: int | None = None,
+        ping_interval: float | None = None,
+        close_after: float | None = None,
+        close_code: int = 1000,
+        reset_after: float | None = None,
+        field_jitter: float = 0.0,
+        ignore_close_share: float = 0.0,
+        slow_close: float = 0.0,
     ) -> None:
+        self.field = FieldBehaviour(
+            ping_interval=ping_interval,
+            close_after=close_after,
+            close_code=close_code,
+            reset_after=reset_after,
+            jitter=field_jitter,
+            ignore_close_share=ignore_close_share,
+            slow_close=slow_close,
+        )
         shares = (error_share, malformed_share, boot_pending_share, boot_rejected_share)
         if not all(0 <= share <= 1 for share in shares):
             raise ValueError("fault shares are between 0 and 1")
@@ -289,6 +311,27 @@ class EmbeddedCsms:
         self.dropped += len(chosen)
         return len(chosen)
 
+    def close_connections(self, share: float, code: int = 1000, reason: str = "") -> int:
+        """Close a random `share` (0..1) of the connected stations now, cleanly, with `code`
+        (1000 normal, 1001 going away, 1011 internal error...). Returns how many."""
+        check_close_code(code)
+        sessions = list(self.stations.values())
+        chosen = self.rng.sample(sessions, round(len(sessions) * share))
+        for session in chosen:
+            self._nursery.start_soon(session.aclose, code, reason or "closed by the CSMS")
+        self.faults_injected[f"closed {code}"] += len(chosen)
+        return len(chosen)
+
+    def reset_connections(self, share: float) -> int:
+        """Reset a random `share` (0..1) of the connections now: TCP RST, no close frame
+        (a crashed CSMS or a load balancer). Returns how many."""
+        sessions = list(self.stations.values())
+        chosen = self.rng.sample(sessions, round(len(sessions) * share))
+        for session in chosen:
+            self._nursery.start_soon(reset_connection, session._ws)
+        self.faults_injected["reset"] += len(chosen)
+        return len(chosen)
+
     def _connection_failed(self, exc: BaseException) -> None:
         self.connection_faults[type(exc).__name__] += 1
 
@@ -347,6 +390,8 @@ class EmbeddedCsms:
             session.station_id = station_id
             if chosen is OcppVersion.V201:
                 session.registration_gate = self.registration_gate  # type: ignore[union-attr]
+            if self.field.active:
+                self.field.attach(ws, session, nursery, self.rng, self.faults_injected)
             previous = self.stations.get(station_id)
             self.stations[station_id] = session
             self._arrived.set()
