@@ -7,15 +7,39 @@ with ``remote-`` is sent RemoteStartTransaction (1.6) / RequestStartTransaction 
 after it connects. Whatever the library rejects (a frame that is not OCPP-J, a CALL or an answer
 that fails its schema, a CALLERROR answer to the remote start) is printed as a line with
 "error". Ends on SIGTERM or SIGINT.
+
+Field behaviours, as real CSMSs show them (by default none: no pings, no closes of its own):
+
+--ping-interval S   websocket keepalive pings every S seconds (websockets' own keepalive; a
+                    pong missing for 20 s closes with 1011, as websockets does). S may be tiny:
+                    0.005 pings "continuously".
+--close-after S     close each chosen connection itself after S seconds: a clean close
+                    handshake with --close-code (1000, 1001, 1011...; default 1000).
+--reset-after S     reset each chosen connection after S seconds: SO_LINGER 0 on its socket
+                    and the transport aborted, so a TCP RST goes out and no close frame.
+--jitter J          each close or reset up to J seconds later, at random.
+--ignore-close      chosen connections never answer a station's close frame (nor close TCP):
+                    the station's close handshake never completes; the station must give up.
+--slow-close S      chosen connections answer a station's close frame only after S seconds.
+--answer-delay S    every frame a station sends is handled (answered) S seconds late.
+--share P           the share of connections chosen for the closes, resets and close answers
+                    above (default 1: all), drawn with --seed (default 0).
+
+Each close, reset, ignored or slowed close is printed as a JSON line with "field", e.g.
+``{"station": "cp-1", "field": "reset"}``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
 import itertools
 import json
+import random
 import signal
+import socket
+import struct
 import sys
 
 import websockets
@@ -30,8 +54,10 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
+from websockets.asyncio.server import ServerConnection
 
 TRANSACTION_IDS = itertools.count(1)
+OPTIONS = argparse.Namespace(answer_delay=0.0)
 
 
 def emit(**fields: object) -> None:
@@ -48,6 +74,8 @@ class Reporting:
     id: str
 
     async def route_message(self, raw_msg: str) -> None:
+        if OPTIONS.answer_delay:
+            await asyncio.sleep(OPTIONS.answer_delay)
         try:
             unpack(raw_msg)
         except OCPPError as exc:
@@ -164,6 +192,83 @@ class Station201(Reporting, ChargePoint201):
         )
 
 
+class FieldConnection(ServerConnection):
+    """A connection that may hold back its answer to the station's close frame: for ever
+    (`hold` is inf) or for `hold` seconds. websockets answers a close frame by itself, in
+    `data_received`, through `send_data`; each chunk it writes is one frame (a server's frames
+    are unmasked: a close frame starts with 0x88), or b"" for the end of TCP."""
+
+    hold: float | None = None  # None: answer at once
+    held: list[bytes] | None = None  # our answer to the close and what followed, held back
+    station_id = "?"
+
+    def send_data(self) -> None:
+        for data in self.protocol.data_to_send():
+            if self.held is not None:
+                self.held.append(data)
+            elif (
+                self.hold is not None
+                and data[:1] == b"\x88"
+                and self.protocol.close_rcvd is not None
+                and self.protocol.close_rcvd_then_sent  # an answer, not a close of ours
+            ):
+                ignored = self.hold == float("inf")
+                emit(station=self.station_id, field="close ignored" if ignored else "close slowed")
+                self.held = [data]
+                if not ignored:
+                    self.loop.call_later(self.hold, self._release)
+            else:
+                self._write(data)
+
+    def _release(self) -> None:
+        held, self.held = self.held or [], None
+        for data in held:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return
+        if data:
+            self.transport.write(data)
+        elif self.transport.can_write_eof():
+            self.transport.write_eof()
+        else:
+            self.transport.close()
+
+
+async def close_later(connection: ServerConnection, station_id: str, delay: float) -> None:
+    await asyncio.sleep(delay)
+    emit(station=station_id, field=f"closed {OPTIONS.close_code}")
+    await connection.close(OPTIONS.close_code, "closed by the CSMS")
+
+
+async def reset_later(connection: ServerConnection, station_id: str, delay: float) -> None:
+    await asyncio.sleep(delay)
+    emit(station=station_id, field="reset")
+    sock = connection.transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.transport.abort()
+
+
+def field_tasks(connection: ServerConnection, station_id: str) -> list[asyncio.Task]:
+    """The field behaviours chosen for this connection (see the module's docstring)."""
+    if OPTIONS.rng.random() >= OPTIONS.share:
+        return []
+    assert isinstance(connection, FieldConnection)
+    connection.station_id = station_id
+    if OPTIONS.ignore_close:
+        connection.hold = float("inf")
+    elif OPTIONS.slow_close:
+        connection.hold = OPTIONS.slow_close
+    tasks = []
+    for after, action in ((OPTIONS.close_after, close_later), (OPTIONS.reset_after, reset_later)):
+        if after is not None:
+            delay = after + OPTIONS.rng.uniform(0, OPTIONS.jitter)
+            tasks.append(asyncio.create_task(action(connection, station_id, delay)))
+    return tasks
+
+
 async def serve_station(connection: websockets.ServerConnection) -> None:
     station_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1]
     cls = Station16 if connection.subprotocol == "ocpp1.6" else Station201
@@ -171,6 +276,7 @@ async def serve_station(connection: websockets.ServerConnection) -> None:
     tasks = [asyncio.create_task(station.start())]
     if station_id.startswith("remote-"):
         tasks.append(asyncio.create_task(station.remote_start()))
+    tasks.extend(field_tasks(connection, station_id))
     try:
         await tasks[0]
     except websockets.ConnectionClosed:
@@ -182,13 +288,35 @@ async def serve_station(connection: websockets.ServerConnection) -> None:
             task.cancel()
 
 
+def parse_options(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="A CSMS on the PyPI ocpp library.")
+    parser.add_argument("--ping-interval", type=float, default=None)
+    parser.add_argument("--close-after", type=float, default=None)
+    parser.add_argument("--close-code", type=int, default=1000)
+    parser.add_argument("--reset-after", type=float, default=None)
+    parser.add_argument("--jitter", type=float, default=0.0)
+    parser.add_argument("--ignore-close", action="store_true")
+    parser.add_argument("--slow-close", type=float, default=0.0)
+    parser.add_argument("--answer-delay", type=float, default=0.0)
+    parser.add_argument("--share", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    options = parser.parse_args(argv)
+    options.rng = random.Random(options.seed)
+    return options
+
+
 async def main() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with websockets.serve(
-        serve_station, "127.0.0.1", 0, subprotocols=["ocpp1.6", "ocpp2.0.1"]
+        serve_station,
+        "127.0.0.1",
+        0,
+        subprotocols=["ocpp1.6", "ocpp2.0.1"],
+        ping_interval=OPTIONS.ping_interval,  # None (the default here): no keepalive pings
+        create_connection=FieldConnection,
     ) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         print(f"PORT {port}", flush=True)
@@ -196,5 +324,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    OPTIONS = parse_options(sys.argv[1:])
     asyncio.run(main())
     sys.exit(0)
