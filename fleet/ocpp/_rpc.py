@@ -129,30 +129,19 @@ class _CallErrorFrame(msgspec.Struct, array_like=True, tag=4, forbid_unknown_fie
 
 # -- date-times on the wire -----------------------------------------------------------------
 # msgspec writes a date-time's microseconds, all 6 digits, whenever it has any (".978000Z" too).
-# The search is the cheap test (a literal start: ~0.2-0.6 us on a 1 kB payload, and only for
-# types holding a date-time); the rewrite then cuts to 3 decimals every JSON string that is a
-# whole RFC 3339 date-time, by truncation, as a clock reading is. A string inside a string has
-# its quotes escaped (\"), so it never matches.
-_SUB_MILLISECOND: Final = re.compile(rb"T\d\d:\d\d:\d\d\.\d{4}")
-_EXTRA_DIGITS: Final = re.compile(rb'T\d\d:\d\d:\d\d\.\d{3}(\d+)(?:Z|[+-]\d\d:\d\d)"')
-_DATE: Final = re.compile(rb'"\d{4}-\d\d-\d\d')
+# One regex pass (a literal start, "T": ~0.2-0.8 us on a 1 kB payload, run only for types
+# holding a date-time) splits the payload around the digits past the third of every JSON string
+# that is a whole RFC 3339 date-time; joining the rest truncates them, as a clock reading is.
+# A string inside a string has its quotes escaped (\"), so it never matches.
+_EXTRA_DIGITS: Final = re.compile(
+    rb'(T(?<="\d{4}-\d\d-\d\dT)\d\d:\d\d:\d\d\.\d{3})\d+(?=(?:Z|[+-]\d\d:\d\d)")'
+)
 
 
 def _to_milliseconds(body: bytes) -> bytes:
     """The encoded payload with every date-time cut to at most millisecond precision."""
-    if _SUB_MILLISECOND.search(body) is None:
-        return body
-    parts = []
-    kept_from = 0
-    for match in _EXTRA_DIGITS.finditer(body):
-        start = match.start()
-        if start >= 11 and _DATE.match(body, start - 11) is not None:
-            parts.append(body[kept_from : match.start(1)])
-            kept_from = match.end(1)
-    if not parts:
-        return body
-    parts.append(body[kept_from:])
-    return b"".join(parts)
+    parts = _EXTRA_DIGITS.split(body)
+    return body if len(parts) == 1 else b"".join(parts)
 
 
 _FRAME_DECODER: Final = msgspec.json.Decoder(_CallFrame | _CallResultFrame | _CallErrorFrame)
