@@ -638,7 +638,7 @@ class StationMachine:
             self.heartbeat_at = now + self.heartbeat_interval
             # Held messages go first, their latency counted from now: the wait offline is
             # the outage's (reported as reconnects and late deliveries), not the CSMS's answer.
-            for queue in (self.transaction_queue, self.outbox):
+            for queue in (self.transaction_queue, self.outbox, self.requested):
                 for held in queue:
                     if held.intended_at < now:
                         held.intended_at = now
