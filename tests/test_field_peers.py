@@ -182,6 +182,7 @@ def assert_nothing_lost(run: FleetRun) -> None:
     assert metrics.transaction_messages_undelivered == 0
     assert metrics.transaction_messages == acknowledged
     assert metrics.sessions_started == metrics.sessions_stopped  # every session ended, acked
+    assert not metrics.station_faults  # no station task died, nothing escaped
 
 
 @pytest.mark.deadline(60)

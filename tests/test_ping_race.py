@@ -117,12 +117,12 @@ async def test_the_embedded_csms_closes_connections_while_stations_ping_continuo
 
 
 async def reset_stations(
-    csms: EmbeddedCsms, rng: random.Random, accepted: list[str], until: float
+    csms: EmbeddedCsms, rng: random.Random, accepted: list[str], enough: int
 ) -> None:
-    """Every 20 ms, until the trio clock reaches `until`, Reset a random connected station
+    """Every 20 ms, until `enough` resets were accepted, Reset a random connected station
     that booted since its last reset (so that each accepted reset must show as one boot)."""
     boots_at_reset: dict[str, int] = {}
-    while trio.current_time() < until:
+    while len(accepted) < enough:
         await trio.sleep(0.02)
         ready = [
             station_id
@@ -170,17 +170,18 @@ async def test_station_actors_reset_and_reconnect_while_the_embedded_csms_pings_
             return sum(counts["BootNotification"] for counts in csms.received_by_station.values())
 
         async def reset_then_stop() -> None:
-            # Resets for 2.5 s; a reboot then takes a station a few seconds (its sessions
-            # end, it pauses 0.5-2 s, reconnects): stop once every reset one booted again.
-            await reset_stations(csms, random.Random(5), accepted, trio.current_time() + 2.5)
+            # 25 resets; a reboot then takes a station a few seconds (its sessions end, it
+            # pauses 0.5-2 s, reconnects): stop once every reset one booted again.
+            with trio.fail_after(20):
+                await reset_stations(csms, random.Random(5), accepted, enough=25)
             await wait_for(lambda: boots() >= 30 + len(accepted), timeout=20)
             run.stop("enough resets")
 
-        with trio.fail_after(40):  # the resets, the reboots and the drain: every close bounded
+        with trio.fail_after(50):  # the resets, the reboots and the drain: every close bounded
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(reset_then_stop)
                 await run.run()
-        assert len(accepted) >= 20
+        assert len(accepted) == 25
         assert len(csms.received_by_station) == 30
         # Each reset station closed, came back and booted again, under the pings.
         assert boots() >= 30 + len(accepted)
@@ -188,6 +189,7 @@ async def test_station_actors_reset_and_reconnect_while_the_embedded_csms_pings_
         await wait_for(lambda: not csms.stations)  # every station's close reached the CSMS
         assert csms.connection_faults == {}
         assert run.metrics.connect_failures == {}
+        assert not run.metrics.station_faults  # no station task died
 
 
 @pytest.mark.deadline(60)
@@ -216,6 +218,7 @@ async def test_a_fleet_run_reconnecting_through_the_library_csms_pinging_every_5
         booted = {line["station"] for line in csms.lines if line.get("action") == "BootNotification"}  # fmt: skip
         assert len(booted) == 20
         assert csms.errors() == []
+        assert not run.metrics.station_faults  # no station task died
         assert not run.interrupted
 
 
@@ -252,6 +255,7 @@ async def test_a_20_s_run_against_a_csms_pinging_every_half_second_completes(
     counters = report["counters"]
     assert counters["connects"] == 100 and counters["reconnects"] == 0
     assert not counters["connect_failures"]
+    assert not counters.get("station_faults")  # no station task died
     assert counters["sessions_started"] >= 50
     assert counters["sessions_started"] == counters["sessions_stopped"]
     assert counters["transaction_messages"] > 100
