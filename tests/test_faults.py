@@ -93,13 +93,14 @@ async def test_a_csms_restart_mid_run_loses_nothing() -> None:
     from fleet.profile import parse_profile
     from fleet.run import FleetRun
     from fleet.station import TRANSACTION_ACTIONS
+    from tests.peers import wait_for
     from tests.test_fleet import profile_text
 
     text = (
         profile_text(
             count="count = 200",
             rate="rate = 400",
-            duration='duration = "9s"',
+            duration='duration = "120s"',  # ended by the test once all is back: run.finish()
             length='length = { distribution = "uniform", min = "2s", max = "5s" }',
             meter_interval='meter_interval = "0.5s"',
         )
@@ -107,11 +108,23 @@ async def test_a_csms_restart_mid_run_loses_nothing() -> None:
     )
     run = FleetRun(parse_profile(text))
 
+    def booted_again() -> bool:
+        assert run.csms is not None
+        counts = run.csms.received_by_station.values()
+        return len(counts) == 200 and all(c["BootNotification"] >= 2 for c in counts)
+
     async def restart_the_csms() -> None:
-        while run.csms is None:
-            await trio.sleep(0.01)
-        await trio.sleep(3.5)  # all connected, sessions under way
+        # Conditions, not the clock: a busy machine ramps and reconnects slower.
+        await wait_for(lambda: run.started, 60)
+        metrics = run.metrics  # the run's, made as it starts
+        await wait_for(lambda: metrics.connected_stations == 200, 60)
+        await wait_for(lambda: metrics.sessions_started >= 50, 60)  # sessions under way
+        assert run.csms is not None
         await run.csms.restart(1.0)
+        await wait_for(booted_again, 60)
+        await wait_for(lambda: metrics.connected_stations == 200, 60)
+        await trio.sleep(1.0)  # a second of sessions after the storm, then the planned end
+        run.finish()
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(restart_the_csms)

@@ -209,6 +209,14 @@ class FleetRun:
             self._stop_reason = reason
             self._stop.set()
 
+    def finish(self) -> None:
+        """End the hold now, as if the duration were over: the ramp stops and the stations
+        drain as at the planned end (not an interruption). For tests and scripted runs that
+        end on a condition."""
+        if not self._stop.is_set():
+            self._stop_reason = "finished"
+            self._stop.set()
+
     @property
     def started(self) -> bool:
         """The run began (its metrics are the run's): a report of it means something."""

@@ -24,8 +24,13 @@ their contract changes.
 
 from __future__ import annotations
 
+import errno
+import functools
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
+from typing import NoReturn
 
 import trio
 import trio_websocket
@@ -43,6 +48,10 @@ _CLOSING = frozenset(
 )
 # Frames that only serve the connection itself: dropped when they can no longer be sent.
 _CONTROL = (Pong, CloseConnection)
+# At most this many connections accepted in one scheduling round.
+ACCEPT_BATCH = 256
+# accept() errors that mean "not now" (trio.serve_listeners' list).
+_OUT_OF_CAPACITY = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 
 
 class WebSocket(trio_websocket.WebSocketConnection):
@@ -146,6 +155,64 @@ class WebSocketServer(trio_websocket.WebSocketServer):
             disconnect_timeout=disconnect_timeout,
         )
         self._on_fault = on_fault
+
+    async def run(
+        self,
+        *,
+        task_status: trio.TaskStatus[trio_websocket.WebSocketServer] = trio.TASK_STATUS_IGNORED,
+    ) -> NoReturn:
+        """Serve until cancelled (`nursery.start` protocol, as trio-websocket's `run`).
+
+        A plain TCP listener is served by `_accept_waiting`, which takes every connection
+        waiting in the kernel's queue in one scheduling round; others (TLS) by
+        `trio.serve_listeners`, one connection a round.
+        """
+        handlers = self._handler_nursery
+        async with trio.open_nursery() as nursery:
+            for listener in self._listeners:
+                if type(listener) is trio.SocketListener:
+                    nursery.start_soon(self._accept_waiting, listener, handlers or nursery)
+                else:
+                    nursery.start_soon(
+                        functools.partial(
+                            trio.serve_listeners,
+                            self._handle_connection,
+                            [listener],
+                            handler_nursery=handlers,
+                        )
+                    )
+            task_status.started(self)
+            await trio.sleep_forever()
+
+    async def _accept_waiting(self, listener: trio.SocketListener, handlers: trio.Nursery) -> None:
+        # trio's accept() takes one connection per scheduling round. On a busy loop a round
+        # is long, and a ramp or a reconnect storm waits in the kernel's queue past the
+        # stations' connect timeout: seen here, 100 of 200 stations of a run whose machine
+        # was busy timed out after 10 s, never accepted. A stdlib socket on a duplicate of
+        # the listener's descriptor takes every waiting connection each round instead.
+        sock = socket.socket(fileno=os.dup(listener.socket.fileno()))
+        sock.setblocking(False)
+        try:
+            while True:
+                await trio.lowlevel.wait_readable(sock)
+                for _ in range(ACCEPT_BATCH):
+                    try:
+                        conn, _ = sock.accept()
+                    except BlockingIOError:
+                        break
+                    except OSError as exc:
+                        if exc.errno not in _OUT_OF_CAPACITY:
+                            raise
+                        # Out of descriptors or memory: as trio.serve_listeners does, wait
+                        # for some to be released instead of spinning.
+                        logger.warning("accept failed (%s); retrying in 0.1 s", exc.strerror)
+                        await trio.sleep(0.1)
+                        break
+                    stream = trio.SocketStream(trio.socket.from_stdlib_socket(conn))
+                    handlers.start_soon(self._handle_connection, stream)
+                await trio.lowlevel.checkpoint()
+        finally:
+            sock.close()  # the duplicate only: the listener's owner closes the original
 
     async def _handle_connection(self, stream: trio.abc.Stream) -> None:
         try:
