@@ -11,7 +11,7 @@ import trio
 
 from fleet.csms._server import EmbeddedCsms
 
-__all__ = ["ScheduledFault", "run_fault_schedule"]
+__all__ = ["DEFAULT_CLOSE_CODE", "ScheduledFault", "close_code", "heard_kind", "run_fault_schedule"]
 
 
 class ScheduledFault(Protocol):
@@ -31,6 +31,22 @@ class ScheduledFault(Protocol):
     # A "close" fault's close code is its `code` attribute, when it has one (else 1001).
 
 
+# A scheduled close's code when the fault gives none: 1001 "going away".
+DEFAULT_CLOSE_CODE = 1001
+
+
+def close_code(fault: ScheduledFault) -> int:
+    """The close code of a "close" fault: its `code`, else `DEFAULT_CLOSE_CODE`."""
+    code = getattr(fault, "code", None)
+    return DEFAULT_CLOSE_CODE if code is None else int(code)
+
+
+def heard_kind(fault: ScheduledFault) -> str:
+    """The kind `on_fault` hears: the fault's, with the code for a close ("close 1011"), so
+    the report and the log say which close it was."""
+    return f"close {close_code(fault)}" if fault.kind == "close" else fault.kind
+
+
 async def run_fault_schedule(
     csms: EmbeddedCsms,
     faults: Sequence[ScheduledFault],
@@ -40,7 +56,8 @@ async def run_fault_schedule(
 ) -> None:
     """Inject `faults` into `csms`, timed from `start` (trio clock; default now), until
     cancelled or every fault is done. `on_fault(kind, amount, now)` hears of each one as it
-    starts (the run's metrics, or a log line).
+    starts (the run's metrics, or a log line); a close's kind carries its code, as
+    "close 1011" (see `heard_kind`).
 
     Cancellation: safe at any point; a restart in progress is then cut short, like the CSMS.
     """
@@ -61,7 +78,7 @@ async def _repeat(
     while True:
         await trio.sleep_until(due + (csms.rng.uniform(0, fault.jitter) if fault.jitter else 0))
         if on_fault is not None:
-            on_fault(fault.kind, fault.amount, trio.current_time())
+            on_fault(heard_kind(fault), fault.amount, trio.current_time())
         if fault.kind == "restart":
             await csms.restart(fault.amount)
         elif fault.kind == "drop":
@@ -69,7 +86,7 @@ async def _repeat(
         elif fault.kind == "stall":
             csms.stall(fault.amount)
         elif fault.kind == "close":
-            csms.close_connections(fault.amount, getattr(fault, "code", None) or 1001)
+            csms.close_connections(fault.amount, close_code(fault))
         elif fault.kind == "reset":
             csms.reset_connections(fault.amount)
         else:

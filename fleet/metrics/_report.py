@@ -111,8 +111,9 @@ class Environment(_ReportStruct):
 class FaultRecord(_ReportStruct):
     """A fault the embedded CSMS injected, and how the fleet came through it."""
 
-    kind: str  # "restart", "drop" or "stall"
-    amount: float  # seconds down or stalled, or the share of connections dropped
+    # "restart", "drop", "stall", "reset" or "close <code>" (a clean close, e.g. "close 1011")
+    kind: str
+    amount: float  # seconds down or stalled, or the share of connections dropped/closed/reset
     at_s: float  # seconds after the start
     connected_before: int
     # seconds from the fault until as many stations were connected again; None: not within
@@ -274,11 +275,14 @@ def redact_report(report: Report) -> Report:
 
 def describe_fault(fault: FaultRecord) -> str:
     """One line: what happened and how the fleet came through it."""
+    kind, _, code = fault.kind.partition(" ")
     what = {
         "restart": f"restart (down {fault.amount:g} s)",
         "drop": f"drop {fault.amount:.0%} of connections",
         "stall": f"stall {fault.amount:g} s",
-    }.get(fault.kind, fault.kind)
+        "close": f"close {fault.amount:.0%} of connections" + (f" (code {code})" if code else ""),
+        "reset": f"reset {fault.amount:.0%} of connections",
+    }.get(kind, fault.kind)
     if not fault.connected_before:
         return f"{fault.at_s:8.1f} s  {what}: no station was connected"
     line = f"{fault.at_s:8.1f} s  {what}: {fault.connected_before:,} connected before"

@@ -515,12 +515,22 @@ class TimeoutsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 Share = Annotated[float, Meta(ge=0, le=1)]
-FAULT_KINDS = ("restart", "drop", "stall")
+FAULT_KINDS = ("restart", "drop", "stall", "close", "reset")
+# The close code of a scheduled close when the fault gives none: "going away".
+DEFAULT_FAULT_CLOSE_CODE = 1001
+_CLOSE_CODES = "1000-1003, 1007-1014 or 3000-4999"
+
+
+def _check_close_code(name: str, code: int) -> None:
+    # The rule of fleet.csms's `check_close_code` (tests/test_embedded_field_options.py keeps
+    # them equal): what a CSMS may send in a close frame; 1004-1006 are reserved.
+    if code in (1004, 1005, 1006) or not (1000 <= code <= 1014 or 3000 <= code <= 4999):
+        raise _Invalid((name,), f"expected a close code {_CLOSE_CODES}, got {show_value(code)}")
 
 
 class FaultSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One ``[[embedded.faults]]``: something the embedded CSMS does to its stations, when.
-    Exactly one of restart, drop or stall."""
+    Exactly one of restart, drop, stall, close or reset."""
 
     # seconds after the run's start
     at: Duration
@@ -534,28 +544,44 @@ class FaultSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     drop: Share | None = None
     # answer nothing for this long (connections stay open)
     stall: Duration | None = None
+    # close this share of the connections cleanly, with `code` (a redeploy, an internal error)
+    close: Share | None = None
+    # the close code of `close`: 1000 normal, 1001 going away (the default), 1011 internal
+    # error, 1012 service restart, 4000-4999 an application's own
+    code: int | None = None
+    # reset this share of the connections: TCP RST, no close frame (a crash, a load balancer)
+    reset: Share | None = None
 
     def __post_init__(self) -> None:
         given = [k for k in FAULT_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise _Invalid((), "give exactly one of restart, drop or stall")
+            raise _Invalid((), "give exactly one of restart, drop, stall, close or reset")
         if self.every is not None:
             _require_positive("every", self.every)
+        if self.code is not None:
+            if self.close is None:
+                raise _Invalid(("code",), f"only a close fault takes a code, not {given[0]}")
+            _check_close_code("code", self.code)
 
     @property
     def kind(self) -> str:
-        """ "restart", "drop" or "stall"."""
+        """ "restart", "drop", "stall", "close" or "reset"."""
         return next(k for k in FAULT_KINDS if getattr(self, k) is not None)
 
     @property
     def amount(self) -> float:
-        """Seconds down (restart) or stalled, or the share dropped."""
+        """Seconds down (restart) or stalled, or the share dropped, closed or reset."""
         return float(getattr(self, self.kind))
+
+    @property
+    def close_code(self) -> int:
+        """The close code of a close fault (`code`, else 1001 going away)."""
+        return self.code if self.code is not None else DEFAULT_FAULT_CLOSE_CODE
 
 
 class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``[embedded]``: how the in-process CSMS answers, when ``csms = "embedded"``, and the
-    faults it injects."""
+    """``[embedded]``: how the in-process CSMS answers, when ``csms = "embedded"``, what it
+    does to connections as real CSMSs do, and the faults it injects."""
 
     # interval (s) the CSMS gives in BootNotification answers
     heartbeat_interval: Annotated[int, Meta(ge=1)] = 60
@@ -572,7 +598,22 @@ class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     error_share: Share = 0.0
     # share of calls answered with a malformed frame
     malformed_share: Share = 0.0
-    # restarts, drops and stalls on a schedule
+    # Field behaviours, for every connection (see fleet.csms's FieldBehaviour):
+    # a websocket ping this often (a `websockets`-based CSMS: "20s"); none: no pings
+    ping_interval: Duration | None = None
+    # the CSMS closes each connection itself this long after it opened, with close_code
+    close_after: Duration | None = None
+    # 1000 normal, 1001 going away, 1011 internal error, 1012 service restart, 4000-4999 ...
+    close_code: int = 1000
+    # the CSMS resets each connection (TCP RST, no close frame) this long after it opened
+    reset_after: Duration | None = None
+    # each close_after / reset_after up to this much later, at random (seeded)
+    field_jitter: Duration = 0.0
+    # share of connections that never answer a station's close frame
+    ignore_close_share: Share = 0.0
+    # the other connections answer a station's close frame only after this long
+    slow_close: Duration = 0.0
+    # restarts, drops, stalls, closes and resets on a schedule
     faults: tuple[FaultSection, ...] = ()
 
     def __post_init__(self) -> None:
@@ -582,6 +623,29 @@ class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
             raise _Invalid(
                 ("boot_rejected_share",), "boot_pending_share + boot_rejected_share must be <= 1"
             )
+        for name in ("ping_interval", "close_after", "reset_after"):
+            seconds = getattr(self, name)
+            if seconds is not None:
+                _require_positive(name, seconds)
+        _check_close_code("close_code", self.close_code)
+
+    @classmethod
+    def from_options(cls, options: dict[str, str]) -> EmbeddedSection:
+        """An ``[embedded]`` table from command-line text (field name -> what was typed:
+        "20s", "0.1", "1011"), checked as in a profile; the other fields keep their defaults.
+
+        Raises:
+            ProfileError: with no source; `location` is the field, `reason` why.
+        """
+        fields = {name: _option_value(text) for name, text in options.items()}
+        try:
+            return msgspec.convert(fields, type=cls, dec_hook=decode_hook)
+        except msgspec.ValidationError as error:
+            location, reason = describe_validation_error(
+                error, {EMBEDDED: fields}, prefix=(EMBEDDED,)
+            )
+            field = (location or "").removeprefix(EMBEDDED).removeprefix(".")
+            raise ProfileError(None, field or None, reason) from None
 
 
 class ReconnectSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -737,7 +801,8 @@ def _check_host_and_port(host: str, url: Any) -> None:
 
 def parse_fault_option(text: str) -> FaultSection:
     """A fault from the command line, as the keys of ``[[embedded.faults]]``:
-    ``"restart=5s,at=30s,every=60s"``, ``"drop=0.2,at=1m"``, ``"stall=2s,at=45s"``.
+    ``"restart=5s,at=30s,every=60s"``, ``"drop=0.2,at=1m"``, ``"stall=2s,at=45s"``,
+    ``"close=0.2,code=1011,at=30s"``, ``"reset=0.1,at=45s"``.
 
     Raises:
         ProfileError: named ``--fault``, with the field and why.
@@ -749,16 +814,22 @@ def parse_fault_option(text: str) -> FaultSection:
             raise ProfileError(
                 "--fault", None, f'expected KEY=VALUE pairs like "restart=5s,at=30s", got {text!r}'
             )
-        value = value.strip()
-        try:
-            fields[key.strip()] = float(value)
-        except ValueError:
-            fields[key.strip()] = value
+        fields[key.strip()] = _option_value(value.strip())
     try:
         return msgspec.convert(fields, type=FaultSection, dec_hook=decode_hook)
     except msgspec.ValidationError as error:
         location, reason = describe_validation_error(error, fields)
         raise ProfileError("--fault", location, reason) from None
+
+
+def _option_value(text: str) -> int | float | str:
+    # As TOML would read it: 1011 an integer (a close code), 0.2 a number, "30s" a string.
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
 
 
 # --- error messages -------------------------------------------------------------------------

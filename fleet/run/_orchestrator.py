@@ -471,6 +471,13 @@ def embedded_csms(profile: Profile) -> EmbeddedCsms:
         error_share=options.error_share,
         malformed_share=options.malformed_share,
         seed=profile.seed,
+        ping_interval=options.ping_interval,
+        close_after=options.close_after,
+        close_code=options.close_code,
+        reset_after=options.reset_after,
+        field_jitter=options.field_jitter,
+        ignore_close_share=options.ignore_close_share,
+        slow_close=options.slow_close,
     )
 
 
