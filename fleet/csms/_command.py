@@ -17,7 +17,13 @@ import trio
 
 from fleet.csms._faults import run_fault_schedule
 from fleet.csms._server import EmbeddedCsms
-from fleet.profile import FaultSection, parse_fault_option, redact_text
+from fleet.profile import (
+    EmbeddedSection,
+    FaultSection,
+    ProfileError,
+    parse_fault_option,
+    redact_text,
+)
 from fleet.toolkit import parse_version
 
 # How often the running CSMS reports what it has seen, when something changed.
@@ -25,6 +31,29 @@ _REPORT_EVERY = 5.0
 # Freeze the objects alive once this many more connections came, checked this often (s).
 _FREEZE_EVERY = 200
 _FREEZE_CHECK = 1.0
+# The field behaviours' flags: [embedded] field -> (flag, metavar, help). Values are checked
+# by the profile's schema, as in a profile.
+_FIELD_FLAGS = {
+    "ping_interval": ("--ping-interval", "S", "a websocket ping to every connection this often"),
+    "close_after": ("--close-after", "S", "close each connection this long after it opened"),
+    "close_code": (
+        "--close-code",
+        "N",
+        "code of those closes: 1000 (default), 1001, 1011, 1012, 4000-4999...",
+    ),
+    "reset_after": (
+        "--reset-after",
+        "S",
+        "reset each connection (TCP RST) this long after it opened",
+    ),
+    "field_jitter": ("--field-jitter", "S", "each close or reset up to this much later"),
+    "ignore_close_share": (
+        "--ignore-close",
+        "SHARE",
+        "share of connections that never answer a station's close frame",
+    ),
+    "slow_close": ("--slow-close", "S", "answer a station's close frame only after this long"),
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,9 +103,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="append",
         metavar="SPEC",
         help="a fault on a schedule, from the start (repeat): restart=5s,at=30s,every=60s | "
-        "drop=0.2,at=1m | stall=2s,at=45s,every=2m",
+        "drop=0.2,at=1m | stall=2s,at=45s,every=2m | close=0.2,code=1011,at=30s | "
+        "reset=0.1,at=45s",
     )
     faults.add_argument("--seed", type=int, default=None, help="of the faults' random choices")
+    field = parser.add_argument_group(
+        "field behaviours", "what real CSMSs do to connections (S: seconds or 250ms, 20s, 1m)"
+    )
+    for name, (flag, metavar, what) in _FIELD_FLAGS.items():
+        field.add_argument(flag, dest=name, metavar=metavar, help=what)
     parser.add_argument(
         "--basic-auth",
         action="append",
@@ -135,6 +170,12 @@ def _build(args: argparse.Namespace) -> EmbeddedCsms:
                 sep = ""
             if not sep or not action:
                 raise ValueError(f"--action-delay takes ACTION=SECONDS, not {item!r}")
+    given = {name: value for name in _FIELD_FLAGS if (value := getattr(args, name)) is not None}
+    try:
+        field = EmbeddedSection.from_options(given)
+    except ProfileError as problem:
+        flag = _FIELD_FLAGS[problem.location][0] if problem.location in _FIELD_FLAGS else None
+        raise ValueError(f"{flag}: {problem.reason}" if flag else problem.reason) from None
     return EmbeddedCsms(
         host=args.host,
         port=args.port,
@@ -149,6 +190,13 @@ def _build(args: argparse.Namespace) -> EmbeddedCsms:
         error_share=args.error_share,
         malformed_share=args.malformed_share,
         seed=args.seed,
+        ping_interval=field.ping_interval,
+        close_after=field.close_after,
+        close_code=field.close_code,
+        reset_after=field.reset_after,
+        field_jitter=field.field_jitter,
+        ignore_close_share=field.ignore_close_share,
+        slow_close=field.slow_close,
     )
 
 
@@ -165,13 +213,17 @@ async def _serve(csms: EmbeddedCsms, faults: list[FaultSection]) -> None:
                     f"({_listed(sorted(csms.basic_auth))})",
                     flush=True,
                 )
+            if csms.field.active:
+                print(f"field behaviours: {_field_line(csms)}", flush=True)
             nursery.start_soon(_report, csms)
             nursery.start_soon(_freeze_new_connections, csms)
             if faults:
                 start = trio.current_time()
 
                 def log(kind: str, amount: float, now: float) -> None:
-                    print(f"fault at {now - start:.1f} s: {kind} {amount:g}", flush=True)
+                    kind, _, code = kind.partition(" ")  # "close 1011"
+                    what = f"{kind} {amount:g}" + (f" (code {code})" if code else "")
+                    print(f"fault at {now - start:.1f} s: {what}", flush=True)
 
                 nursery.start_soon(
                     functools.partial(run_fault_schedule, csms, faults, start=start, on_fault=log)
@@ -180,6 +232,24 @@ async def _serve(csms: EmbeddedCsms, faults: list[FaultSection]) -> None:
                 nursery.cancel_scope.cancel(reason="signal")
                 break
     _print_summary(csms)
+
+
+def _field_line(csms: EmbeddedCsms) -> str:
+    field = csms.field
+    parts = []
+    if field.ping_interval:
+        parts.append(f"ping every {field.ping_interval:g} s")
+    if field.close_after:
+        parts.append(f"close after {field.close_after:g} s (code {field.close_code})")
+    if field.reset_after:
+        parts.append(f"reset after {field.reset_after:g} s")
+    if field.jitter and (field.close_after or field.reset_after):
+        parts.append(f"up to {field.jitter:g} s later")
+    if field.ignore_close_share:
+        parts.append(f"{field.ignore_close_share:.0%} never answer a close")
+    if field.slow_close:
+        parts.append(f"close answered after {field.slow_close:g} s")
+    return ", ".join(parts)
 
 
 def _listed(names: list[str], most: int = 5) -> str:
@@ -224,5 +294,7 @@ def _print_summary(csms: EmbeddedCsms) -> None:
         injected["restarts"] = csms.restarts
     if csms.dropped:
         injected["connections dropped"] = csms.dropped
+    if csms.field.pings_sent:
+        injected["pings sent"] = csms.field.pings_sent
     if injected:
         print("faults injected:", ", ".join(f"{k} {v}" for k, v in sorted(injected.items())))
