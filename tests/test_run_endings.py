@@ -188,7 +188,8 @@ def test_an_internal_error_still_writes_the_report_with_exit_70(
 
 
 def write_behaviour(folder: Path, body: str) -> None:
-    (folder / "faulty_behaviour.py").write_text(textwrap.dedent(body))
+    # A module name of its own per test: an imported module stays in sys.modules.
+    (folder / f"faulty_{folder.name}.py").write_text(textwrap.dedent(body))
 
 
 def custom_profile(folder: Path, count: int, extra: str = "") -> Path:
@@ -198,7 +199,7 @@ def custom_profile(folder: Path, count: int, extra: str = "") -> Path:
             name = "faulty"
             csms = "embedded"
             duration = "30s"
-            behaviour = "faulty_behaviour:drive"
+            behaviour = "faulty_{folder.name}:drive"
             [stations]
             count = {count}
             versions = {{ "1.6" = 1.0 }}
