@@ -176,19 +176,8 @@ def _run_one(
             trio.run(_main, fleet_run, live, preflight)
         except BaseExceptionGroup as group:  # one failure, through our nurseries
             raise _sole(group) from None
-    except HandshakeRejected as exc:
-        if exc.status_code in (401, 403):
-            print(
-                f"fleet run: the CSMS refused the credentials (HTTP {exc.status_code}): "
-                "check [auth] in the profile",
-                file=sys.stderr,
-            )
-            return EXIT_CREDENTIALS_REFUSED
-        print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
     except ConnectError as exc:
-        print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
+        return _cannot_connect(exc)
     except KeyboardInterrupt:  # cannot happen with signals deferred; if it does, it is one
         fleet_run.interrupted_by = fleet_run.interrupted_by or "SIGINT"
         fleet_run.interrupted = True
@@ -210,6 +199,19 @@ def _run_one(
         print(f"fleet run: {fleet_run.interrupted_by} before the run began", file=sys.stderr)
         return _SIGNAL_EXITS.get(fleet_run.interrupted_by, EXIT_INTERRUPTED)
     return fleet_run, None
+
+
+def _cannot_connect(exc: ConnectError) -> int:
+    """The preflight connection failed: one line, and the exit code."""
+    if isinstance(exc, HandshakeRejected) and exc.status_code in (401, 403):
+        print(
+            f"fleet run: the CSMS refused the credentials (HTTP {exc.status_code}): "
+            "check [auth] in the profile",
+            file=sys.stderr,
+        )
+        return EXIT_CREDENTIALS_REFUSED
+    print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
 
 
 def _sole(exc: BaseException) -> BaseException:
@@ -302,19 +304,8 @@ def _run_workers(
     if profile.csms != "embedded":
         try:
             trio.run(_preflight, profile, shard)
-        except HandshakeRejected as exc:
-            if exc.status_code in (401, 403):
-                print(
-                    f"fleet run: the CSMS refused the credentials (HTTP {exc.status_code}): "
-                    "check [auth] in the profile",
-                    file=sys.stderr,
-                )
-                return EXIT_CREDENTIALS_REFUSED
-            print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
-            return EXIT_CANNOT_RUN
         except ConnectError as exc:
-            print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
-            return EXIT_CANNOT_RUN
+            return _cannot_connect(exc)
     live = LiveView(
         interactive=False if args.quiet else None, plain_every=1e9 if args.quiet else 5.0
     )
