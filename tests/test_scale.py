@@ -123,6 +123,29 @@ async def test_workers_with_the_embedded_csms_in_the_parent(tmp_path: Path) -> N
     assert not any("same process as the fleet" in note for note in report.notes)
 
 
+async def test_workers_inject_faults_on_the_workers_clock(tmp_path: Path) -> None:
+    """The parent's fault schedule starts with the workers' runs, not a process start-up
+    earlier: a drop at 2 s is at 2 s of the merged timeline, and its recovery is seen."""
+    profile = tmp_path / "drop.toml"
+    profile.write_text(
+        (ROOT / "profiles/smoke.toml").read_text()
+        + '\n[[embedded.faults]]\nat = "2s"\ndrop = 0.5\n'
+        + '\n[reconnect]\nwait_minimum = "0.1s"\nrandom_range = "0.2s"\n'
+    )
+    out = tmp_path / "run.json"
+    result = await trio.run_process(
+        [*FLEET, "run", str(profile), "--stations", str(STATIONS), "--quiet", "--workers", "2",
+         "--duration", "6", "--out", str(out)],
+        capture_stdout=True, capture_stderr=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    (fault,) = read_report(out).faults
+    assert fault.kind == "drop" and 1.8 <= fault.at_s <= 2.6, fault
+    # Back within the second (a quick backoff): seen from the reconnections, not a dip.
+    assert fault.recovery_s is not None and fault.recovery_s <= 2.0, fault
+    assert fault.peak_connects_per_s >= fault.connected_before // 2, fault
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):

@@ -103,6 +103,8 @@ class WorkersRun:
         self.csms: EmbeddedCsms | None = None
         self.interrupted = False
         self.interrupted_by: str | None = None  # the first signal's name, e.g. "SIGINT"
+        self._workers_started = trio.Event()
+        self._workers_start = 0.0  # trio clock
         self.faults: list[tuple[str, float, float]] = []  # kind, amount, seconds from start
         self._processes: list[trio.Process] = []
         self._latest: dict[int, float] = {}  # worker -> its latest interval's t
@@ -118,17 +120,15 @@ class WorkersRun:
         """Start the workers, show their progress, wait for all of them. Signals (SIGINT,
         SIGTERM) are passed on to the workers."""
         with tempfile.TemporaryDirectory(prefix="fleet-workers-") as folder:
-            async with self._csms() as url:
-                start = trio.current_time()
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._forward_signals)
-                    if self.csms is not None and self.profile.embedded.faults:
-                        nursery.start_soon(self._inject_faults, self.csms, start)
-                    async with trio.open_nursery() as workers:
-                        for j, outcome in enumerate(self.outcomes):
-                            out = Path(folder) / f"worker-{j}.json"
-                            workers.start_soon(self._worker, j, outcome, url, out)
-                    nursery.cancel_scope.cancel(reason="workers done")
+            async with self._csms() as url, trio.open_nursery() as nursery:
+                nursery.start_soon(self._forward_signals)
+                if self.csms is not None and self.profile.embedded.faults:
+                    nursery.start_soon(self._inject_faults, self.csms)
+                async with trio.open_nursery() as workers:
+                    for j, outcome in enumerate(self.outcomes):
+                        out = Path(folder) / f"worker-{j}.json"
+                        workers.start_soon(self._worker, j, outcome, url, out)
+                nursery.cancel_scope.cancel(reason="workers done")
         return self.outcomes
 
     @contextlib.asynccontextmanager
@@ -145,7 +145,12 @@ class WorkersRun:
             finally:
                 nursery.cancel_scope.cancel(reason="run over")
 
-    async def _inject_faults(self, csms: EmbeddedCsms, start: float) -> None:
+    async def _inject_faults(self, csms: EmbeddedCsms) -> None:
+        # On the workers' clock: their runs start a moment after the parent's (a Python
+        # process each), and the schedule's times and the merged timeline are theirs.
+        await self._workers_started.wait()
+        start = self._workers_start
+
         def heard(kind: str, amount: float, now: float) -> None:
             self.faults.append((kind, amount, now - start))
 
@@ -194,6 +199,9 @@ class WorkersRun:
                     interval = _INTERVAL_DECODER.decode(line)
                 except msgspec.DecodeError:
                     continue  # not ours (a stray print): the live view can do without it
+                if not self._workers_started.is_set():  # the first worker's run began then
+                    self._workers_start = trio.current_time() - interval.t
+                    self._workers_started.set()
                 second = round(interval.t)
                 self._pending.setdefault(second, {})[j] = interval
                 self._latest[j] = interval.t
@@ -273,10 +281,12 @@ def fault_from_timeline(
     recovery = None
     storm: list[int] = []
     if kind != "stall" and connected_before:
+        # A dip and its recovery can fall in one second: then the reconnections tell.
+        lost = connected_before if kind == "restart" else round(connected_before * amount)
         dipped = False
         for interval in after:
             storm.append(interval.connects)
-            dipped = dipped or interval.connected < connected_before
+            dipped = dipped or interval.connected < connected_before or sum(storm) >= lost
             if dipped and interval.connected >= connected_before:
                 recovery = round(interval.t - at, 3)
                 break
