@@ -17,9 +17,15 @@ library (0.12) made harmless:
   not expect) is a lost connection, code 1006, with the exception kept in
   `WebSocket.transport_fault`; during the opening handshake it is a `HandshakeError`.
 
-This leans on trio-websocket's private methods (`_send`, `_reader_task`, the server's
-`_handle_connection`); pyproject pins the minor version and tests/test_ping_race.py fails if
-their contract changes.
+`WebSocketServer` also accepts every connection waiting in the kernel's queue in one
+scheduling round (trio's `accept()` takes one a round, and on a busy loop a ramp or a
+reconnect storm then waits past the stations' connect timeout), and contains each
+connection's failure.
+
+This leans on trio-websocket's private parts (`_send`, `_reader_task`, `_open_handshake`,
+`_close_handshake`, `_close_reason`, `_stream`, `_wsproto`; the server's `_handle_connection`,
+`_listeners`, `_handler_nursery` and its settings); pyproject pins the minor version, and
+tests/test_ping_race.py and tests/test_faults.py fail if their contract changes.
 """
 
 from __future__ import annotations
