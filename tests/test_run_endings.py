@@ -383,3 +383,4 @@ def test_the_counts_of_station_faults_merge_by_kind() -> None:
     ]
     merged = merge(reports)
     assert merged.counters.station_faults == {"KeyError": 3, "transport: LocalProtocolError": 1}
+    assert merged.name == one.name  # not the name of the last counter merged (a bug once)

@@ -78,10 +78,10 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
             latency=_merge_latency([p.latency.histogram for p in parts]),
         )
     # Counters by kind (connect failures by reason, station faults by kind): added per kind.
-    by_kind = {name: collections.Counter[str]() for name in _COUNTS_BY_KIND}
+    by_kind = {field: collections.Counter[str]() for field in _COUNTS_BY_KIND}
     for report in reports:
-        for name, counts in by_kind.items():
-            counts.update(getattr(report.counters, name))
+        for field, counts in by_kind.items():
+            counts.update(getattr(report.counters, field))
     started = min(r.started_at for r in reports)
     ended = max(r.ended_at for r in reports)
     cpu = sum(r.environment.cpu_percent for r in reports)
@@ -108,11 +108,11 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
         connect=_merge_latency([r.connect.histogram for r in reports]),
         boot=_merge_latency([r.boot.histogram for r in reports]),
         counters=Counters(
-            **{name: dict(sorted(counts.items())) for name, counts in by_kind.items()},
+            **{field: dict(sorted(counts.items())) for field, counts in by_kind.items()},
             **{  # every other counter is a count: summed
-                name: sum(getattr(r.counters, name) for r in reports)
-                for name in Counters.__struct_fields__
-                if name not in by_kind
+                field: sum(getattr(r.counters, field) for r in reports)
+                for field in Counters.__struct_fields__
+                if field not in by_kind
             },
         ),
         timeline=_merge_timelines(reports, started),
