@@ -330,6 +330,18 @@ async def test_basic_auth_accepted_and_refused_without_leaking_the_password() ->
         assert csms.connections_accepted == 1
 
 
+async def test_credentials_in_the_url_are_sent_as_basic_auth() -> None:
+    async with open_csms(basic_auth={"cp": "s3cret pw/1"}) as csms:
+        host = csms.url.removeprefix("ws://")
+        async with tk.connect(f"ws://cp:s3cret%20pw%2F1@{host}", "cp") as cp:
+            await cp.heartbeat(v16.HeartbeatRequest())
+        with pytest.raises(tk.HandshakeRejected) as refused:
+            async with tk.connect(f"ws://cp:wrong@{host}", "cp"):
+                pass
+        assert "wrong" not in str(refused.value)
+        assert csms.connections_accepted == 1 and csms.handshakes_refused == 1
+
+
 async def test_credentials_in_the_url_never_appear_in_errors() -> None:
     with pytest.raises(tk.ConnectError) as failed:
         async with tk.connect("ws://user:hunter2@127.0.0.1:1/ocpp", "cp"):

@@ -7,7 +7,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Literal, overload
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import trio
 import trio_websocket
@@ -175,7 +175,8 @@ async def connect(
         call_timeout: default seconds to wait for each answer.
         connect_timeout: seconds for TCP, TLS and the websocket handshake together.
         password: HTTP Basic auth (security profile 1); the user name defaults to the
-            station id, as OCPP requires.
+            station id, as OCPP requires. Default: the password in the URL, if it has one
+            (``ws://user:password@host/ocpp``, percent-encoded), with its user name.
         username: a different Basic auth user name, for CSMSs that want one.
         ssl_context: TLS settings for ``wss://`` (security profiles 2 and 3); or give
             `ca_file` and optionally `client_cert` / `client_key` and one is built.
@@ -259,9 +260,16 @@ async def open_station_websocket(
     ocpp_version = parse_version(version)
     url = station_url(csms_url, station_id)
     shown_url = redact(url)
-    scheme = urlsplit(url).scheme
+    parts = urlsplit(url)
+    scheme = parts.scheme
     if scheme not in ("ws", "wss"):
         raise ValueError(f"CSMS URL must start with ws:// or wss://, not {shown_url!r}")
+    if password is None and parts.password is not None:
+        # Credentials in the URL (ws://user:password@host/...) are Basic auth, as in any
+        # HTTP client; the request itself never carries them.
+        password = unquote(parts.password)
+        if username is None and parts.username:
+            username = unquote(parts.username)
     headers = []
     if password is not None:
         headers.append(
