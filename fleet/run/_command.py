@@ -373,6 +373,7 @@ async def _main(fleet_run: FleetRun, live: LiveView, preflight: bool = True) -> 
                         fleet_run.stop(f"interrupted by {name}")
                     else:
                         live.message(f"{name} again: quitting now; the report has it all")
+                        fleet_run.quit()
                         nursery.cancel_scope.cancel(reason="second signal")
 
             nursery.start_soon(watch_signals)
@@ -429,6 +430,11 @@ def _notes(fleet_run: FleetRun, failure: BaseException | None = None) -> list[st
     if fleet_run.interrupted:
         by = f" by {fleet_run.interrupted_by}" if fleet_run.interrupted_by else ""
         notes.append(f"the run was interrupted{by} before its planned end")
+    if fleet_run.quit_at is not None:
+        notes.append(
+            "quit at once on a second signal: connections were cut, not drained; calls cut "
+            "short count as lost"
+        )
     if fleet_run.stopped_early:
         notes.append(fleet_run.stopped_early)
     if not fleet_run.drained:

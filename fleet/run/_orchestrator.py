@@ -191,6 +191,8 @@ class FleetRun:
         self.started_at_wall: dt.datetime | None = None
         self.ended_at_wall: dt.datetime | None = None
         self.ended_at: float | None = None
+        self.quit_at: float | None = None  # see quit()
+        self._quit_at_wall: dt.datetime | None = None
         self._stop = trio.Event()
         self._stop_reason = ""
         # Custom behaviours (profile.behaviour) watch this event instead of an actor's flag.
@@ -208,6 +210,14 @@ class FleetRun:
             self.interrupted = True
             self._stop_reason = reason
             self._stop.set()
+
+    def quit(self) -> None:
+        """Mark the run's end now (a second Ctrl-C): whoever calls this then cancels `run()`.
+        The report ends at this moment, not after the teardown; calls cut short are counted
+        as lost and transaction messages still held as undelivered."""
+        if self.quit_at is None:
+            self.quit_at = trio.current_time()
+            self._quit_at_wall = dt.datetime.now(dt.UTC)
 
     def finish(self) -> None:
         """End the hold now, as if the duration were over: the ramp stops and the stations
@@ -262,8 +272,8 @@ class FleetRun:
         # Synchronous: it runs even while a cancellation unwinds the run.
         if self.ended_at is not None:
             return
-        self.ended_at = trio.current_time()
-        self.ended_at_wall = dt.datetime.now(dt.UTC)
+        self.ended_at = self.quit_at if self.quit_at is not None else trio.current_time()
+        self.ended_at_wall = self._quit_at_wall or dt.datetime.now(dt.UTC)
         self._count_transaction_messages()
         self.metrics.tick(self.ended_at)
 

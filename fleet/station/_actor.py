@@ -352,10 +352,13 @@ class StationActor:
             raise
         finally:
             self._wait_scope = None
-            if outstanding is not None and outstanding.transaction:
-                # Cut off (the run's drain timed out): back in the queue, where the run
-                # counts it as undelivered.
-                machine.transaction_queue.appendleft(outstanding)
+            if outstanding is not None:
+                # Cut off (the drain timed out, or a second Ctrl-C): counted as lost, as when
+                # the connection closes first; a transaction message goes back in the
+                # queue, where the run counts it as undelivered.
+                metrics.call_lost(outstanding.action, current_time())
+                if outstanding.transaction:
+                    machine.transaction_queue.appendleft(outstanding)
 
     def _answer(self, rpc: RpcEndpoint, event: CallReceived, now: float) -> str:
         try:

@@ -206,6 +206,10 @@ class OcppConnection(TypedCaller):
                     self.stats.calls_sent += 1
                     with trio.move_on_after(limit):
                         await pending.done.wait()
+            except BaseException:
+                if self._pending is pending:  # cancelled before the answer: counted as lost
+                    self._record(action, intended_at, sent_at, None, "lost", None)
+                raise
             finally:
                 if self._pending is pending:  # not answered: timed out, lost or cancelled
                     self._pending = None
