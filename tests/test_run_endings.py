@@ -387,6 +387,33 @@ def test_a_report_that_cannot_be_written_at_the_end_goes_to_a_temporary_file(
     written.unlink()
 
 
+def test_a_page_that_cannot_be_written_leaves_no_part_written_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("the page of an earlier run")
+    said: list[str] = []
+    outputs = RunOutputs(tmp_path / "r.json", page, say=said.append)
+    real_replace = os.replace
+
+    def disk_full(src, dst):  # type: ignore[no-untyped-def]
+        if Path(dst) == page:  # the page's folder is full; the temporary folder is not
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    written = outputs.write_html("<html>new</html>")
+    monkeypatch.undo()
+    assert written is not None and written != page and written.read_text() == "<html>new</html>"
+    assert page.read_text() == "the page of an earlier run"  # not truncated, not half-new
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]  # no temporary left
+    assert said == [
+        f"fleet run: cannot write the HTML report to {page} (No space left on device); "
+        f"it is in {written}"
+    ]
+    written.unlink()
+
+
 def test_the_counts_of_station_faults_merge_by_kind() -> None:
     one = report_from({"Heartbeat": [0.01]})
     reports = [
