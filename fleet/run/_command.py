@@ -438,7 +438,12 @@ def _notes(fleet_run: FleetRun, failure: BaseException | None = None) -> list[st
     if fleet_run.stopped_early:
         notes.append(fleet_run.stopped_early)
     if not fleet_run.drained:
-        notes.append("some stations did not finish within the drain timeout and were cancelled")
+        metrics = fleet_run.metrics
+        still_open = metrics.sessions_started - metrics.sessions_stopped
+        notes.append(
+            "some stations did not finish within the drain timeout and were cancelled"
+            + (f"; {still_open:,} sessions were still open" if still_open > 0 else "")
+        )
     if fleet_run.profile.csms == "embedded":
         notes.append("the embedded CSMS ran in the same process as the fleet")
     if fleet_run.shard is not None:
