@@ -52,6 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Ramp up the profile's simulated stations against a CSMS (or the embedded "
         "one), hold them for the run's duration, and write a report of per-action latency, "
         "errors and throughput. Ctrl-C stops early and still writes the report.",
+        epilog="exit codes: 0 completed; 1 CSMS unreachable; 2 bad input; 4 a threshold "
+        "failed; 5 a worker died; 6 credentials refused; 7 stopped early (station faults); "
+        "70 internal error; 130 interrupted (SIGINT); 143 SIGTERM",
     )
     parser.add_argument("profile", help="the profile, a TOML file (see profiles/)")
     parser.add_argument("--csms", metavar="URL", help='CSMS URL, or "embedded"')
