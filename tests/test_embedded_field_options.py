@@ -19,17 +19,7 @@ from fleet.profile import ProfileError, parse_fault_option, parse_profile
 from fleet.station import TRANSACTION_ACTIONS
 from tests.test_cli import FLEET, fleet_csms
 from tests.test_fleet import profile_text
-
-MINIMAL = 'name = "t"\nduration = "30s"\n[stations]\ncount = 10\n'
-
-
-def problem(text: str) -> str:
-    with pytest.raises(ProfileError) as caught:
-        parse_profile(text, "x.toml")
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
-
+from tests.test_profile import MINIMAL, problem
 
 # --- the profile ----------------------------------------------------------------------------
 
