@@ -6,9 +6,7 @@ The library is asyncio, so its peers run as subprocesses (tests/peers/) on 127.0
 
 from __future__ import annotations
 
-import collections
 import json
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,66 +15,16 @@ import pytest
 import trio
 
 from fleet.csms import open_csms
-from tests import scenarios
+from tests import peers, scenarios
+from tests.peers import LibraryCsms
 
 PEERS = Path(__file__).resolve().parent / "peers"
 
 
-class LibraryCsms:
-    """The `ocpp`-library CSMS subprocess, its port and the JSON lines it printed."""
-
-    def __init__(self, process: trio.Process) -> None:
-        self.process = process
-        self.port: int | None = None
-        self.lines: list[dict] = []
-        self._buffer = b""
-        self.url = ""
-
-    async def read_until(self, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-        assert self.process.stdout is not None
-        with trio.fail_after(timeout):
-            while not predicate():
-                chunk = await self.process.stdout.receive_some()
-                if not chunk:
-                    return
-                self._buffer += chunk
-                *complete, self._buffer = self._buffer.split(b"\n")
-                for line in filter(bytes.strip, complete):
-                    if line.startswith(b"PORT "):
-                        self.port = int(line.split()[1])
-                    else:
-                        self.lines.append(json.loads(line))
-
-    def received(self, station: str) -> collections.Counter[str]:
-        return collections.Counter(
-            line["action"]
-            for line in self.lines
-            if line.get("station") == station and line.get("direction") == "received"
-        )
-
-    def errors(self) -> list[dict]:
-        return [line for line in self.lines if "error" in line]
-
-
 @pytest.fixture
 async def library_csms() -> AsyncIterator[LibraryCsms]:
-    process = await trio.lowlevel.open_process(
-        [sys.executable, str(PEERS / "ocpp_lib_csms.py")],
-        stdout=subprocess.PIPE,
-    )
-    csms = LibraryCsms(process)
-    try:
-        await csms.read_until(lambda: csms.port is not None, timeout=15)
-        assert csms.port is not None, "the ocpp-library CSMS ended before it listened"
-        csms.url = f"ws://127.0.0.1:{csms.port}/ocpp"
+    async with peers.library_csms() as csms:
         yield csms
-    finally:
-        process.terminate()
-        with trio.move_on_after(5):
-            await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def test_charge_16_against_the_library_csms(library_csms: LibraryCsms) -> None:

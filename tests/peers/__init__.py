@@ -7,7 +7,9 @@ reading its output all along so that a long, busy run never fills the pipe and s
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import json
 import math
 import subprocess
 import sys
@@ -16,9 +18,61 @@ from pathlib import Path
 
 import trio
 
-from tests.test_interop import LibraryCsms
-
 PEERS = Path(__file__).resolve().parent
+
+
+class LibraryCsms:
+    """The `ocpp`-library CSMS subprocess, its port and the JSON lines it printed (the
+    CALLs it received, its answers' outcomes, its field behaviours, what it refused)."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.port: int | None = None
+        self.lines: list[dict] = []
+        self._buffer = b""
+        self._draining = False
+        self.url = ""
+
+    async def read_until(self, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+        """Read the peer's lines until `predicate()` holds (or its output ends); while
+        `drain()` reads them, just wait for the predicate."""
+        if self._draining:
+            await wait_for(predicate, timeout)
+            return
+        await self._read(predicate, timeout)
+
+    async def drain(self) -> None:
+        """Read every line the peer prints, until cancelled or its output ends."""
+        self._draining = True
+        try:
+            await self._read(lambda: False, math.inf)
+        finally:
+            self._draining = False
+
+    async def _read(self, predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
+        assert self.process.stdout is not None
+        with trio.fail_after(timeout):
+            while not predicate():
+                chunk = await self.process.stdout.receive_some()
+                if not chunk:
+                    return
+                self._buffer += chunk
+                *complete, self._buffer = self._buffer.split(b"\n")
+                for line in filter(bytes.strip, complete):
+                    if line.startswith(b"PORT "):
+                        self.port = int(line.split()[1])
+                    else:
+                        self.lines.append(json.loads(line))
+
+    def received(self, station: str) -> collections.Counter[str]:
+        return collections.Counter(
+            line["action"]
+            for line in self.lines
+            if line.get("station") == station and line.get("direction") == "received"
+        )
+
+    def errors(self) -> list[dict]:
+        return [line for line in self.lines if "error" in line]
 
 
 @contextlib.asynccontextmanager
@@ -33,7 +87,7 @@ async def library_csms(*flags: str) -> AsyncIterator[LibraryCsms]:
         assert csms.port is not None, "the ocpp-library CSMS ended before it listened"
         csms.url = f"ws://127.0.0.1:{csms.port}/ocpp"
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(csms.read_until, lambda: False, math.inf)  # drain its output
+            nursery.start_soon(csms.drain)
             try:
                 yield csms
             finally:
