@@ -32,6 +32,7 @@ __all__ = [
     "Distribution",
     "Duration",
     "EmbeddedSection",
+    "EndSection",
     "FaultSection",
     "Profile",
     "ProfileError",
@@ -688,6 +689,24 @@ class TransactionMessagesSection(Struct, frozen=True, kw_only=True, forbid_unkno
     overflow: Literal["drop-meter-values", "drop-oldest", "drop-newest"] = "drop-meter-values"
 
 
+class EndSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[end]``: how stations wind down when `duration` is over (the run's drain phase,
+    reported apart from the hold). An interrupted run (Ctrl-C, SIGTERM) ends at once."""
+
+    # "stop-sessions": each station stops its running sessions (StopTransaction /
+    # TransactionEvent Ended), sends what it still holds and closes; "disconnect": stations
+    # close their connections with sessions still open, as a power cut would
+    mode: Literal["stop-sessions", "disconnect"] = "stop-sessions"
+    # stop-sessions: each session stops at a random moment within this window, so the fleet
+    # does not stop in one burst of the tool's making; default: 10 s, at most half of
+    # timeouts.drain. Must be shorter than timeouts.drain
+    window: Duration | None = None
+
+    def stop_window(self, drain: float) -> float:
+        """Seconds over which sessions stop, given the drain timeout."""
+        return self.window if self.window is not None else min(10.0, drain / 2)
+
+
 class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A load test: the stations, how they ramp up and behave, and where they connect."""
 
@@ -724,11 +743,19 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     transaction_messages: TransactionMessagesSection = TransactionMessagesSection()
     # when the fleet's own faults stop the run
     station_faults: StationFaultsSection = StationFaultsSection()
+    # how stations wind down at the end
+    end: EndSection = EndSection()
     # reserved for pass/fail checks (later work): check name -> condition, strings for now
     thresholds: dict[str, str] = {}
 
     def __post_init__(self) -> None:
         _require_positive("duration", self.duration)
+        if self.end.window is not None and self.end.window >= self.timeouts.drain:
+            raise _Invalid(
+                ("end", "window"),
+                f"expected less than timeouts.drain ({show_value(self.timeouts.drain)}), "
+                f"got {show_value(self.end.window)}",
+            )
         url = urlsplit(self.csms)
         if self.csms != EMBEDDED and not (url.scheme in ("ws", "wss") and url.hostname):
             raise _Invalid(
