@@ -7,6 +7,7 @@ import sys
 
 import fleet
 from fleet.csms import _command as csms_command
+from fleet.profile import _command as profile_command
 from fleet.report import _command as report_command
 from fleet.run import _command as run_command
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_command.add_parser(subparsers)
     report_command.add_parser(subparsers)
     csms_command.add_parser(subparsers)
+    profile_command.add_parser(subparsers)
     return parser
 
 
