@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import trio
@@ -15,6 +17,21 @@ import fleet.toolkit as tk
 from fleet.ocpp import InternalCallError, v16
 
 FLEET = [sys.executable, "-m", "fleet"]
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = str(ROOT / "profiles/smoke.toml")
+
+
+def fleet(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*FLEET, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound (so nothing else takes it meanwhile),
+    never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 def test_help_lists_the_commands() -> None:
@@ -103,3 +120,29 @@ async def test_csms_injects_scheduled_faults_and_says_so() -> None:
     assert code == 0
     assert "fault at 0.5 s: drop 1" in text
     assert "faults injected: connections dropped 1, error 1" in text
+
+
+def test_an_unreachable_csms_is_said_once() -> None:
+    with refusing_port() as port:
+        result = fleet("run", SMOKE, "--csms", f"ws://127.0.0.1:{port}/ocpp", "--quiet")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "fleet run: cannot reach the CSMS: cannot connect to "
+        f"ws://127.0.0.1:{port}/ocpp/SIM-000000: Connection refused"
+    ]
+
+
+def test_a_csms_that_never_answers_is_said_once(tmp_path: Path) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        'name = "p"\nduration = "5s"\n[stations]\ncount = 1\n[timeouts]\nconnect = "200ms"\n'
+    )
+    with socket.socket() as listener:  # the kernel completes the TCP handshake; nobody reads
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"ws://127.0.0.1:{listener.getsockname()[1]}/ocpp"
+        result = fleet("run", str(profile), "--csms", url, "--quiet")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"fleet run: cannot reach the CSMS: connecting to {url}/SIM-000000 took over 0.2 s"
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -377,8 +378,24 @@ def _connect_error(exc: BaseException, shown_url: str) -> BaseException:
 
 
 def _describe(exc: BaseException) -> str:
+    """Why a connection failed, said once (the message names the URL already)."""
     cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, OSError) and isinstance(cause, BaseExceptionGroup):
+        # trio.open_tcp_stream: "all attempts to connect to HOST:PORT failed", from a group
+        # of the same words holding each address's error. The reasons are what is news.
+        reasons = dict.fromkeys(_reason(each) for each in cause.exceptions)
+        return "; ".join(reasons)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return _reason(exc)
     text = str(exc) or type(exc).__name__
-    if cause is not None and str(cause) and str(cause) not in text:
+    if cause is not None and str(cause) and str(cause) not in text and text not in str(cause):
         text = f"{text} ({cause})"
     return text
+
+
+def _reason(exc: BaseException) -> str:
+    # "Connection refused", not trio's "Error connecting to ('127.0.0.1', 9): Connection
+    # refused" nor "[Errno 111] ...": the URL in the message says where already.
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os.strerror(exc.errno)
+    return str(exc) or type(exc).__name__
