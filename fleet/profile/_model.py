@@ -326,21 +326,36 @@ CiString20 = Annotated[str, Meta(min_length=1, max_length=20)]
 _BEHAVIOUR = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
+def about(description: str, *, unit: str | None = None) -> Meta:
+    """What a field means, for ``Annotated[type, about("...")]``: the one place it is written.
+
+    `fleet profile docs` (profiles/REFERENCE.md) and `fleet profile schema` read it; it checks
+    nothing. `unit` is for numbers that are not durations (a duration is in seconds).
+    """
+    return Meta(description=description, extra={"unit": unit} if unit else None)
+
+
 class StationsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[stations]``: how many stations, what they are called and which OCPP they speak."""
 
-    # how many stations the run brings up
-    count: Annotated[int, Meta(ge=1, le=1_000_000)]
-    # str.format pattern of the station ids, given `index` (0-based)
-    id_pattern: str = "SIM-{index:06d}"
-    # share of stations per OCPP version ("1.6", "2.0.1"); the loader scales them to sum to 1
-    versions: dict[str, float] = msgspec.field(default_factory=lambda: {"1.6": 1.0})
-    # connectors per station
-    connectors: Annotated[int, Meta(ge=1, le=16)] = 1
-    # chargePointVendor / vendorName in BootNotification
-    vendor: CiString20 = "ocpp-fleet"
-    # chargePointModel / model in BootNotification
-    model: CiString20 = "SimCharger"
+    count: Annotated[int, Meta(ge=1, le=1_000_000), about("how many stations the run brings up")]
+    id_pattern: Annotated[
+        str, about("str.format pattern of the station ids, given `index` (0-based)")
+    ] = "SIM-{index:06d}"
+    versions: Annotated[
+        dict[str, float],
+        about(
+            'share of stations per OCPP version ("1.6", "2.0.1"); the loader scales '
+            "them to sum to 1"
+        ),
+    ] = msgspec.field(default_factory=lambda: {"1.6": 1.0})
+    connectors: Annotated[int, Meta(ge=1, le=16), about("connectors per station")] = 1
+    vendor: Annotated[CiString20, about("chargePointVendor / vendorName in BootNotification")] = (
+        "ocpp-fleet"
+    )
+    model: Annotated[CiString20, about("chargePointModel / model in BootNotification")] = (
+        "SimCharger"
+    )
 
     def __post_init__(self) -> None:
         self._check_id_pattern()
@@ -381,21 +396,24 @@ class StationsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 class RampStep(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One step of a stepped ramp: from `at` on, stations connect at `rate` per second."""
 
-    # seconds after the ramp started
-    at: Duration
-    # stations per second from then on
-    rate: Annotated[float, Meta(gt=0)]
+    at: Annotated[Duration, about("seconds after the ramp started")]
+    rate: Annotated[float, Meta(gt=0), about("stations per second from then on", unit="stations/s")]
 
 
 class RampSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[ramp]``: how fast stations connect. Exactly one of rate, duration or steps."""
 
-    # stations per second
-    rate: Annotated[float, Meta(gt=0)] | None = None
-    # connect all stations evenly over this many seconds; 0 = all at once
-    duration: Duration | None = None
-    # a piecewise-constant rate: the first step at 0, then strictly later ones
-    steps: tuple[RampStep, ...] = ()
+    rate: Annotated[
+        Annotated[float, Meta(gt=0)] | None, about("stations per second", unit="stations/s")
+    ] = None
+    duration: Annotated[
+        Duration | None,
+        about("connect all stations evenly over this many seconds; 0 = all at once"),
+    ] = None
+    steps: Annotated[
+        tuple[RampStep, ...],
+        about("a piecewise-constant rate: the first step at 0, then strictly later ones"),
+    ] = ()
 
     def __post_init__(self) -> None:
         given = [
@@ -429,24 +447,35 @@ class RampSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
 class SessionSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[session]``: when connectors charge, for how long and at what power."""
 
-    # delay from the accepted boot to a connector's first session
-    first_start: DurationDistribution = Distribution.uniform(0.0, 30.0)
-    # charging time of a session
-    length: DurationDistribution = Distribution.uniform(60.0, 300.0)
-    # gap between the end of a session and the next one on the same connector
-    idle: DurationDistribution = Distribution.exponential(120.0)
-    # seconds between MeterValues while charging
-    meter_interval: Duration = 60.0
-    # charging power of a session, in kW
-    power_kw: NumberDistribution = Distribution.uniform(3.7, 22.0)
-    # the idTags sessions draw from; empty: a generated pool (see `tag_pool`)
-    id_tags: tuple[CiString20, ...] = ()
-    # size of the generated pool TAG-0 .. TAG-<n-1> when id_tags is empty
-    id_tag_pool: Annotated[int, Meta(ge=1)] = 1000
-    # send Authorize before starting a transaction
-    authorize: bool = True
-    # chance that a due session starts; otherwise the connector idles again
-    probability: Annotated[float, Meta(ge=0, le=1)] = 1.0
+    first_start: Annotated[
+        DurationDistribution, about("delay from the accepted boot to a connector's first session")
+    ] = Distribution.uniform(0.0, 30.0)
+    length: Annotated[DurationDistribution, about("charging time of a session")] = (
+        Distribution.uniform(60.0, 300.0)
+    )
+    idle: Annotated[
+        DurationDistribution,
+        about("gap between the end of a session and the next one on the same connector"),
+    ] = Distribution.exponential(120.0)
+    meter_interval: Annotated[Duration, about("seconds between MeterValues while charging")] = 60.0
+    power_kw: Annotated[
+        NumberDistribution, about("charging power of a session, in kW", unit="kW")
+    ] = Distribution.uniform(3.7, 22.0)
+    id_tags: Annotated[
+        tuple[CiString20, ...],
+        about("the idTags sessions draw from; empty: a generated pool (see `tag_pool`)"),
+    ] = ()
+    id_tag_pool: Annotated[
+        int,
+        Meta(ge=1),
+        about("size of the generated pool TAG-0 .. TAG-<n-1> when id_tags is empty"),
+    ] = 1000
+    authorize: Annotated[bool, about("send Authorize before starting a transaction")] = True
+    probability: Annotated[
+        float,
+        Meta(ge=0, le=1),
+        about("chance that a due session starts; otherwise the connector idles again"),
+    ] = 1.0
 
     def __post_init__(self) -> None:
         _require_positive("meter_interval", self.meter_interval)
@@ -466,10 +495,14 @@ class SessionSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 class AuthSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[auth]``: HTTP Basic authentication (OCPP security profile 1)."""
 
-    # the password; "{station}" in it is replaced by the station id. Secret: "***" in reports
-    password: Annotated[str | None, Secret] = None
-    # the user name; default: the station id ("{station}" is replaced too)
-    username: str | None = None
+    password: Annotated[
+        str | None,
+        Secret,
+        about('the password; "{station}" in it is replaced by the station id'),
+    ] = None
+    username: Annotated[
+        str | None, about('the user name; default: the station id ("{station}" is replaced too)')
+    ] = None
 
     def credentials(self, station_id: str) -> tuple[str, str] | None:
         """(username, password) for `station_id`, or None without a password."""
@@ -488,12 +521,15 @@ class TlsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     Relative paths are relative to the profile's folder; the loader makes them absolute.
     """
 
-    # CA bundle that signs the CSMS certificate; default: the system's CAs
-    ca_file: str | None = None
-    # the stations' client certificate (security profile 3)
-    client_cert: str | None = None
-    # the client certificate's private key, if not inside client_cert
-    client_key: str | None = None
+    ca_file: Annotated[
+        str | None, about("CA bundle that signs the CSMS certificate; default: the system's CAs")
+    ] = None
+    client_cert: Annotated[
+        str | None, about("the stations' client certificate (security profile 3)")
+    ] = None
+    client_key: Annotated[
+        str | None, about("the client certificate's private key, if not inside client_cert")
+    ] = None
 
     def __post_init__(self) -> None:
         if self.client_key is not None and self.client_cert is None:
@@ -503,12 +539,14 @@ class TlsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class TimeoutsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[timeouts]``: how long to wait, in seconds."""
 
-    # for the answer to a Call
-    call: Duration = 30.0
-    # for the websocket connection and its handshake
-    connect: Duration = 10.0
-    # at the end, for stations to finish their sessions and close before they are cut off
-    drain: Duration = 15.0
+    call: Annotated[Duration, about("for the answer to a Call")] = 30.0
+    connect: Annotated[Duration, about("for the websocket connection and its handshake")] = 10.0
+    drain: Annotated[
+        Duration,
+        about(
+            "at the end, for stations to finish their sessions and close before they are cut off"
+        ),
+    ] = 15.0
 
     def __post_init__(self) -> None:
         _require_positive("call", self.call)
@@ -533,25 +571,47 @@ class FaultSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     """One ``[[embedded.faults]]``: something the embedded CSMS does to its stations, when.
     Exactly one of restart, drop, stall, close or reset."""
 
-    # seconds after the run's start
-    at: Duration
-    # then again every so often until the run ends; none: once
-    every: Duration | None = None
-    # each time a random moment up to this much later (seeded): faults at random times
-    jitter: Duration = 0.0
-    # close every connection and the port, stay down this long, then listen again
-    restart: Duration | None = None
-    # close this share (0 to 1) of the connections, as a flaky network would
-    drop: Share | None = None
-    # answer nothing for this long (connections stay open)
-    stall: Duration | None = None
-    # close this share of the connections cleanly, with `code` (a redeploy, an internal error)
-    close: Share | None = None
-    # the close code of `close`: 1000 normal, 1001 going away (the default), 1011 internal
-    # error, 1012 service restart, 4000-4999 an application's own
-    code: int | None = None
-    # reset this share of the connections: TCP RST, no close frame (a crash, a load balancer)
-    reset: Share | None = None
+    at: Annotated[Duration, about("seconds after the run's start")]
+    every: Annotated[
+        Duration | None, about("then again every so often until the run ends; not set: once")
+    ] = None
+    jitter: Annotated[
+        Duration,
+        about("each time a random moment up to this much later (seeded): faults at random times"),
+    ] = 0.0
+    restart: Annotated[
+        Duration | None,
+        about("close every connection and the port, stay down this long, then listen again"),
+    ] = None
+    drop: Annotated[
+        Share | None,
+        about("close this share (0 to 1) of the connections, as a flaky network would"),
+    ] = None
+    stall: Annotated[
+        Duration | None, about("answer nothing for this long (connections stay open)")
+    ] = None
+    close: Annotated[
+        Share | None,
+        about(
+            "close this share of the connections cleanly, with `code` (a redeploy, "
+            "an internal error)"
+        ),
+    ] = None
+    code: Annotated[
+        int | None,
+        about(
+            "the close code of `close`: 1000 normal, 1001 going away (the default), "
+            "1011 internal error, 1012 service restart, 4000-4999 an application's "
+            "own"
+        ),
+    ] = None
+    reset: Annotated[
+        Share | None,
+        about(
+            "reset this share of the connections: TCP RST, no close frame (a crash, "
+            "a load balancer)"
+        ),
+    ] = None
 
     def __post_init__(self) -> None:
         given = [k for k in FAULT_KINDS if getattr(self, k) is not None]
@@ -584,38 +644,70 @@ class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """``[embedded]``: how the in-process CSMS answers, when ``csms = "embedded"``, what it
     does to connections as real CSMSs do, and the faults it injects."""
 
-    # interval (s) the CSMS gives in BootNotification answers
-    heartbeat_interval: Annotated[int, Meta(ge=1)] = 60
-    # status of every BootNotification answer (but the shares below)
-    boot_status: Literal["Accepted", "Pending", "Rejected"] = "Accepted"
-    # shares of boots answered Pending / Rejected instead (the station boots again later)
-    boot_pending_share: Share = 0.0
-    boot_rejected_share: Share = 0.0
-    # delay before each answer, to simulate a slow CSMS
-    response_delay: Duration = 0.0
-    # per action, instead of response_delay: { Authorize = "50ms", StartTransaction = "200ms" }
-    action_delay: dict[str, Duration] = {}
-    # share of calls answered with a CALLERROR (InternalError)
-    error_share: Share = 0.0
-    # share of calls answered with a malformed frame
-    malformed_share: Share = 0.0
-    # Field behaviours, for every connection (see fleet.csms's FieldBehaviour):
-    # a websocket ping this often (a `websockets`-based CSMS: "20s"); none: no pings
-    ping_interval: Duration | None = None
-    # the CSMS closes each connection itself this long after it opened, with close_code
-    close_after: Duration | None = None
-    # 1000 normal, 1001 going away, 1011 internal error, 1012 service restart, 4000-4999 ...
-    close_code: int = 1000
-    # the CSMS resets each connection (TCP RST, no close frame) this long after it opened
-    reset_after: Duration | None = None
-    # each close_after / reset_after up to this much later, at random (seeded)
-    field_jitter: Duration = 0.0
-    # share of connections that never answer a station's close frame
-    ignore_close_share: Share = 0.0
-    # the other connections answer a station's close frame only after this long
-    slow_close: Duration = 0.0
-    # restarts, drops, stalls, closes and resets on a schedule
-    faults: tuple[FaultSection, ...] = ()
+    heartbeat_interval: Annotated[
+        int,
+        Meta(ge=1),
+        about("the heartbeat interval the CSMS gives in BootNotification answers", unit="s"),
+    ] = 60
+    boot_status: Annotated[
+        Literal["Accepted", "Pending", "Rejected"],
+        about("status of every BootNotification answer (but the shares below)"),
+    ] = "Accepted"
+    boot_pending_share: Annotated[
+        Share, about("share of boots answered Pending instead (the station boots again later)")
+    ] = 0.0
+    boot_rejected_share: Annotated[
+        Share, about("share of boots answered Rejected instead (the station boots again later)")
+    ] = 0.0
+    response_delay: Annotated[
+        Duration, about("delay before each answer, to simulate a slow CSMS")
+    ] = 0.0
+    action_delay: Annotated[
+        dict[str, Duration],
+        about(
+            'per action, instead of response_delay: { Authorize = "50ms", '
+            'StartTransaction = "200ms" }'
+        ),
+    ] = {}
+    error_share: Annotated[
+        Share, about("share of calls answered with a CALLERROR (InternalError)")
+    ] = 0.0
+    malformed_share: Annotated[Share, about("share of calls answered with a malformed frame")] = 0.0
+    # Field behaviours, for every connection (see fleet.csms's FieldBehaviour).
+    ping_interval: Annotated[
+        Duration | None,
+        about('a websocket ping this often (a `websockets`-based CSMS: "20s"); not set: no pings'),
+    ] = None
+    close_after: Annotated[
+        Duration | None,
+        about("the CSMS closes each connection itself this long after it opened, with close_code"),
+    ] = None
+    close_code: Annotated[
+        int,
+        about(
+            "the close code of close_after: 1000 normal, 1001 going away, 1011 "
+            "internal error, 1012 service restart, 4000-4999 an application's own "
+            "(1000-1003, 1007-1014 or 3000-4999)"
+        ),
+    ] = 1000
+    reset_after: Annotated[
+        Duration | None,
+        about(
+            "the CSMS resets each connection (TCP RST, no close frame) this long after it opened"
+        ),
+    ] = None
+    field_jitter: Annotated[
+        Duration, about("each close_after / reset_after up to this much later, at random (seeded)")
+    ] = 0.0
+    ignore_close_share: Annotated[
+        Share, about("share of connections that never answer a station's close frame")
+    ] = 0.0
+    slow_close: Annotated[
+        Duration, about("the other connections answer a station's close frame only after this long")
+    ] = 0.0
+    faults: Annotated[
+        tuple[FaultSection, ...], about("restarts, drops, stalls, closes and resets on a schedule")
+    ] = ()
 
     def __post_init__(self) -> None:
         if self.error_share + self.malformed_share > 1:
@@ -652,12 +744,16 @@ class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 class ReconnectSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[reconnect]``: back-off after a lost connection (OCPP 2.0.1 RetryBackOff* defaults)."""
 
-    # RetryBackOffWaitMinimum: seconds before the first retry
-    wait_minimum: Duration = 3.0
-    # RetryBackOffRandomRange: up to this many seconds added at random to each wait
-    random_range: Duration = 10.0
-    # RetryBackOffRepeatTimes: how often the wait doubles
-    repeat_times: Annotated[int, Meta(ge=0)] = 5
+    wait_minimum: Annotated[
+        Duration, about("RetryBackOffWaitMinimum: seconds before the first retry")
+    ] = 3.0
+    random_range: Annotated[
+        Duration,
+        about("RetryBackOffRandomRange: up to this many seconds added at random to each wait"),
+    ] = 10.0
+    repeat_times: Annotated[
+        int, Meta(ge=0), about("RetryBackOffRepeatTimes: how often the wait doubles")
+    ] = 5
 
 
 class StationFaultsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -668,39 +764,73 @@ class StationFaultsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fie
     early, and still writes its report, only when `stop_share` of the stations faulted
     within `window`: then the figures would describe the tool, not the CSMS."""
 
-    # share of the stations (0..1) that must fault within `window` to stop the run; 1 never
-    # stops for less than the whole fleet
-    stop_share: Share = 0.5
-    window: Duration = 60.0
+    stop_share: Annotated[
+        Share,
+        about(
+            "share of the stations (0..1) that must fault within `window` to stop "
+            "the run; 1 never stops for less than the whole fleet"
+        ),
+    ] = 0.5
+    window: Annotated[
+        Duration, about("the sliding window in which stop_share of the stations must fault")
+    ] = 60.0
 
 
 class TransactionMessagesSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[transaction_messages]``: how stations keep and retry StartTransaction,
     StopTransaction, MeterValues (1.6) and TransactionEvent (2.0.1) messages."""
 
-    # TransactionMessageAttempts: sends of one message before it is given up (and counted)
-    attempts: Annotated[int, Meta(ge=1)] = 3
-    # TransactionMessageRetryInterval: wait after a CALLERROR or timeout, times the attempts
-    retry_interval: Duration = 10.0
-    # messages a station holds (offline, or waiting for the CSMS) before `overflow` applies
-    queue_limit: Annotated[int, Meta(ge=1)] = 1000
-    # which message a full queue drops: the oldest periodic meter values (else the oldest),
-    # the oldest, or the new one
-    overflow: Literal["drop-meter-values", "drop-oldest", "drop-newest"] = "drop-meter-values"
+    attempts: Annotated[
+        int,
+        Meta(ge=1),
+        about(
+            "TransactionMessageAttempts: sends of one message before it is given up (and counted)"
+        ),
+    ] = 3
+    retry_interval: Annotated[
+        Duration,
+        about(
+            "TransactionMessageRetryInterval: wait after a CALLERROR or timeout, times the attempts"
+        ),
+    ] = 10.0
+    queue_limit: Annotated[
+        int,
+        Meta(ge=1),
+        about(
+            "messages a station holds (offline, or waiting for the CSMS) before `overflow` applies"
+        ),
+    ] = 1000
+    overflow: Annotated[
+        Literal["drop-meter-values", "drop-oldest", "drop-newest"],
+        about(
+            "which message a full queue drops: the oldest periodic meter values "
+            "(else the oldest), the oldest, or the new one"
+        ),
+    ] = "drop-meter-values"
 
 
 class EndSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[end]``: how stations wind down when `duration` is over (the run's drain phase,
     reported apart from the hold). An interrupted run (Ctrl-C, SIGTERM) ends at once."""
 
-    # "stop-sessions": each station stops its running sessions (StopTransaction /
-    # TransactionEvent Ended), sends what it still holds and closes; "disconnect": stations
-    # close their connections with sessions still open, as a power cut would
-    mode: Literal["stop-sessions", "disconnect"] = "stop-sessions"
-    # stop-sessions: each session stops at a random moment within this window, so the fleet
-    # does not stop in one burst of the tool's making; default: 10 s, at most half of
-    # timeouts.drain. Must be shorter than timeouts.drain
-    window: Duration | None = None
+    mode: Annotated[
+        Literal["stop-sessions", "disconnect"],
+        about(
+            '"stop-sessions": each station stops its running sessions '
+            "(StopTransaction / TransactionEvent Ended), sends what it still holds "
+            'and closes; "disconnect": stations close their connections with '
+            "sessions still open, as a power cut would"
+        ),
+    ] = "stop-sessions"
+    window: Annotated[
+        Duration | None,
+        about(
+            "stop-sessions: each session stops at a random moment within this "
+            "window, so the fleet does not stop in one burst of the tool's making; "
+            "default: 10 s, at most half of timeouts.drain. Must be shorter than "
+            "timeouts.drain"
+        ),
+    ] = None
 
     def stop_window(self, drain: float) -> float:
         """Seconds over which sessions stop, given the drain timeout."""
@@ -710,43 +840,49 @@ class EndSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A load test: the stations, how they ramp up and behave, and where they connect."""
 
-    # short name, shown in reports
-    name: Annotated[str, Meta(min_length=1)]
-    # what the profile is for
-    description: str = ""
-    # "embedded" (start the embedded CSMS in-process) or a ws:// or wss:// URL; a password in
-    # it (ws://user:password@host) is "***" in reports and messages
-    csms: Annotated[str, SecretInUrl] = EMBEDDED
-    # seed of every random draw, so that runs are reproducible
-    seed: int = 1
-    # seconds stations are held after the ramp starts (> 0)
-    duration: Duration
-    # "module:function" of a custom async station driver; None: the built-in behaviour
-    behaviour: str | None = None
-    # the stations
-    stations: StationsSection
-    # how fast they connect; default: 50 per second
-    ramp: RampSection = RampSection(rate=50.0)
-    # their charging sessions
-    session: SessionSection = SessionSection()
-    # HTTP Basic authentication
-    auth: AuthSection = AuthSection()
-    # TLS certificates
-    tls: TlsSection = TlsSection()
-    # how long to wait for things
-    timeouts: TimeoutsSection = TimeoutsSection()
-    # the embedded CSMS's answers
-    embedded: EmbeddedSection = EmbeddedSection()
-    # reconnection back-off
-    reconnect: ReconnectSection = ReconnectSection()
-    # retries and the offline queue of transaction messages
-    transaction_messages: TransactionMessagesSection = TransactionMessagesSection()
-    # when the fleet's own faults stop the run
-    station_faults: StationFaultsSection = StationFaultsSection()
-    # how stations wind down at the end
-    end: EndSection = EndSection()
-    # reserved for pass/fail checks (later work): check name -> condition, strings for now
-    thresholds: dict[str, str] = {}
+    name: Annotated[str, Meta(min_length=1), about("short name, shown in reports")]
+    description: Annotated[str, about("what the profile is for")] = ""
+    csms: Annotated[
+        str,
+        SecretInUrl,
+        about(
+            '"embedded" (start the embedded CSMS in-process) or a ws:// or wss:// URL, '
+            "which may hold a user and password (ws://user:password@host)"
+        ),
+    ] = EMBEDDED
+    seed: Annotated[int, about("seed of every random draw, so that runs are reproducible")] = 1
+    duration: Annotated[Duration, about("seconds stations are held after the ramp starts (> 0)")]
+    behaviour: Annotated[
+        str | None,
+        about(
+            '"module:function" of a custom async station driver; not set: the built-in behaviour'
+        ),
+    ] = None
+    stations: Annotated[StationsSection, about("the stations")]
+    ramp: Annotated[RampSection, about("how fast they connect; default: 50 per second")] = (
+        RampSection(rate=50.0)
+    )
+    session: Annotated[SessionSection, about("their charging sessions")] = SessionSection()
+    auth: Annotated[AuthSection, about("HTTP Basic authentication")] = AuthSection()
+    tls: Annotated[TlsSection, about("TLS certificates")] = TlsSection()
+    timeouts: Annotated[TimeoutsSection, about("how long to wait for things")] = TimeoutsSection()
+    embedded: Annotated[EmbeddedSection, about("the embedded CSMS's answers")] = EmbeddedSection()
+    reconnect: Annotated[ReconnectSection, about("reconnection back-off")] = ReconnectSection()
+    transaction_messages: Annotated[
+        TransactionMessagesSection, about("retries and the offline queue of transaction messages")
+    ] = TransactionMessagesSection()
+    station_faults: Annotated[
+        StationFaultsSection, about("when the fleet's own faults stop the run")
+    ] = StationFaultsSection()
+    end: Annotated[EndSection, about("how stations wind down at the end")] = EndSection()
+    thresholds: Annotated[
+        dict[str, str],
+        about(
+            'pass/fail checks at the end of the run, figure -> condition ("p99" = '
+            '"< 2s", "BootNotification.p99" = "< 500ms", "errors" = "< 0.1%", '
+            '"timeouts" = "== 0"); a failed one makes `fleet run` exit 4'
+        ),
+    ] = {}
 
     def __post_init__(self) -> None:
         _require_positive("duration", self.duration)
