@@ -18,7 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="OCPP 1.6J / 2.0.1 charge point toolkit and fleet load tester.",
     )
     parser.add_argument("--version", action="version", version=f"ocpp-fleet {fleet.__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Required: no command is a usage error (usage on stderr, exit 2), as for every subcommand.
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run_command.add_parser(subparsers)
     report_command.add_parser(subparsers)
     csms_command.add_parser(subparsers)
@@ -28,10 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    args = parser.parse_args(argv)  # a usage error exits 2 here
     return args.run(args)
 
 

@@ -40,6 +40,23 @@ def test_help_lists_the_commands() -> None:
     assert "csms" in result.stdout
 
 
+def test_no_command_is_a_usage_error() -> None:
+    result = fleet()
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("usage: fleet ")
+    assert result.stderr.splitlines()[-1].startswith("fleet: error: ")
+
+
+@pytest.mark.parametrize(
+    "args", [["nonsense"], ["run"], ["run", SMOKE, "--no-such-flag"], ["report"], ["csms", "x"]]
+)
+def test_every_usage_error_exits_2(args: list[str]) -> None:
+    result = fleet(*args)
+    assert result.returncode == 2, result.stderr
+    assert "usage: fleet" in result.stderr
+
+
 def test_csms_rejects_bad_options_with_one_clear_line() -> None:
     result = subprocess.run(
         [*FLEET, "csms", "--basic-auth", "no-colon"], capture_output=True, text=True, timeout=30
