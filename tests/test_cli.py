@@ -14,6 +14,7 @@ import pytest
 import trio
 
 import fleet.toolkit as tk
+from fleet.metrics import read_report
 from fleet.ocpp import InternalCallError, v16
 
 FLEET = [sys.executable, "-m", "fleet"]
@@ -163,3 +164,34 @@ def test_a_csms_that_never_answers_is_said_once(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         f"fleet run: cannot reach the CSMS: connecting to {url}/SIM-000000 took over 0.2 s"
     ]
+
+
+# -- durations: the command line reads them as profiles do -----------------------------------
+
+TINY = 'name = "tiny"\ncsms = "embedded"\nduration = "1h"\n[stations]\ncount = 1\n'
+
+
+@pytest.mark.parametrize(("typed", "seconds"), [("1500ms", 1.5), ("1.5", 1.5), ("0m2s", 2.0)])
+def test_run_duration_takes_the_forms_of_a_profile(
+    tmp_path: Path, typed: str, seconds: float
+) -> None:
+    profile, out = tmp_path / "tiny.toml", tmp_path / "report.json"
+    profile.write_text(TINY)
+    result = fleet("run", str(profile), "--duration", typed, "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert read_report(out).profile["duration"] == seconds
+
+
+@pytest.mark.parametrize("typed", ["20x", "-5", "nan", "5 m", ""])
+def test_a_bad_run_duration_is_one_line_naming_the_flag(tmp_path: Path, typed: str) -> None:
+    profile = tmp_path / "tiny.toml"
+    profile.write_text(TINY)
+    result = fleet("run", str(profile), "--duration", typed)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("fleet run: --duration: expected a "), line
+
+
+def test_run_help_says_what_a_duration_is() -> None:
+    help_text = " ".join(fleet("run", "--help").stdout.split())
+    assert "--duration DURATION run duration: 250ms, 30s, 5m, 1m30s or seconds" in help_text

@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 import trio
 
+from fleet._options import DURATION_FORMS, duration_option
 from fleet.metrics import Interval, Report, build_report, format_summary
 from fleet.profile import Profile, ProfileError, load_profile, secret_values
 from fleet.report import Threshold, check_thresholds, parse_thresholds, render_html
@@ -59,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("profile", help="the profile, a TOML file (see profiles/)")
     parser.add_argument("--csms", metavar="URL", help='CSMS URL, or "embedded"')
     parser.add_argument("--stations", type=int, metavar="N", help="number of stations")
-    parser.add_argument("--duration", type=float, metavar="S", help="run duration in seconds")
+    parser.add_argument("--duration", metavar="DURATION", help=f"run duration: {DURATION_FORMS}")
     parser.add_argument(
         "--out", metavar="FILE", help="report file (default: reports/NAME-TIME.json)"
     )
@@ -90,8 +91,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        duration = None if args.duration is None else duration_option("--duration", args.duration)
+    except ValueError as exc:
+        print(f"fleet run: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
         profile = load_profile(args.profile).with_overrides(
-            csms=args.csms, stations=args.stations, duration=args.duration
+            csms=args.csms, stations=args.stations, duration=duration
         )
         thresholds = parse_thresholds(profile.thresholds)
     except ProfileError as exc:
