@@ -195,3 +195,14 @@ def test_a_bad_run_duration_is_one_line_naming_the_flag(tmp_path: Path, typed: s
 def test_run_help_says_what_a_duration_is() -> None:
     help_text = " ".join(fleet("run", "--help").stdout.split())
     assert "--duration DURATION run duration: 250ms, 30s, 5m, 1m30s or seconds" in help_text
+
+
+def test_a_behaviour_that_cannot_load_names_the_profile_and_the_field(tmp_path: Path) -> None:
+    profile = tmp_path / "tiny.toml"
+    profile.write_text('behaviour = "no_such_module:drive"\n' + TINY)
+    result = fleet("run", str(profile), "--quiet")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"fleet run: {profile}: behaviour 'no_such_module:drive': cannot import "
+        "'no_such_module': No module named 'no_such_module'"
+    ]

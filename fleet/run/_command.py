@@ -191,8 +191,8 @@ def _run_one(
         fleet_run.interrupted_by = fleet_run.interrupted_by or "SIGINT"
         fleet_run.interrupted = True
     except ValueError as exc:  # before the start: e.g. a custom behaviour that cannot import
-        if not fleet_run.started:
-            print(f"fleet run: {exc}", file=sys.stderr)
+        if not fleet_run.started:  # the profile's doing: name it, as a ProfileError does
+            print(f"fleet run: {args.profile}: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         return fleet_run, exc
     except Exception as exc:
