@@ -17,22 +17,36 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 
 from fleet.ocpp import CallError, ErrorCode, v16, v201
 from fleet.toolkit._generated import HANDLER_NAMES, CsmsHandlers16, CsmsHandlers201
 
-if TYPE_CHECKING:
-    from fleet.csms._server import EmbeddedCsms
-
 __all__ = [
     "AdmitsRequestedCalls",
+    "AnsweringCsms",
     "DefaultCsmsHandlers16",
     "DefaultCsmsHandlers201",
     "RegistrationGate",
 ]
+
+
+class AnsweringCsms(Protocol):
+    """What the default answers read of the CSMS that built them (an `EmbeddedCsms`).
+
+    Named here, not imported: the server imports this module, and modules only look down.
+    A subclass that reaches further (``self.csms.station(...)``) declares
+    ``csms: EmbeddedCsms`` itself.
+    """
+
+    @property
+    def heartbeat_interval(self) -> int: ...
+
+    def boot_answer_status(self) -> str: ...
+
+    def next_transaction_id(self) -> int: ...
 
 
 def _now() -> dt.datetime:
@@ -44,11 +58,11 @@ class DefaultCsmsHandlers16(CsmsHandlers16):
     """OCPP 1.6 answers of the embedded CSMS; subclass and override to change one.
 
     Attributes:
-        csms: the CSMS (its settings and transaction ids).
+        csms: the CSMS that built these handlers (its settings and transaction ids).
         station_id: the station these handlers answer.
     """
 
-    def __init__(self, csms: EmbeddedCsms, station_id: str) -> None:
+    def __init__(self, csms: AnsweringCsms, station_id: str) -> None:
         self.csms = csms
         self.station_id = station_id
 
@@ -93,7 +107,7 @@ class DefaultCsmsHandlers16(CsmsHandlers16):
 class DefaultCsmsHandlers201(CsmsHandlers201):
     """OCPP 2.0.1 answers of the embedded CSMS; subclass and override to change one."""
 
-    def __init__(self, csms: EmbeddedCsms, station_id: str) -> None:
+    def __init__(self, csms: AnsweringCsms, station_id: str) -> None:
         self.csms = csms
         self.station_id = station_id
 

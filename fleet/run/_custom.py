@@ -12,18 +12,44 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
 import fleet.toolkit as tk
+from fleet.metrics import Metrics
 from fleet.ocpp import OcppVersion
+from fleet.profile import Profile
 from fleet.station import Reconnect
 
-if TYPE_CHECKING:
-    from fleet.run._orchestrator import FleetRun, StationPlan
+__all__ = ["CustomRun", "CustomStation", "PlannedStation", "run_custom_station"]
 
-__all__ = ["CustomStation", "run_custom_station"]
+
+# What this module needs of the run (a `FleetRun`) and of a station's plan (a `StationPlan`),
+# named here rather than imported: the orchestrator imports this module, which looks only down.
+
+
+class CustomRun(Protocol):
+    """The run custom behaviours take part in."""
+
+    profile: Profile
+    metrics: Metrics  # replaced when the run starts: read it at each use
+    csms_url: str
+    custom_stop: trio.Event  # set when the run ends
+    custom_running: int  # custom behaviours still running; the drain waits for none
+
+
+class PlannedStation(Protocol):
+    """Who one station is."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def station_id(self) -> str: ...
+
+    @property
+    def version(self) -> OcppVersion: ...
 
 
 class CustomStation:
@@ -37,7 +63,7 @@ class CustomStation:
         profile: the whole profile, for the behaviour's own settings.
     """
 
-    def __init__(self, run: FleetRun, plan: StationPlan, rng: random.Random) -> None:
+    def __init__(self, run: CustomRun, plan: PlannedStation, rng: random.Random) -> None:
         self._run = run
         self.station_id = plan.station_id
         self.version: OcppVersion = plan.version
@@ -111,7 +137,10 @@ class CustomStation:
 
 
 async def run_custom_station(
-    behaviour: Callable[[CustomStation], Any], run: FleetRun, plan: StationPlan, rng: random.Random
+    behaviour: Callable[[CustomStation], Any],
+    run: CustomRun,
+    plan: PlannedStation,
+    rng: random.Random,
 ) -> None:
     """Run one station's custom behaviour until it returns or the run ends.
 
