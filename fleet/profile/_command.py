@@ -6,6 +6,9 @@ import argparse
 import json
 import sys
 
+import msgspec
+
+from fleet.profile._docs import format_duration, json_schema, reference
 from fleet.profile._load import load_profile
 from fleet.profile._model import ProfileError
 
@@ -29,6 +32,24 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     check.add_argument("profiles", nargs="+", metavar="FILE")
     check.set_defaults(run=_check)
 
+    docs = commands.add_parser(
+        "docs",
+        help="print the profile reference (Markdown): every table and key",
+        description="Print the reference of every table and key of a profile (TOML path, "
+        "type, default, unit, meaning) as Markdown, generated from the model; "
+        "profiles/REFERENCE.md is its output.",
+    )
+    docs.set_defaults(run=_docs)
+
+    schema = commands.add_parser(
+        "schema",
+        help="print a JSON Schema of profiles, for editors",
+        description="Print a JSON Schema (2020-12) of a profile, for editors that complete "
+        "and check TOML (Taplo, Even Better TOML): save it and start a profile with "
+        "`#:schema ./profile.schema.json`.",
+    )
+    schema.set_defaults(run=_schema)
+
 
 def _check(args: argparse.Namespace) -> int:
     # Imported here: fleet.report reads reports, which `docs` and `schema` never need.
@@ -49,6 +70,17 @@ def _check(args: argparse.Namespace) -> int:
             stations = profile.stations.count
             print(
                 f"{path}: ok: {json.dumps(profile.name)}, "
-                f"{stations:,} station{'s' * (stations != 1)} for {profile.duration:g} s"
+                f"{stations:,} station{'s' * (stations != 1)} for "
+                f"{format_duration(profile.duration)}"
             )
     return code
+
+
+def _docs(args: argparse.Namespace) -> int:
+    sys.stdout.write(reference())
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(json_schema())).decode() + "\n")
+    return EXIT_OK

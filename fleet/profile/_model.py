@@ -397,14 +397,15 @@ class RampStep(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One step of a stepped ramp: from `at` on, stations connect at `rate` per second."""
 
     at: Annotated[Duration, about("seconds after the ramp started")]
-    rate: Annotated[float, Meta(gt=0), about("stations per second from then on", unit="stations/s")]
+    rate: Annotated[float, Meta(gt=0), about("the rate from then on", unit="stations/s")]
 
 
 class RampSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[ramp]``: how fast stations connect. Exactly one of rate, duration or steps."""
 
     rate: Annotated[
-        Annotated[float, Meta(gt=0)] | None, about("stations per second", unit="stations/s")
+        Annotated[float, Meta(gt=0)] | None,
+        about("the rate stations connect at", unit="stations/s"),
     ] = None
     duration: Annotated[
         Duration | None,
@@ -458,12 +459,12 @@ class SessionSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         about("gap between the end of a session and the next one on the same connector"),
     ] = Distribution.exponential(120.0)
     meter_interval: Annotated[Duration, about("seconds between MeterValues while charging")] = 60.0
-    power_kw: Annotated[
-        NumberDistribution, about("charging power of a session, in kW", unit="kW")
-    ] = Distribution.uniform(3.7, 22.0)
+    power_kw: Annotated[NumberDistribution, about("charging power of a session", unit="kW")] = (
+        Distribution.uniform(3.7, 22.0)
+    )
     id_tags: Annotated[
         tuple[CiString20, ...],
-        about("the idTags sessions draw from; empty: a generated pool (see `tag_pool`)"),
+        about("the idTags sessions draw from; empty: a generated pool (see id_tag_pool)"),
     ] = ()
     id_tag_pool: Annotated[
         int,
