@@ -9,6 +9,10 @@ to plain floats of seconds; values drawn per station or session decode to `Distr
 Secret fields are marked on the model (`Secret`, `SecretInUrl`); `redacted()` is how a profile
 (or any Struct, or the builtins of one) becomes data fit to write or show, and `redact_text()`
 hides `secret_values()` in messages and logs.
+
+Each field's meaning is written once, as ``about("...")`` in its annotation (a msgspec `Meta`
+description). `fleet profile docs` and `fleet profile schema` (`_docs.py`) generate
+profiles/REFERENCE.md and a JSON Schema from the model; `fleet profile check` validates files.
 """
 
 from fleet.profile._load import load_profile, parse_profile

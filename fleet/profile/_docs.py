@@ -29,7 +29,7 @@ from fleet.profile._model import (
     NumberDistribution,
     Profile,
 )
-from fleet.profile._secrets import Secret, SecretInUrl
+from fleet.profile._secrets import REDACTED, Secret, SecretInUrl
 
 __all__ = [
     "DURATION_PATTERN",
@@ -73,8 +73,7 @@ class Field:
     """One key of a TOML table, as the model declares it."""
 
     name: str
-    base: Any  # the type without Annotated and without `| None`
-    optional: bool  # `| None`: the key may be left out, and is then not set
+    base: Any  # the type without Annotated and without `| None` (such a key may be left out)
     metas: tuple[Meta, ...]
     secret: type | None  # Secret, SecretInUrl or None
     default: Any  # msgspec.NODEFAULT when the key is required
@@ -116,15 +115,14 @@ def fields(struct: type[Struct]) -> list[Field]:
     found = []
     for field in msgspec.structs.fields(struct):
         base, metas, secret = _unwrap(field.type)
-        optional = get_origin(base) in (Union, UnionType) and type(None) in get_args(base)
-        if optional:
+        if get_origin(base) in (Union, UnionType) and type(None) in get_args(base):
             (member,) = (member for member in get_args(base) if member is not type(None))
             base, more, more_secret = _unwrap(member)
             metas, secret = metas + more, secret or more_secret
         default = field.default
         if field.default_factory is not msgspec.NODEFAULT:
             default = field.default_factory()
-        found.append(Field(field.encode_name, base, optional, metas, secret, default))
+        found.append(Field(field.encode_name, base, metas, secret, default))
     return found
 
 
@@ -284,12 +282,8 @@ def _range(metas: tuple[Meta, ...]) -> str:
     return ""
 
 
-def _type_words(field: Field, held: dict[type, str]) -> str:
-    """The field's type as a user writes it."""
-    return _kind_words(field.base, field.metas, held)
-
-
 def _kind_words(kind: Any, metas: tuple[Meta, ...], held: dict[type, str]) -> str:
+    """A type as a profile writes it; `held` links the tables to their sections."""
     kind, more, _ = _unwrap(kind)  # an item's or a value's own Annotated
     metas += more
     if kind is Duration:
@@ -343,18 +337,20 @@ def _default_words(field: Field) -> str:
     written = _as_written(field.default, field.base)
     if _is_struct(field.base) and not written:
         return "its keys' defaults"
-    if _is_struct(field.base):
-        return f"`{_toml(written)}`"
     return f"`{_toml(written)}`"
 
 
-def _meaning(field: Field) -> str:
-    text = field.description
+def _secret_note(field: Field, redacted: str) -> str:
+    """What the field's secret marker means, with `redacted` for how "***" is shown."""
     if field.secret is Secret:
-        text += '. Secret: `"***"` in reports, messages and logs'
-    elif field.secret is SecretInUrl:
-        text += '. A password in it is `"***"` in reports, messages and logs'
-    return _escape(text)
+        return f". Secret: {redacted} in reports, messages and logs"
+    if field.secret is SecretInUrl:
+        return f". A password in it is {redacted} in reports, messages and logs"
+    return ""
+
+
+def _meaning(field: Field) -> str:
+    return _escape(field.description + _secret_note(field, f'`"{REDACTED}"`'))
 
 
 def _escape(text: str) -> str:
@@ -440,7 +436,7 @@ def reference() -> str:
         for field in fields(table.struct):
             cells = (
                 f"`{table.key(field.name)}`",
-                _type_words(field, held),
+                _kind_words(field.base, field.metas, held),
                 _default_words(field),
                 field.unit,
                 _meaning(field),
@@ -545,8 +541,4 @@ def _settle_property(prop: dict[str, Any], field: Field) -> None:
     description = field.description
     if field.unit and field.base not in (Duration, DurationDistribution):
         description += f" ({field.unit})"  # the Duration schema says seconds
-    if field.secret is Secret:
-        description += '. Secret: "***" in reports, messages and logs'
-    elif field.secret is SecretInUrl:
-        description += '. A password in it is "***" in reports, messages and logs'
-    prop["description"] = description
+    prop["description"] = description + _secret_note(field, f'"{REDACTED}"')
