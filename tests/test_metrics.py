@@ -25,18 +25,18 @@ WALL = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 def recorded() -> Metrics:
     metrics = Metrics(T0)
     for i in range(1000):  # 20 ms each, measured from the intended time
-        metrics.call_sent("Heartbeat", T0 + i * 0.001)
-        metrics.call_answered("Heartbeat", T0 + i * 0.001, T0 + i * 0.001 + 0.020)
+        metrics.call_sent("Heartbeat", T0 + i * 0.001, T0 + i * 0.001)
+        metrics.call_answered("Heartbeat", T0 + i * 0.001, T0 + i * 0.001, T0 + i * 0.001 + 0.020)
     for _ in range(10):  # ten 1 s outliers
-        metrics.call_sent("Heartbeat", T0)
-        metrics.call_answered("Heartbeat", T0, T0 + 1.0)
+        metrics.call_sent("Heartbeat", T0, T0)
+        metrics.call_answered("Heartbeat", T0, T0, T0 + 1.0)
     for _ in range(3):
-        metrics.call_sent("Authorize", T0)
-        metrics.call_timed_out("Authorize", T0 + 30)
-    metrics.call_sent("Authorize", T0)
-    metrics.call_errored("Authorize", "SecurityError", T0 + 0.1)
+        metrics.call_sent("Authorize", T0, T0)
+        metrics.call_timed_out("Authorize", T0, T0 + 30)
+    metrics.call_sent("Authorize", T0, T0)
+    metrics.call_errored("Authorize", "SecurityError", T0, T0 + 0.1)
     metrics.connect_succeeded(0.002, T0)
-    metrics.boot_accepted(0.004)
+    metrics.boot_accepted(0.004, T0)
     return metrics
 
 
@@ -80,24 +80,24 @@ def test_the_report_keeps_every_sample_in_the_histogram() -> None:
 def test_ticks_close_intervals_and_reset_their_percentiles() -> None:
     metrics = Metrics(T0)
     metrics.connected_stations = 3
-    metrics.call_sent("Heartbeat", T0 + 0.1)
-    metrics.call_answered("Heartbeat", T0 + 0.1, T0 + 0.15)
+    metrics.call_sent("Heartbeat", T0 + 0.1, T0 + 0.1)
+    metrics.call_answered("Heartbeat", T0 + 0.1, T0 + 0.1, T0 + 0.15)
     first = metrics.tick(T0 + 1)
     assert (first.t, first.connected, first.sent, first.answered) == (1.0, 3, 1, 1)
     assert first.p50_ms == pytest.approx(50, rel=1e-3)
     second = metrics.tick(T0 + 2)
     assert (second.answered, second.p50_ms, second.max_ms) == (0, 0.0, 0.0)
-    metrics.call_timed_out("Heartbeat", T0 + 2.5)
+    metrics.call_timed_out("Heartbeat", T0 + 2, T0 + 2.5)
     assert metrics.tick(T0 + 3).timeouts == 1
     assert len(metrics.timeline) == 3
 
 
-def test_per_action_state_is_made_once() -> None:
+def test_per_action_state_is_made_once_per_phase() -> None:
     metrics = Metrics(T0)
-    metrics.call_answered("Heartbeat", T0, T0 + 0.01)
-    record = metrics.actions["Heartbeat"]
-    metrics.call_answered("Heartbeat", T0, T0 + 0.01)
-    assert metrics.actions["Heartbeat"] is record
+    metrics.call_answered("Heartbeat", T0, T0, T0 + 0.01)
+    record = metrics.phases["ramp"].actions["Heartbeat"]
+    metrics.call_answered("Heartbeat", T0, T0, T0 + 0.01)
+    assert metrics.phases["ramp"].actions["Heartbeat"] is record
     assert record.answered == 2
 
 
@@ -150,7 +150,7 @@ def test_interval_percentiles_are_exact_nearest_rank() -> None:
     metrics = Metrics(T0)
     for ms in range(1, 201):  # 1..200 ms, in shuffled order
         latency = ((ms * 7919) % 200 + 1) / 1000
-        metrics.call_answered("Heartbeat", T0, T0 + latency)
+        metrics.call_answered("Heartbeat", T0, T0, T0 + latency)
     interval = metrics.tick(T0 + 1)
     assert (interval.answered, interval.p50_ms, interval.p99_ms, interval.max_ms) == (
         200,

@@ -23,13 +23,14 @@ WALL = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 def report_from(samples: dict[str, list[float]], start: float = 0.0, timeouts: int = 0):  # type: ignore[no-untyped-def]
     metrics = Metrics(start)
+    metrics.ramp_done(start)  # all in the hold: the figures a report shows by default
     for action, latencies in samples.items():
         for latency in latencies:
-            metrics.call_sent(action, start)
-            metrics.call_answered(action, start, start + latency)
+            metrics.call_sent(action, start, start)
+            metrics.call_answered(action, start, start, start + latency)
     for _ in range(timeouts):
-        metrics.call_sent("Heartbeat", start)
-        metrics.call_timed_out("Heartbeat", start + 30)
+        metrics.call_sent("Heartbeat", start, start)
+        metrics.call_timed_out("Heartbeat", start, start + 30)
     metrics.tick(start + 1)
     return build_report(
         metrics,

@@ -422,6 +422,6 @@ def test_the_counts_of_station_faults_merge_by_kind() -> None:
         )
         for faults in ({"KeyError": 2}, {"KeyError": 1, "transport: LocalProtocolError": 1})
     ]
-    merged = merge(reports)
+    merged = merge(reports, force=True)  # one run made twice, on purpose
     assert merged.counters.station_faults == {"KeyError": 3, "transport: LocalProtocolError": 1}
     assert merged.name == one.name  # not the name of the last counter merged (a bug once)

@@ -244,8 +244,8 @@ def test_profile_errors_quote_no_password(tmp_path: Path) -> None:
 def _old_report(path: Path, password: str) -> None:
     """A report as versions before redaction wrote it: the profile in clear."""
     metrics = Metrics(0.0)
-    metrics.call_sent("Heartbeat", 0.0)
-    metrics.call_answered("Heartbeat", 0.0, 0.01)
+    metrics.call_sent("Heartbeat", 0.0, 0.0)
+    metrics.call_answered("Heartbeat", 0.0, 0.0, 0.01)
     metrics.tick(1.0)
     report = build_report(
         metrics, name="old", profile={}, started_at=WALL, ended_at=WALL, ended_monotonic=1.0

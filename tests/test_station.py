@@ -31,6 +31,8 @@ class Observer:
     def __init__(self) -> None:
         self.events: collections.Counter[str] = collections.Counter()
         self.boot_seconds: list[float] = []
+        self.first_boots = 0
+        self.produced = 0
 
     def session_started(self, now: float) -> None:
         self.events["started"] += 1
@@ -38,8 +40,12 @@ class Observer:
     def session_stopped(self, now: float) -> None:
         self.events["stopped"] += 1
 
-    def boot_accepted(self, seconds: float) -> None:
+    def boot_accepted(self, seconds: float, now: float, first: bool = False) -> None:
         self.boot_seconds.append(seconds)
+        self.first_boots += first
+
+    def transaction_message_produced(self, now: float) -> None:
+        self.produced += 1
 
     def transaction_message_queued(self, now: float) -> None:
         self.events["queued"] += 1

@@ -8,15 +8,29 @@ per-action state is made once, on an action's first call.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import math
 import time
 import traceback
+from collections.abc import Iterable
 
 import msgspec
 from hdrh.histogram import HdrHistogram
 
-__all__ = ["ActionRecord", "FaultMark", "Interval", "Metrics", "fault_kind", "new_histogram"]
+__all__ = [
+    "COUNTER_NAMES",
+    "DRAIN",
+    "HOLD",
+    "RAMP",
+    "ActionRecord",
+    "FaultMark",
+    "Interval",
+    "Metrics",
+    "PhaseRecord",
+    "fault_kind",
+    "new_histogram",
+]
 
 # Latencies in microseconds from 1 us to 1 h at 3 significant digits: HdrHistogram's usual
 # settings for request latency; anything longer is a timeout long before.
@@ -63,13 +77,22 @@ class Interval(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     p99_ms: float
     max_ms: float
     connects: int = 0  # connections opened (a reconnect storm shows here)
+    phase: str = ""  # the run's phase at the interval's end: ramp, hold, fault-N, drain
 
 
 class FaultMark:
     """A fault the embedded CSMS injected, and when the fleet got over it: the first moment
     after some connections were lost that as many stations were connected as before."""
 
-    __slots__ = ("amount", "at", "connected_before", "disconnects_before", "kind", "recovered_at")
+    __slots__ = (
+        "amount",
+        "at",
+        "connected_before",
+        "disconnects_before",
+        "kind",
+        "recovered_at",
+        "window_end",
+    )
 
     def __init__(
         self, kind: str, amount: float, at: float, connected_before: int, disconnects_before: int
@@ -80,15 +103,28 @@ class FaultMark:
         self.connected_before = connected_before
         self.disconnects_before = disconnects_before
         self.recovered_at: float | None = None  # seconds since the start
+        self.window_end: float | None = None  # a stall's end (trio clock)
 
 
 class ActionRecord:
-    """Everything recorded about one action."""
+    """Everything recorded about one action (in one phase): counts, the latency from the
+    intended send time (`histogram`) and the response time from the frame's send to its
+    answer (`response`), both in microseconds."""
 
-    __slots__ = ("answered", "errors", "histogram", "invalid", "lost", "sent", "timeouts")
+    __slots__ = (
+        "answered",
+        "errors",
+        "histogram",
+        "invalid",
+        "lost",
+        "response",
+        "sent",
+        "timeouts",
+    )
 
     def __init__(self) -> None:
         self.histogram = new_histogram()
+        self.response = new_histogram()
         self.sent = 0
         self.answered = 0
         self.errors: collections.Counter[str] = collections.Counter()
@@ -96,9 +132,85 @@ class ActionRecord:
         self.timeouts = 0
         self.lost = 0
 
+    def add(self, other: ActionRecord) -> None:
+        """Add `other`'s counts and samples to this one's."""
+        self.histogram.add(other.histogram)
+        self.response.add(other.response)
+        self.sent += other.sent
+        self.answered += other.answered
+        self.errors.update(other.errors)
+        self.invalid += other.invalid
+        self.timeouts += other.timeouts
+        self.lost += other.lost
+
+
+# The counters every phase keeps (the report's `Counters`, less the tables by kind).
+COUNTER_NAMES = (
+    "connects",
+    "disconnects",
+    "reconnects",
+    "sessions_started",
+    "sessions_stopped",
+    "invalid_messages",
+    "transaction_messages",
+    "transaction_messages_queued",
+    "transaction_messages_delivered_late",
+    "transaction_messages_requeued",
+    "transaction_messages_dropped",
+    "transaction_messages_undelivered",
+)
+
+RAMP, HOLD, DRAIN = "ramp", "hold", "drain"
+
+
+class PhaseRecord:
+    """What one phase of the run recorded: per-action records, connect and boot times, and
+    the counters, as the whole run has them; the run's figures are the sum of its phases'.
+
+    A phase's `spans` are the [start, end) stretches of trio's clock it covered (the hold is
+    interrupted by fault windows); `end` None: still current.
+    """
+
+    __slots__ = (
+        "actions",
+        "boot",
+        "connect",
+        "connect_failures",
+        "counts",
+        "name",
+        "spans",
+        "station_faults",
+    )
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.spans: list[list[float | None]] = []
+        self.actions: dict[str, ActionRecord] = {}
+        self.connect = new_histogram()
+        self.boot = new_histogram()
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.connect_failures: collections.Counter[str] = collections.Counter()
+        self.station_faults: collections.Counter[str] = collections.Counter()
+
+    def action(self, action: str) -> ActionRecord:
+        record = self.actions.get(action)
+        if record is None:
+            record = self.actions[action] = ActionRecord()
+        return record
+
+    def seconds(self, now: float) -> float:
+        """How long the phase lasted (ongoing spans up to `now`)."""
+        return sum((now if end is None else end) - start for start, end in self.spans)  # type: ignore[operator]
+
 
 class Metrics:
     """All a run records. One per run (or per worker process); merged in reports.
+
+    Everything is recorded in the run's current *phase* (`PhaseRecord`): ``ramp`` until the
+    orchestrator calls `ramp_done`, then ``hold``; ``fault-N`` from the N-th injected fault
+    until the fleet recovered (a stall: for its length); ``drain`` from `drain_started`. A
+    call belongs to the phase of its intended send time, whatever happens to it later, so
+    each phase's counts add up (sent = answered + errors + invalid + timeouts + lost).
 
     Args:
         started_at: the run's start on trio's clock.
@@ -106,29 +218,21 @@ class Metrics:
 
     def __init__(self, started_at: float) -> None:
         self.started_at = started_at
-        self.actions: dict[str, ActionRecord] = {}
-        self.connect = new_histogram()
-        self.boot = new_histogram()
-        self.connects = 0
-        self.connect_failures: collections.Counter[str] = collections.Counter()
-        self.disconnects = 0
-        self.reconnects = 0
-        self.sessions_started = 0
-        self.sessions_stopped = 0
-        self.invalid_messages = 0
-        # Transaction messages: see `Counters` in the report.
-        self.transaction_messages = 0
-        self.transaction_messages_queued = 0
-        self.transaction_messages_delivered_late = 0
-        self.transaction_messages_requeued = 0
-        self.transaction_messages_dropped = 0
-        self.transaction_messages_undelivered = 0
+        self.phases: dict[str, PhaseRecord] = {}
+        # The phase timeline: span starts (trio clock) and their phases, in order.
+        self._starts: list[float] = []
+        self._span_phases: list[PhaseRecord] = []
+        self._base = self._phase(RAMP)  # ramp, hold or drain
+        self._current = self._base
+        self._current_start = started_at
+        self._open_faults: list[tuple[FaultMark, PhaseRecord]] = []
+        self._switch_at = math.inf  # when a stall's window ends
+        self._enter(self._base, started_at)
         self.connected_stations = 0  # a gauge: up in connect_succeeded, down by the stations
+        self.first_boots = 0  # stations booted (Accepted) at least once: the ramp's progress
         self.faults: list[FaultMark] = []
-        # Exceptions that escaped a station (its watchdog restarted it), by kind; the first
-        # traceback of each kind (for the log next to the report); and (when, station) of
-        # each, for the run's stop rule.
-        self.station_faults: collections.Counter[str] = collections.Counter()
+        # The first traceback of each kind of station fault (for the log next to the
+        # report), and (when, station) of each, for the run's stop rule.
         self.fault_tracebacks: dict[str, str] = {}
         self.fault_times: collections.deque[tuple[float, str]] = collections.deque()
         self._recovering: list[FaultMark] = []
@@ -142,68 +246,181 @@ class Metrics:
         self._cpu_started = time.process_time()
         self._wall_started = time.perf_counter()
 
-    def _action(self, action: str) -> ActionRecord:
-        record = self.actions.get(action)
-        if record is None:
-            record = self.actions[action] = ActionRecord()
-        return record
+    # -- phases --------------------------------------------------------------------------------
+
+    def _phase(self, name: str) -> PhaseRecord:
+        phase = self.phases.get(name)
+        if phase is None:
+            phase = self.phases[name] = PhaseRecord(name)
+        return phase
+
+    def _enter(self, phase: PhaseRecord, now: float) -> None:
+        if self._span_phases and self._span_phases[-1] is phase:
+            return
+        if self._span_phases:
+            self._span_phases[-1].spans[-1][1] = now
+        phase.spans.append([now, None])
+        self._starts.append(now)
+        self._span_phases.append(phase)
+        self._current = phase
+        self._current_start = now
+
+    def _settle(self, now: float) -> None:
+        """The current phase after the fault windows opened or closed by `now`."""
+        if now >= self._switch_at:  # a stall's window ended
+            at = self._switch_at
+            self._open_faults = [
+                (m, p) for m, p in self._open_faults if m.window_end is None or m.window_end > at
+            ]
+            self._switch_at = min(
+                (m.window_end for m, _ in self._open_faults if m.window_end is not None),
+                default=math.inf,
+            )
+            self._enter(self._open_faults[-1][1] if self._open_faults else self._base, at)
+        phase = self._open_faults[-1][1] if self._open_faults else self._base
+        self._enter(phase, now)
+
+    def _phase_at(self, t: float) -> PhaseRecord:
+        """The phase of moment `t` (trio clock): the current one, or an earlier one's."""
+        if t >= self._switch_at:
+            self._settle(t)
+        if t >= self._current_start:
+            return self._current
+        index = bisect.bisect_right(self._starts, t) - 1
+        return self._span_phases[max(index, 0)]
+
+    @property
+    def phase(self) -> str:
+        """The current phase's name."""
+        return self._current.name
+
+    def ramp_done(self, now: float) -> None:
+        """The ramp is over (every station connected and booted, or its time is up): the
+        hold begins. Nothing happens after the drain began."""
+        if self._base.name == RAMP:
+            self._base = self._phase(HOLD)
+            self._settle(now)
+
+    def drain_started(self, now: float) -> None:
+        """The run's time is over (or it was stopped): the stations wind down. Fault windows
+        still open end here: what follows is the drain's."""
+        if self._base.name != DRAIN:
+            self._base = self._phase(DRAIN)
+            self._open_faults = []
+            self._switch_at = math.inf
+            self._settle(now)
+
+    @property
+    def actions(self) -> dict[str, ActionRecord]:
+        """Per action, the whole run's record (the phases' added: made on each access)."""
+        return _sum_actions(phase.actions for phase in self.phases.values())
+
+    def run_histogram(self, name: str) -> HdrHistogram:
+        """The whole run's "connect" or "boot" histogram (the phases' added)."""
+        histogram = new_histogram()
+        for phase in self.phases.values():
+            histogram.add(getattr(phase, name))
+        return histogram
+
+    def count(self, name: str) -> int:
+        """A counter of `COUNTER_NAMES`, for the whole run."""
+        return sum(phase.counts[name] for phase in self.phases.values())
+
+    def __getattr__(self, name: str) -> int:
+        # The run's counters read as attributes (metrics.connects, metrics.disconnects, ...).
+        if name in COUNTER_NAMES:
+            return self.count(name)
+        raise AttributeError(name)
+
+    @property
+    def connect_failures(self) -> collections.Counter[str]:
+        return _sum_counters(phase.connect_failures for phase in self.phases.values())
+
+    @property
+    def station_faults(self) -> collections.Counter[str]:
+        return _sum_counters(phase.station_faults for phase in self.phases.values())
 
     # -- calls -------------------------------------------------------------------------------
 
-    def call_sent(self, action: str, now: float) -> None:
-        self._action(action).sent += 1
+    def call_sent(self, action: str, intended_at: float, now: float) -> None:
+        """A call's frame goes out now; it was meant to at `intended_at`."""
+        self._phase_at(intended_at).action(action).sent += 1
         self._interval_sent += 1
 
-    def call_answered(self, action: str, intended_at: float, answered_at: float) -> None:
-        """A CALLRESULT: latency is measured from when the call was meant to go out."""
+    def call_answered(
+        self, action: str, intended_at: float, sent_at: float, answered_at: float
+    ) -> None:
+        """A CALLRESULT: the latency from when the call was meant to go out, and the
+        response time from when its frame went out."""
         micros = _micros(answered_at - intended_at)
-        record = self.actions.get(action) or self._action(action)
+        phase = (
+            self._current
+            if intended_at >= self._current_start and intended_at < self._switch_at
+            else self._phase_at(intended_at)
+        )
+        record = phase.actions.get(action) or phase.action(action)
         record.answered += 1
         record.histogram.record_value(micros)
+        record.response.record_value(_micros(answered_at - sent_at))
         self._interval_latencies.append(micros)
 
-    def call_errored(self, action: str, code: str, answered_at: float) -> None:
+    def call_errored(self, action: str, code: str, intended_at: float, answered_at: float) -> None:
         """A CALLERROR answer: counted by code, no latency sample."""
-        self._action(action).errors[code] += 1
+        self._phase_at(intended_at).action(action).errors[code] += 1
         self._interval_errors += 1
 
-    def call_invalid(self, action: str, answered_at: float) -> None:
+    def call_invalid(self, action: str, intended_at: float, answered_at: float) -> None:
         """An answer that broke the action's response schema."""
-        self._action(action).invalid += 1
+        self._phase_at(intended_at).action(action).invalid += 1
         self._interval_errors += 1
 
-    def call_timed_out(self, action: str, now: float) -> None:
+    def call_timed_out(self, action: str, intended_at: float, now: float) -> None:
         """Never answered in time: no latency sample (there is none), but counted."""
-        self._action(action).timeouts += 1
+        self._phase_at(intended_at).action(action).timeouts += 1
         self._interval_timeouts += 1
 
-    def call_lost(self, action: str, now: float) -> None:
+    def call_lost(self, action: str, intended_at: float, now: float) -> None:
         """The connection closed before the answer."""
-        self._action(action).lost += 1
+        self._phase_at(intended_at).action(action).lost += 1
         self._interval_errors += 1
 
     # -- connections, boots, sessions ----------------------------------------------------------
 
+    def _counted(self, name: str, now: float) -> PhaseRecord:
+        phase = self._phase_at(now)
+        phase.counts[name] += 1
+        return phase
+
     def connect_succeeded(self, handshake_seconds: float, now: float) -> None:
         """A connection is open: counted, and the connected gauge goes up."""
-        self.connects += 1
+        self._counted("connects", now).connect.record_value(_micros(handshake_seconds))
         self._interval_connects += 1
         self.connected_stations += 1
-        self.connect.record_value(_micros(handshake_seconds))
         if self._recovering:
             self._check_recovered(now)
 
     def fault_injected(self, kind: str, amount: float, now: float) -> None:
-        """The embedded CSMS injected a fault ("restart", "drop", "stall") now. Restarts and
-        drops are watched until the fleet is as connected as before."""
+        """The embedded CSMS injected a fault ("restart", "drop", "stall", ...) now. Restarts
+        and drops are watched until the fleet is as connected as before; until then (a
+        stall: for its length) the run is in the fault's own phase, ``fault-N``."""
         mark = FaultMark(
             kind, amount, now - self.started_at, self.connected_stations, self.disconnects
         )
         self.faults.append(mark)
-        if kind != "stall" and mark.connected_before:
+        if self._base.name == DRAIN:
+            return
+        phase = self._phase(f"fault-{len(self.faults)}")
+        if kind == "stall":
+            mark.window_end = now + amount
+            self._switch_at = min(self._switch_at, mark.window_end)
+            self._open_faults.append((mark, phase))
+        elif mark.connected_before:
             self._recovering.append(mark)
+            self._open_faults.append((mark, phase))
+        self._settle(now)
 
     def _check_recovered(self, now: float) -> None:
+        recovered = False
         for mark in list(self._recovering):
             if (
                 self.disconnects > mark.disconnects_before
@@ -211,6 +428,12 @@ class Metrics:
             ):
                 mark.recovered_at = now - self.started_at
                 self._recovering.remove(mark)
+                recovered = True
+        if recovered:
+            self._open_faults = [
+                (m, p) for m, p in self._open_faults if m.kind == "stall" or m.recovered_at is None
+            ]
+            self._settle(now)
 
     def station_faulted(
         self, station_id: str, exc: BaseException, now: float, where: str = ""
@@ -220,7 +443,7 @@ class Metrics:
         of each kind kept. Returns the kind: `where` (e.g. "transport: ") and the exception's
         type name (a group's first leaf's)."""
         kind = where + fault_kind(exc)
-        self.station_faults[kind] += 1
+        self._phase_at(now).station_faults[kind] += 1
         if kind not in self.fault_tracebacks:
             self.fault_tracebacks[kind] = "".join(traceback.format_exception(exc))
         self.fault_times.append((now, station_id))
@@ -234,41 +457,54 @@ class Metrics:
         return len({station for _, station in times})
 
     def connect_failed(self, reason: str, now: float) -> None:
-        self.connect_failures[reason] += 1
+        self._phase_at(now).connect_failures[reason] += 1
 
     def disconnected(self, now: float) -> None:
-        self.disconnects += 1
+        self._counted("disconnects", now)
 
     def reconnected(self, now: float) -> None:
-        self.reconnects += 1
+        self._counted("reconnects", now)
 
-    def boot_accepted(self, seconds: float) -> None:
-        self.boot.record_value(_micros(seconds))
+    def boot_accepted(self, seconds: float, now: float, first: bool = False) -> None:
+        """A boot was Accepted `seconds` after its first BootNotification was meant to go
+        out; `first`: the station's first accepted boot of the run (the ramp's progress)."""
+        self._phase_at(now).boot.record_value(_micros(seconds))
+        if first:
+            self.first_boots += 1
 
     def session_started(self, now: float) -> None:
-        self.sessions_started += 1
+        self._counted("sessions_started", now)
 
     def session_stopped(self, now: float) -> None:
-        self.sessions_stopped += 1
+        self._counted("sessions_stopped", now)
 
     def message_invalid(self, now: float) -> None:
-        self.invalid_messages += 1
+        self._counted("invalid_messages", now)
+
+    def transaction_message_produced(self, now: float) -> None:
+        """A station produced a transaction message (now: its intended send time)."""
+        self._counted("transaction_messages", now)
 
     def transaction_message_queued(self, now: float) -> None:
         """A transaction message held for a later connection (produced offline, or lost)."""
-        self.transaction_messages_queued += 1
+        self._counted("transaction_messages_queued", now)
 
     def transaction_message_requeued(self, now: float) -> None:
         """A transaction message put back to be sent again (lost, CALLERROR, timeout)."""
-        self.transaction_messages_requeued += 1
+        self._counted("transaction_messages_requeued", now)
 
     def transaction_message_delivered_late(self, now: float) -> None:
         """A held transaction message answered after a reconnect."""
-        self.transaction_messages_delivered_late += 1
+        self._counted("transaction_messages_delivered_late", now)
 
     def transaction_message_dropped(self, now: float) -> None:
         """A transaction message given up: attempts used up, or pushed out of a full queue."""
-        self.transaction_messages_dropped += 1
+        self._counted("transaction_messages_dropped", now)
+
+    def transaction_messages_left(self, count: int, now: float) -> None:
+        """At the run's end, `count` transaction messages were still queued or unanswered
+        (counted in the phase the run ended in)."""
+        self._phase_at(now).counts["transaction_messages_undelivered"] = count
 
     # -- the timeline --------------------------------------------------------------------------
 
@@ -300,6 +536,7 @@ class Metrics:
             p99_ms=p99,
             max_ms=worst,
             connects=self._interval_connects,
+            phase=self._phase_at(now).name,
         )
         self.timeline.append(interval)
         self._interval_connects = 0
@@ -314,3 +551,20 @@ class Metrics:
         if wall <= 0:
             return 0.0
         return 100.0 * (time.process_time() - self._cpu_started) / wall
+
+
+def _sum_actions(parts: Iterable[dict[str, ActionRecord]]) -> dict[str, ActionRecord]:
+    total: dict[str, ActionRecord] = {}
+    for actions in parts:
+        for action, record in actions.items():
+            if action not in total:
+                total[action] = ActionRecord()
+            total[action].add(record)
+    return dict(sorted(total.items()))
+
+
+def _sum_counters(parts: Iterable[collections.Counter[str]]) -> collections.Counter[str]:
+    total: collections.Counter[str] = collections.Counter()
+    for counts in parts:
+        total.update(counts)
+    return total

@@ -10,12 +10,14 @@ read (a report written before redaction existed is shown and merged without its 
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import math
 import os
 import platform
 import socket
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,30 +25,60 @@ import msgspec
 from hdrh.histogram import HdrHistogram
 
 import fleet
-from fleet.metrics._recorder import FaultMark, Interval, Metrics
+from fleet.metrics._recorder import (
+    COUNTER_NAMES,
+    ActionRecord,
+    FaultMark,
+    Interval,
+    Metrics,
+    PhaseRecord,
+    new_histogram,
+)
 from fleet.profile import redact_text, redacted, secret_values
 
 __all__ = [
+    "DEFAULT_PHASE",
+    "PHASES",
     "REPORT_FORMAT",
+    "WHOLE_RUN",
     "ActionStats",
     "Counters",
     "Environment",
     "FaultRecord",
     "LatencyStats",
+    "PhaseStats",
     "Report",
     "ThresholdResult",
+    "add_actions",
+    "add_counters",
+    "add_latency",
+    "add_stats",
     "build_report",
     "decode_histogram",
+    "describe_phases",
+    "describe_threshold",
     "format_summary",
     "latency_stats",
+    "phase_view",
     "read_report",
     "redact_report",
     "write_report",
 ]
 
-REPORT_FORMAT = "ocpp-fleet-report/1"
+REPORT_FORMAT = "ocpp-fleet-report/2"
+# Formats read too: /1 has no phases and no response times (shown as the whole run).
+READABLE_FORMATS = ("ocpp-fleet-report/1", REPORT_FORMAT)
+# The phases of a run, in order; fault windows ("fault-1", ...) come between.
+PHASES = ("ramp", "hold", "drain")
+# What `report show`, `compare`, `html` and thresholds use unless told otherwise: the steady
+# state, without the ramp's boot storm, fault windows, or the drain's wind-down.
+DEFAULT_PHASE = "hold"
+# The whole run, every phase added.
+WHOLE_RUN = "run"
 # Above this, the generator itself may be what the latencies measure (Locust warns at 90 %).
 CPU_SUSPECT_PERCENT = 90.0
+# The report's counters that are tables of counts by kind, not single counts.
+_COUNTS_BY_KIND = ("connect_failures", "station_faults")
 
 
 class _ReportStruct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -74,7 +106,12 @@ class ActionStats(_ReportStruct):
     invalid: int  # answers that broke the schema
     timeouts: int  # never answered in time: no latency sample, so counted here
     lost: int  # the connection closed first
+    # from the intended send time to the answer: what the station (and its driver) waited,
+    # including any wait for its previous call's answer (one call out at a time, OCPP-J)
     latency: LatencyStats
+    # from the frame's send to the answer: the CSMS's service time as the station sees it
+    # (network included); None in reports before format 2
+    response: LatencyStats | None = None
 
 
 class Counters(_ReportStruct):
@@ -132,6 +169,20 @@ class ThresholdResult(_ReportStruct):
     passed: bool
 
 
+class PhaseStats(_ReportStruct):
+    """One phase of the run (`PHASES`, or a fault's window "fault-N"), with every figure
+    the whole run has; the phases' counts and histograms add up to the run's."""
+
+    # [start, end] stretches of the run the phase covered, in seconds after the start (the
+    # hold is interrupted by fault windows)
+    spans: list[tuple[float, float]]
+    seconds: float  # their total length
+    actions: dict[str, ActionStats]
+    connect: LatencyStats
+    boot: LatencyStats
+    counters: Counters
+
+
 class Report(_ReportStruct, kw_only=True):
     format: str = REPORT_FORMAT
     name: str
@@ -149,6 +200,53 @@ class Report(_ReportStruct, kw_only=True):
     notes: list[str] = []
     thresholds: list[ThresholdResult] = []
     faults: list[FaultRecord] = []
+    # the run's phases by name, in order ("ramp", "hold", "fault-1", ..., "drain"); the
+    # figures above are the whole run's
+    phases: dict[str, PhaseStats] = {}
+    # which phase's figures `actions`, `connect`, `boot`, `counters` and `duration_s` hold:
+    # "run" in a report as written; a phase's name in a view (see `phase_view`)
+    phase: str = WHOLE_RUN
+    # this run's identity (random, made when the report is built), and for a merged report
+    # the identities of the runs in it: a merge refuses to count one run twice
+    run_id: str = ""
+    parts: list[str] = []
+
+    @property
+    def run_ids(self) -> list[str]:
+        """The runs whose figures this report holds (one, or a merge's parts)."""
+        return self.parts or ([self.run_id] if self.run_id else [])
+
+    def phase_view(self, phase: str) -> Report:
+        """This report with one phase's figures in place of the whole run's (`actions`,
+        `connect`, `boot`, `counters`; `duration_s` is the phase's length), so that
+        anything that reads a report reads a phase. "run": the whole run.
+
+        A report without phases (format 1) has only the whole run: asked for "hold", it
+        returns itself with a note saying so.
+
+        Raises:
+            ValueError: no such phase in this report (the message lists those there are).
+        """
+        if phase == WHOLE_RUN or phase == self.phase:
+            return self
+        if not self.phases:
+            if phase == DEFAULT_PHASE:
+                note = "this report has no phases (format 1): figures are the whole run's"
+                return msgspec.structs.replace(self, notes=[*self.notes, note])
+            raise ValueError(f"{self.name}: this report has no phases (format 1); use --phase run")
+        stats = self.phases.get(phase)
+        if stats is None:
+            there = ", ".join([*self.phases, WHOLE_RUN])
+            raise ValueError(f"{self.name}: no phase {phase!r} in this run (it has {there})")
+        return msgspec.structs.replace(
+            self,
+            actions=stats.actions,
+            connect=stats.connect,
+            boot=stats.boot,
+            counters=stats.counters,
+            duration_s=stats.seconds,
+            phase=phase,
+        )
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -208,18 +306,12 @@ def build_report(
     """
     secrets = secret_values(profile)
     cpu = metrics.cpu_percent()
-    actions = {
-        action: ActionStats(
-            sent=record.sent,
-            answered=record.answered,
-            errors=dict(sorted(record.errors.items())),
-            invalid=record.invalid,
-            timeouts=record.timeouts,
-            lost=record.lost,
-            latency=latency_stats(record.histogram),
-        )
-        for action, record in sorted(metrics.actions.items())
+    phases = {
+        name: _phase_stats(record, metrics.started_at, ended_monotonic)
+        for name, record in metrics.phases.items()
+        if record.spans
     }
+    whole = _add_phases(list(phases.values()))
     return Report(
         name=name,
         profile=redacted(profile),
@@ -235,30 +327,118 @@ def build_report(
             cpu_percent=round(cpu, 1),
             cpu_suspect=cpu > CPU_SUSPECT_PERCENT,
         ),
-        actions=actions,
-        connect=latency_stats(metrics.connect),
-        boot=latency_stats(metrics.boot),
-        counters=Counters(
-            connects=metrics.connects,
-            connect_failures=dict(sorted(metrics.connect_failures.items())),
-            disconnects=metrics.disconnects,
-            reconnects=metrics.reconnects,
-            sessions_started=metrics.sessions_started,
-            sessions_stopped=metrics.sessions_stopped,
-            invalid_messages=metrics.invalid_messages,
-            transaction_messages=metrics.transaction_messages,
-            transaction_messages_queued=metrics.transaction_messages_queued,
-            transaction_messages_delivered_late=metrics.transaction_messages_delivered_late,
-            transaction_messages_requeued=metrics.transaction_messages_requeued,
-            transaction_messages_dropped=metrics.transaction_messages_dropped,
-            transaction_messages_undelivered=metrics.transaction_messages_undelivered,
-            station_faults=dict(sorted(metrics.station_faults.items())),
-        ),
+        actions=whole.actions,
+        connect=whole.connect,
+        boot=whole.boot,
+        counters=whole.counters,
         timeline=list(metrics.timeline),
         interrupted=interrupted,
         notes=[redact_text(note, secrets) for note in notes or []],
         faults=[_fault_record(mark, metrics.timeline) for mark in metrics.faults],
+        phases=dict(sorted(phases.items(), key=lambda item: item[1].spans[0][0])),
+        run_id=uuid.uuid4().hex,
     )
+
+
+def _action_stats(record: ActionRecord) -> ActionStats:
+    return ActionStats(
+        sent=record.sent,
+        answered=record.answered,
+        errors=dict(sorted(record.errors.items())),
+        invalid=record.invalid,
+        timeouts=record.timeouts,
+        lost=record.lost,
+        latency=latency_stats(record.histogram),
+        response=latency_stats(record.response),
+    )
+
+
+def _phase_stats(record: PhaseRecord, started_at: float, ended_at: float) -> PhaseStats:
+    spans = [
+        (
+            round(max(start - started_at, 0.0), 3),  # type: ignore[operator]
+            round(max((ended_at if end is None else end) - started_at, 0.0), 3),  # type: ignore[operator]
+        )
+        for start, end in record.spans
+    ]
+    spans = [(start, max(start, end)) for start, end in spans]
+    return PhaseStats(
+        spans=spans,
+        seconds=round(sum(end - start for start, end in spans), 3),
+        actions={
+            action: _action_stats(action_record)
+            for action, action_record in sorted(record.actions.items())
+        },
+        connect=latency_stats(record.connect),
+        boot=latency_stats(record.boot),
+        counters=Counters(
+            connect_failures=dict(sorted(record.connect_failures.items())),
+            station_faults=dict(sorted(record.station_faults.items())),
+            **{name: record.counts[name] for name in COUNTER_NAMES},
+        ),
+    )
+
+
+def add_latency(parts: list[LatencyStats]) -> LatencyStats:
+    """One histogram's figures of several (`LatencyStats.histogram`) added: exact."""
+    histogram = new_histogram()
+    for part in parts:
+        histogram.add(decode_histogram(part.histogram))
+    return latency_stats(histogram)
+
+
+def add_actions(parts: list[ActionStats]) -> ActionStats:
+    """Several records of one action added: counts summed, histograms added."""
+    errors: collections.Counter[str] = collections.Counter()
+    for part in parts:
+        errors.update(part.errors)
+    responses = [p.response for p in parts if p.response is not None]
+    return ActionStats(
+        sent=sum(p.sent for p in parts),
+        answered=sum(p.answered for p in parts),
+        errors=dict(sorted(errors.items())),
+        invalid=sum(p.invalid for p in parts),
+        timeouts=sum(p.timeouts for p in parts),
+        lost=sum(p.lost for p in parts),
+        latency=add_latency([p.latency for p in parts]),
+        response=add_latency(responses) if len(responses) == len(parts) else None,
+    )
+
+
+def add_counters(parts: list[Counters]) -> Counters:
+    """Counters added; the tables by kind (connect failures, station faults) per kind."""
+    by_kind = {field: collections.Counter[str]() for field in _COUNTS_BY_KIND}
+    for part in parts:
+        for field, counts in by_kind.items():
+            counts.update(getattr(part, field))
+    return Counters(
+        **{field: dict(sorted(counts.items())) for field, counts in by_kind.items()},
+        **{
+            field: sum(getattr(part, field) for part in parts)
+            for field in Counters.__struct_fields__
+            if field not in by_kind
+        },
+    )
+
+
+def add_stats(parts: list[PhaseStats], spans: list[tuple[float, float]]) -> PhaseStats:
+    """Phases (of one run, or the same phase of several shards) added: exact."""
+    names = sorted({action for part in parts for action in part.actions})
+    return PhaseStats(
+        spans=spans,
+        seconds=round(sum(end - start for start, end in spans), 3),
+        actions={
+            action: add_actions([p.actions[action] for p in parts if action in p.actions])
+            for action in names
+        },
+        connect=add_latency([p.connect for p in parts]),
+        boot=add_latency([p.boot for p in parts]),
+        counters=add_counters([p.counters for p in parts]),
+    )
+
+
+def _add_phases(parts: list[PhaseStats]) -> PhaseStats:
+    return add_stats(parts, sorted(span for part in parts for span in part.spans))
 
 
 def redact_report(report: Report) -> Report:
@@ -349,7 +529,7 @@ def read_report(path: str | os.PathLike[str]) -> Report:
         report = _DECODER.decode(data)
     except msgspec.DecodeError as exc:
         raise ValueError(f"{path}: not an ocpp-fleet report: {exc}") from None
-    if report.format != REPORT_FORMAT:
+    if report.format not in READABLE_FORMATS:
         raise ValueError(f"{path}: report format {report.format!r}, expected {REPORT_FORMAT!r}")
     return redact_report(report)
 
@@ -358,8 +538,34 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
 
 
-def format_summary(report: Report) -> str:
-    """The end-of-run table, plain text."""
+def phase_view(report: Report, phase: str = DEFAULT_PHASE) -> Report:
+    """`report.phase_view(phase)`, except that the default phase falls back to the whole
+    run (with a note) when the run had no hold: it ended, or was stopped, before every
+    station had booted. A phase asked for by name is an error when missing."""
+    if phase == DEFAULT_PHASE and report.phases and DEFAULT_PHASE not in report.phases:
+        note = "the run had no hold phase (it ended before every station booted): whole run"
+        return msgspec.structs.replace(report, notes=[*report.notes, note])
+    return report.phase_view(phase)
+
+
+def describe_phases(report: Report) -> str:
+    """One line: the run's phases and when they were, e.g. ``ramp 0-4.1 s, hold 4.1-60 s``."""
+    spans = sorted(
+        (start, end, name) for name, stats in report.phases.items() for start, end in stats.spans
+    )
+    return ", ".join(f"{name} {start:g}-{end:g} s" for start, end, name in spans)
+
+
+def format_summary(report: Report, phase: str = DEFAULT_PHASE) -> str:
+    """The end-of-run table, plain text: the run's header, then the figures of `phase`
+    (default: the hold; "run" the whole run; "all" every phase, then the whole run).
+
+    Latencies are in milliseconds: from the intended send time (p50 ... max), and the
+    response time from the frame's send to the answer (resp p50, resp p99).
+
+    Raises:
+        ValueError: no such phase in the report.
+    """
     env = report.environment
     lines = [
         f"{report.name}: {report.duration_s:,.1f} s, {report.counters.connects:,} connects, "
@@ -367,32 +573,74 @@ def format_summary(report: Report) -> str:
     ]
     if env.cpu_suspect:
         lines.append("SUSPECT: generator CPU > 90 %: latencies may measure the fleet, not the CSMS")
+    if report.phases:
+        lines.append(f"phases: {describe_phases(report)}")
+    if phase == "all":
+        names = [*report.phases, WHOLE_RUN] if report.phases else [WHOLE_RUN]
+    else:
+        names = [phase]
+    for name in names:
+        view = phase_view(report, name)
+        lines += ["", *_phase_table(view)]
+    if report.faults:
+        lines += ["", "faults injected by the embedded CSMS:"]
+        lines += [f"  {describe_fault(fault)}" for fault in report.faults]
+    if report.thresholds:
+        failed = sum(not t.passed for t in report.thresholds)
+        lines += ["", f"thresholds: {len(report.thresholds) - failed} passed, {failed} failed"]
+        for result in report.thresholds:
+            lines.append(f"  {describe_threshold(result)}")
+    shown = set(report.notes)
+    for note in [*report.notes, *(n for n in view.notes if n not in shown)]:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def describe_threshold(result: ThresholdResult) -> str:
+    """One line: verdict, name, condition and the actual figure with its unit."""
+    metric = result.name.rsplit(".", 1)[-1]
+    if result.name.endswith("p99.9"):
+        metric = "p99.9"
+    unit = {"errors": " %", "timeouts": ""}.get(metric, " ms")
+    actual = "none" if result.actual is None else f"{result.actual:,.3g}{unit}"
+    verdict = "pass" if result.passed else "FAIL"
+    return f"{verdict}  {result.name} {result.condition}  (actual {actual})"
+
+
+def _phase_table(view: Report) -> list[str]:
+    if view.phase == WHOLE_RUN:
+        title = f"the whole run ({view.duration_s:,.1f} s)"
+    else:
+        title = f"{view.phase} phase ({view.duration_s:,.1f} s)"
     header = (
-        f"{'action':<34}{'sent':>9}{'answered':>10}{'errors':>8}{'timeouts':>9}"
-        f"{'p50':>9}{'p90':>9}{'p99':>9}{'p99.9':>9}{'max':>9}  (ms)"
+        f"{'action':<30}{'sent':>9}{'answered':>10}{'errors':>8}{'timeouts':>9}"
+        f"{'p50':>8}{'p90':>8}{'p99':>8}{'p99.9':>8}{'max':>8}{'resp p50':>10}{'resp p99':>10}"
     )
-    lines += ["", header, "-" * len(header)]
-    for action, stats in report.actions.items():
+    lines = [f"{title}: latency from the intended send time; resp: response time (ms)"]
+    lines += [header, "-" * len(header)]
+    for action, stats in view.actions.items():
         errors = sum(stats.errors.values()) + stats.invalid + stats.lost
-        lat = stats.latency
+        lat, resp = stats.latency, stats.response
         lines.append(
-            f"{action:<34}{stats.sent:>9,}{stats.answered:>10,}{errors:>8,}{stats.timeouts:>9,}"
-            f"{_ms(lat.p50_ms):>9}{_ms(lat.p90_ms):>9}{_ms(lat.p99_ms):>9}"
-            f"{_ms(lat.p99_9_ms):>9}{_ms(lat.max_ms):>9}"
+            f"{action:<30}{stats.sent:>9,}{stats.answered:>10,}{errors:>8,}{stats.timeouts:>9,}"
+            f"{_ms(lat.p50_ms):>8}{_ms(lat.p90_ms):>8}{_ms(lat.p99_ms):>8}"
+            f"{_ms(lat.p99_9_ms):>8}{_ms(lat.max_ms):>8}"
+            + (f"{_ms(resp.p50_ms):>10}{_ms(resp.p99_ms):>10}" if resp is not None else "")
         )
     for label, lat in (
-        ("(connect: handshake)", report.connect),
-        ("(boot: to Accepted)", report.boot),
+        ("(connect: handshake)", view.connect),
+        ("(boot: to Accepted)", view.boot),
     ):
+        if not lat.count:
+            continue  # nothing measured here (a custom behaviour boots on its own)
         lines.append(
-            f"{label:<34}{lat.count:>9,}{'':>10}{'':>8}{'':>9}"
-            f"{_ms(lat.p50_ms):>9}{_ms(lat.p90_ms):>9}{_ms(lat.p99_ms):>9}"
-            f"{_ms(lat.p99_9_ms):>9}{_ms(lat.max_ms):>9}"
+            f"{label:<30}{lat.count:>9,}{'':>10}{'':>8}{'':>9}"
+            f"{_ms(lat.p50_ms):>8}{_ms(lat.p90_ms):>8}{_ms(lat.p99_ms):>8}"
+            f"{_ms(lat.p99_9_ms):>8}{_ms(lat.max_ms):>8}"
         )
-    counters = report.counters
+    counters = view.counters
     failures = sum(counters.connect_failures.values())
     lines += [
-        "",
         f"sessions started {counters.sessions_started:,}, stopped {counters.sessions_stopped:,}; "
         f"connect failures {failures:,}; disconnects {counters.disconnects:,}; "
         f"reconnects {counters.reconnects:,}; invalid messages from the CSMS "
@@ -408,20 +656,4 @@ def format_summary(report: Report) -> str:
         total = sum(counters.station_faults.values())
         kinds = ", ".join(f"{kind} {n:,}" for kind, n in counters.station_faults.items())
         lines.append(f"station faults {total:,} (each station restarted by its watchdog): {kinds}")
-    if report.faults:
-        lines += ["", "faults injected by the embedded CSMS:"]
-        lines += [f"  {describe_fault(fault)}" for fault in report.faults]
-    if report.thresholds:
-        failed = sum(not t.passed for t in report.thresholds)
-        lines += ["", f"thresholds: {len(report.thresholds) - failed} passed, {failed} failed"]
-        for result in report.thresholds:
-            metric = result.name.rsplit(".", 1)[-1] if "." in result.name else result.name
-            if result.name.endswith("p99.9"):
-                metric = "p99.9"
-            unit = {"errors": " %", "timeouts": ""}.get(metric, " ms")
-            actual = "none" if result.actual is None else f"{result.actual:,.3g}{unit}"
-            verdict = "pass" if result.passed else "FAIL"
-            lines.append(f"  {verdict}  {result.name} {result.condition}  (actual {actual})")
-    for note in report.notes:
-        lines.append(f"note: {note}")
-    return "\n".join(lines)
+    return lines

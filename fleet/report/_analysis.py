@@ -11,25 +11,26 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import re
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
 from fleet.metrics import (
     ActionStats,
-    Counters,
     Environment,
     Interval,
+    PhaseStats,
     Report,
-    decode_histogram,
-    latency_stats,
-    new_histogram,
+    add_stats,
 )
 from fleet.metrics._report import redact_report
 
 __all__ = [
     "Bound",
     "Comparison",
+    "check_mergeable",
     "compare",
     "error_rate",
     "merge",
@@ -38,50 +39,73 @@ __all__ = [
     "throughput",
 ]
 
-# The report's counters that are tables of counts by kind, not single counts.
-_COUNTS_BY_KIND = ("connect_failures", "station_faults")
-
 LATENCY_FIELDS = ("p50", "p90", "p99", "p99.9", "max", "mean")
 
 
-def _merge_latency(encoded: list[str]) -> Any:
-    histogram = new_histogram()
-    for item in encoded:
-        histogram.add(decode_histogram(item))
-    return latency_stats(histogram)
-
-
-def merge(reports: list[Report], name: str | None = None) -> Report:
-    """One report of several shards of a run (processes or machines); the first's profile,
-    redacted (no secret survives a merge, whatever the shards' reports held).
+def check_mergeable(reports: list[Report], names: list[str] | None = None) -> None:
+    """Refuse what would make a merge's counts false: one run twice (the same report, or a
+    report and a merge holding it), and runs of different profiles (different tests; the
+    shards of one run share their profile). `names` label the reports in the message.
 
     Raises:
-        ValueError: no reports.
+        ValueError: says which reports and why, and that ``--force`` merges anyway.
+    """
+    labels = names or [report.name for report in reports]
+    seen: dict[str, str] = {}
+    for label, report in zip(labels, reports, strict=True):
+        for run_id in report.run_ids or [_fingerprint(report)]:
+            if run_id in seen:
+                raise ValueError(
+                    f"{seen[run_id]} and {label} hold the same run: merged, its counts would "
+                    "double (--force merges anyway)"
+                )
+            seen[run_id] = label
+    first = reports[0].profile
+    for label, report in zip(labels[1:], reports[1:], strict=True):
+        difference = _first_difference(first, report.profile)
+        if difference is not None:
+            raise ValueError(
+                f"{labels[0]} and {label} ran different profiles ({difference}): not shards "
+                "of one run (--force merges anyway)"
+            )
+
+
+def _fingerprint(report: Report) -> str:
+    # Reports before run ids: the same start, host and figures are the same run.
+    counts = sorted((action, stats.sent) for action, stats in report.actions.items())
+    return f"{report.started_at.isoformat()} {report.environment.hostname} {counts}"
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in a or key not in b:
+                return f"{where} only in one"
+            found = _first_difference(a[key], b[key], where)
+            if found is not None:
+                return found
+        return None
+    if a != b:
+        return f"{path}: {a!r} vs {b!r}"
+    return None
+
+
+def merge(reports: list[Report], name: str | None = None, *, force: bool = False) -> Report:
+    """One report of several shards of a run (processes or machines); the first's profile,
+    redacted (no secret survives a merge, whatever the shards' reports held). Each phase
+    is merged with the same phase of the others: histograms added, so exact.
+
+    Raises:
+        ValueError: no reports; or, unless `force`, one run twice or different profiles
+            (`check_mergeable`).
     """
     if not reports:
         raise ValueError("nothing to merge")
+    if not force:
+        check_mergeable(reports)
     reports = [redact_report(report) for report in reports]
     first = reports[0]
-    actions: dict[str, ActionStats] = {}
-    for action in sorted({a for r in reports for a in r.actions}):
-        parts = [r.actions[action] for r in reports if action in r.actions]
-        errors: collections.Counter[str] = collections.Counter()
-        for part in parts:
-            errors.update(part.errors)
-        actions[action] = ActionStats(
-            sent=sum(p.sent for p in parts),
-            answered=sum(p.answered for p in parts),
-            errors=dict(sorted(errors.items())),
-            invalid=sum(p.invalid for p in parts),
-            timeouts=sum(p.timeouts for p in parts),
-            lost=sum(p.lost for p in parts),
-            latency=_merge_latency([p.latency.histogram for p in parts]),
-        )
-    # Counters by kind (connect failures by reason, station faults by kind): added per kind.
-    by_kind = {field: collections.Counter[str]() for field in _COUNTS_BY_KIND}
-    for report in reports:
-        for field, counts in by_kind.items():
-            counts.update(getattr(report.counters, field))
     started = min(r.started_at for r in reports)
     ended = max(r.ended_at for r in reports)
     cpu = sum(r.environment.cpu_percent for r in reports)
@@ -89,6 +113,20 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
     notes = [f"merged from {len(reports)} reports"]
     notes.append("timeline p50/p99/max per interval: the worst shard's (an upper bound)")
     notes += sorted({note for r in reports for note in r.notes})
+    whole = add_stats(
+        [
+            PhaseStats(
+                spans=[],
+                seconds=0.0,
+                actions=r.actions,
+                connect=r.connect,
+                boot=r.boot,
+                counters=r.counters,
+            )
+            for r in reports
+        ],
+        [],
+    )
     return Report(
         name=name or first.name,
         profile=first.profile,
@@ -104,24 +142,15 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
             cpu_percent=round(cpu, 1),
             cpu_suspect=any(r.environment.cpu_suspect for r in reports),
         ),
-        actions=actions,
-        connect=_merge_latency([r.connect.histogram for r in reports]),
-        boot=_merge_latency([r.boot.histogram for r in reports]),
-        counters=Counters(
-            **{field: dict(sorted(counts.items())) for field, counts in by_kind.items()},
-            **{  # every other counter is a count: summed
-                field: sum(getattr(r.counters, field) for r in reports)
-                for field in Counters.__struct_fields__
-                if field not in by_kind
-            },
-        ),
+        actions=whole.actions,
+        connect=whole.connect,
+        boot=whole.boot,
+        counters=whole.counters,
         timeline=_merge_timelines(reports, started),
         # Each shard's view of the faults, on the merged clock.
         faults=sorted(
             (
-                msgspec.structs.replace(
-                    f, at_s=round(f.at_s + (r.started_at - started).total_seconds(), 3)
-                )
+                msgspec.structs.replace(f, at_s=round(f.at_s + _offset(r, started), 3))
                 for r in reports
                 for f in r.faults
             ),
@@ -129,7 +158,47 @@ def merge(reports: list[Report], name: str | None = None) -> Report:
         ),
         interrupted=any(r.interrupted for r in reports),
         notes=notes,
+        phases=_merge_phases(reports, started),
+        run_id=uuid.uuid4().hex,
+        parts=[run_id for r in reports for run_id in r.run_ids],
     )
+
+
+def _offset(report: Report, started: dt.datetime) -> float:
+    return (report.started_at - started).total_seconds()
+
+
+def _merge_phases(reports: list[Report], started: dt.datetime) -> dict[str, PhaseStats]:
+    """Each phase added across the reports; its spans on the merged clock, joined where
+    the shards' overlap (shards run side by side: their time is not added)."""
+    merged: dict[str, PhaseStats] = {}
+    names = sorted(
+        {name for r in reports for name in r.phases},
+        key=lambda name: min(
+            r.phases[name].spans[0][0] + _offset(r, started)
+            for r in reports
+            if name in r.phases and r.phases[name].spans
+        ),
+    )
+    for name in names:
+        parts = [r for r in reports if name in r.phases]
+        spans = _union(
+            (round(start + _offset(r, started), 3), round(end + _offset(r, started), 3))
+            for r in parts
+            for start, end in r.phases[name].spans
+        )
+        merged[name] = add_stats([r.phases[name] for r in parts], spans)
+    return merged
+
+
+def _union(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    joined: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _merge_timelines(reports: list[Report], started: dt.datetime) -> list[Interval]:
@@ -158,6 +227,7 @@ def merge_intervals(t: float, parts: list[Interval]) -> Interval:
         p99_ms=max(p.p99_ms for p in parts),
         max_ms=max(p.max_ms for p in parts),
         connects=sum(p.connects for p in parts),
+        phase=collections.Counter(p.phase for p in parts).most_common(1)[0][0],
     )
 
 
@@ -178,8 +248,17 @@ def error_rate(report: Report, action: str | None = None) -> float:
     return 100.0 * failed / sent if sent else 0.0
 
 
-def _latency(stats: ActionStats, field: str) -> float:
-    lat = stats.latency
+RESPONSE_FIELDS = tuple(f"response.{field}" for field in LATENCY_FIELDS)
+
+
+def _latency(stats: ActionStats, field: str) -> float | None:
+    """A latency figure (ms): `field` of the latency from the intended time, or with a
+    "response." prefix, of the response time (None: the report has none)."""
+    lat: Any = stats.latency
+    if field.startswith("response."):
+        lat, field = stats.response, field.removeprefix("response.")
+        if lat is None:
+            return None
     return {
         "p50": lat.p50_ms,
         "p90": lat.p90_ms,
@@ -193,8 +272,10 @@ def _latency(stats: ActionStats, field: str) -> float:
 class Bound(msgspec.Struct, frozen=True):
     """A regression bound, e.g. ``p99+10%``, ``Heartbeat.p99+5ms``, ``errors+0.1%``.
 
-    metric: a latency field (p50, p90, p99, p99.9, max, mean), ``errors`` (error rate, in
-    percentage points) or ``throughput`` (a drop, in percent); action: limits it to one action.
+    metric: a latency field (p50, p90, p99, p99.9, max, mean) of the latency from the
+    intended send time, or of the response time with a ``response.`` prefix
+    (``response.p99``); ``errors`` (error rate, in percentage points) or ``throughput`` (a
+    drop, in percent); action: limits it to one action.
     """
 
     text: str
@@ -205,7 +286,8 @@ class Bound(msgspec.Struct, frozen=True):
 
 
 _BOUND = re.compile(
-    r"^(?:(?P<action>[A-Za-z0-9]+)\.)?(?P<metric>p50|p90|p99\.9|p99|max|mean|errors|throughput)"
+    r"^(?:(?P<action>[A-Za-z0-9]+)\.)?"
+    r"(?P<metric>(?:response\.)?(?:p50|p90|p99\.9|p99|max|mean)|errors|throughput)"
     r"(?P<sign>[+-])(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|ms)$"
 )
 
@@ -220,7 +302,8 @@ def parse_bound(text: str) -> Bound:
     if match is None:
         raise ValueError(
             f"bad bound {text!r}: use METRIC+N% or METRIC+Nms (METRIC: p50, p90, p99, p99.9, "
-            "max, mean, errors, or throughput-N%), optionally ACTION.METRIC"
+            "max, mean, errors, or throughput-N%; response.p99 etc. for the response time), "
+            "optionally ACTION.METRIC"
         )
     metric, sign, unit = match["metric"], match["sign"], match["unit"]
     if metric == "throughput" and (sign != "-" or unit != "%"):
@@ -252,7 +335,10 @@ def compare(baseline: Report, candidate: Report, bounds: list[Bound]) -> list[Co
         figures: list[tuple[str, float, float]] = []
         if action != "*":
             a, b = baseline.actions[action], candidate.actions[action]
-            figures += [(f, _latency(a, f), _latency(b, f)) for f in LATENCY_FIELDS]
+            for field in (*LATENCY_FIELDS, *RESPONSE_FIELDS):
+                old, new = _latency(a, field), _latency(b, field)
+                if old is not None and new is not None:
+                    figures.append((field, old, new))
         scope = None if action == "*" else action
         figures.append(("throughput", throughput(baseline, scope), throughput(candidate, scope)))
         figures.append(("errors", error_rate(baseline, scope), error_rate(candidate, scope)))
@@ -272,7 +358,7 @@ def _breaks(bound: Bound, action: str, metric: str, old: float, new: float) -> b
         return False
     if bound.action is not None and bound.action != action:
         return False
-    if bound.action is None and action == "*" and metric in LATENCY_FIELDS:
+    if bound.action is None and action == "*" and metric not in ("errors", "throughput"):
         return False
     if bound.action is None and action != "*" and metric in ("errors", "throughput"):
         return False  # unscoped error and throughput bounds apply to the run as a whole

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
+from hdrh.histogram import HdrHistogram
 
-from fleet.metrics import Report, decode_histogram, format_summary, read_report, write_report
-from fleet.report._analysis import Comparison, compare, merge, parse_bound
+from fleet.metrics import (
+    DEFAULT_PHASE,
+    Report,
+    decode_histogram,
+    format_summary,
+    phase_view,
+    read_report,
+    write_report,
+)
+from fleet.report._analysis import Comparison, check_mergeable, compare, merge, parse_bound
 from fleet.report._html import render_html
 
 __all__ = ["add_parser"]
@@ -25,14 +34,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser("report", help="show, merge and compare run reports")
     commands = parser.add_subparsers(dest="report_command", metavar="COMMAND", required=True)
 
-    show = commands.add_parser("show", help="a report's summary, or one action's spectrum")
-    show.add_argument("report")
+    show = commands.add_parser("show", help="reports' summaries, or one action's spectrum")
+    show.add_argument("reports", nargs="+", metavar="report", help="one report or several")
+    _add_phase(show)
+    show.add_argument(
+        "--response",
+        action="store_true",
+        help="with --spectrum: the response time (frame sent -> answer), not the latency "
+        "from the intended send time",
+    )
     form = show.add_mutually_exclusive_group()
     form.add_argument(
         "--spectrum",
         metavar="ACTION",
-        help="the HdrHistogram percentile distribution of ACTION (.hgrm layout, ms); "
-        "'connect' and 'boot' for those",
+        help="the HdrHistogram percentile distribution of ACTION (.hgrm layout, every value "
+        "in ms); 'connect' and 'boot' for those",
     )
     form.add_argument("--json", action="store_true", help="figures as JSON (no histograms)")
     form.add_argument("--csv", action="store_true", help="one CSV row per action")
@@ -44,6 +60,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     merged.add_argument("reports", nargs="+")
     merged.add_argument("-o", "--out", required=True, metavar="FILE")
     merged.add_argument("--name", help="the merged report's name (default: the first's)")
+    merged.add_argument(
+        "--force",
+        action="store_true",
+        help="merge even the same run twice or runs of different profiles (counts add up "
+        "regardless)",
+    )
     merged.set_defaults(run=_guarded(_merge))
 
     page = commands.add_parser(
@@ -51,21 +73,34 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     page.add_argument("reports", nargs="+", help="one report, or several to overlay")
     page.add_argument("-o", "--out", required=True, metavar="FILE")
+    _add_phase(page)
     page.set_defaults(run=_guarded(_html))
 
     compared = commands.add_parser(
         "compare", help="compare reports with the first one; --fail-on for CI"
     )
     compared.add_argument("reports", nargs="+", help="baseline first, then candidates")
+    _add_phase(compared, every=False)
     compared.add_argument(
         "--fail-on",
         action="append",
         default=[],
         metavar="BOUND",
         help="exit 3 when a candidate regresses past BOUND, e.g. p99+10%%, "
-        "Heartbeat.p99+5ms, errors+0.1%% (points), throughput-5%%; repeatable",
+        "Heartbeat.p99+5ms, response.p99+10%% (the response time), errors+0.1%% (points), "
+        "throughput-5%%; repeatable",
     )
     compared.set_defaults(run=_guarded(_compare))
+
+
+def _add_phase(parser: argparse.ArgumentParser, *, every: bool = True) -> None:
+    parser.add_argument(
+        "--phase",
+        default=DEFAULT_PHASE,
+        metavar="PHASE",
+        help="whose figures: hold (the steady state; default), ramp, drain, fault-N (a "
+        "fault's window), run (the whole run)" + (", or all" if every else ""),
+    )
 
 
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -86,55 +121,110 @@ def _load(paths: list[str]) -> list[Report]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    report = read_report(args.report)
+    reports = _load(args.reports)
+    for index, (path, report) in enumerate(zip(args.reports, reports, strict=True)):
+        if len(reports) > 1:
+            print(("\n" if index else "") + f"== {path}")
+        _show_one(args, path, report)
+    return EXIT_OK
+
+
+def _show_one(args: argparse.Namespace, path: str, report: Report) -> None:
+    if args.phase == "all" and (args.spectrum or args.json or args.csv):
+        raise ValueError("--phase all goes with the summary only; name one phase")
+    view = phase_view(report, args.phase) if args.phase != "all" else report
     if args.spectrum:
+        what = "response" if args.response else "latency"
         if args.spectrum in ("connect", "boot"):
-            encoded = getattr(report, args.spectrum).histogram
-        elif args.spectrum in report.actions:
-            encoded = report.actions[args.spectrum].latency.histogram
+            encoded = getattr(view, args.spectrum).histogram
+        elif args.spectrum in view.actions:
+            stats = getattr(view.actions[args.spectrum], what)
+            if stats is None:
+                raise ValueError(f"{path}: no response times (a report before format 2)")
+            encoded = stats.histogram
         else:
-            known = ", ".join([*report.actions, "connect", "boot"])
-            raise ValueError(f"no action {args.spectrum!r} in {args.report} (it has: {known})")
-        buffer = io.BytesIO()
-        decode_histogram(encoded).output_percentile_distribution(buffer, 1000)  # us -> ms
-        sys.stdout.write(buffer.getvalue().decode())
-        return EXIT_OK
+            known = ", ".join([*view.actions, "connect", "boot"])
+            raise ValueError(
+                f"--spectrum: no action {args.spectrum!r} in {path} "
+                f"({view.phase} figures; it has: {known})"
+            )
+        sys.stdout.write(spectrum(decode_histogram(encoded)))
+        return
     if args.json:
-        figures = msgspec.to_builtins(report)
-        for stats in figures["actions"].values():
-            stats["latency"].pop("histogram")
-        figures["connect"].pop("histogram")
-        figures["boot"].pop("histogram")
+        figures = msgspec.to_builtins(view)
+        _drop_histograms(figures)
+        for phase in figures.get("phases", {}).values():
+            _drop_histograms(phase)
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(figures)).decode() + "\n")
-        return EXIT_OK
+        return
     if args.csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(
             ["action", "sent", "answered", "errors", "invalid", "timeouts", "lost",
-             "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "mean_ms"]
+             "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "mean_ms",
+             "response_p50_ms", "response_p90_ms", "response_p99_ms", "response_max_ms",
+             "phase"]
         )  # fmt: skip
-        for action, s in report.actions.items():
-            lat = s.latency
+        for action, s in view.actions.items():
+            lat, resp = s.latency, s.response
+            response = [resp.p50_ms, resp.p90_ms, resp.p99_ms, resp.max_ms] if resp else [""] * 4
             writer.writerow(
-                [action, s.sent, s.answered, sum(s.errors.values()), s.invalid, s.timeouts, s.lost,
-                 lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.p99_9_ms, lat.max_ms, lat.mean_ms]
+                [action, s.sent, s.answered, sum(s.errors.values()), s.invalid,
+                 s.timeouts, s.lost, lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.p99_9_ms,
+                 lat.max_ms, lat.mean_ms, *response, view.phase]
             )  # fmt: skip
-        return EXIT_OK
-    print(format_summary(report))
-    return EXIT_OK
+        return
+    print(format_summary(report, args.phase))
+
+
+def _drop_histograms(figures: dict[str, Any]) -> None:
+    for stats in figures["actions"].values():
+        stats["latency"].pop("histogram")
+        if stats.get("response"):
+            stats["response"].pop("histogram")
+    figures["connect"].pop("histogram")
+    figures["boot"].pop("histogram")
+
+
+def spectrum(histogram: HdrHistogram, ticks_per_half_distance: int = 5) -> str:
+    """HdrHistogram's percentile distribution (.hgrm layout, which HdrHistogram's plotters
+    read), every value in milliseconds: the library's own output leaves the standard
+    deviation in the recorded unit (microseconds)."""
+    digits = histogram.significant_figures
+    lines = [f"{'Value':>12} {'Percentile':>14} {'TotalCount':>10} {'1/(1-Percentile)':>14}", ""]
+    for item in histogram.get_percentile_iterator(ticks_per_half_distance):
+        value = item.value_iterated_to / 1000
+        level = item.percentile_level_iterated_to
+        line = f"{value:12.{digits}f} {level / 100:2.12f} {item.total_count_to_this_value:10d}"
+        lines.append(line + (f" {1 / (1 - level / 100):14.2f}" if level != 100 else ""))
+    mean = histogram.get_mean_value() / 1000
+    stddev = histogram.get_stddev() / 1000
+    biggest = histogram.get_max_value() / 1000
+    lines += [
+        f"#[Mean    = {mean:12.{digits}f}, StdDeviation   = {stddev:12.{digits}f}]",
+        f"#[Max     = {biggest:12.{digits}f}, TotalCount     = "
+        f"{float(histogram.get_total_count()):12.{digits}f}]",
+        f"#[Buckets = {histogram.bucket_count:12d}, SubBuckets     = "
+        f"{histogram.sub_bucket_count:12d}]",
+        "#[Unit    = ms]",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _html(args: argparse.Namespace) -> int:
     reports = _load(args.reports)
     labels = [Path(path).stem for path in args.reports] if len(reports) > 1 else None
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(render_html(reports, labels), encoding="utf-8")
+    Path(args.out).write_text(render_html(reports, labels, phase=args.phase), encoding="utf-8")
     print(f"wrote {args.out}")
     return EXIT_OK
 
 
 def _merge(args: argparse.Namespace) -> int:
-    merged = merge(_load(args.reports), name=args.name)
+    reports = _load(args.reports)
+    if not args.force:
+        check_mergeable(reports, args.reports)
+    merged = merge(reports, name=args.name, force=True)
     write_report(merged, args.out)
     print(format_summary(merged))
     print(f"merged {len(args.reports)} reports into {args.out}")
@@ -145,11 +235,11 @@ def _compare(args: argparse.Namespace) -> int:
     bounds = [parse_bound(text) for text in args.fail_on]
     if len(args.reports) < 2:
         raise ValueError("compare needs a baseline and at least one other report")
-    baseline, *candidates = _load(args.reports)
+    baseline, *candidates = (phase_view(report, args.phase) for report in _load(args.reports))
     regressions = 0
     for path, candidate in zip(args.reports[1:], candidates, strict=True):
         rows = compare(baseline, candidate, bounds)
-        print(f"{args.reports[0]} -> {path}")
+        print(f"{args.reports[0]} -> {path} ({baseline.phase} phase; latency in ms)")
         print(_table(rows))
         broken = [row for row in rows if row.regressed_by]
         regressions += len(broken)
@@ -163,12 +253,12 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _table(rows: list[Comparison]) -> str:
-    lines = [f"{'action':<30}{'metric':<12}{'baseline':>12}{'candidate':>12}{'change':>12}{'':>9}"]
+    lines = [f"{'action':<30}{'metric':<15}{'baseline':>12}{'candidate':>12}{'change':>12}{'':>9}"]
     for row in rows:
         percent = "" if row.change_percent is None else f"{row.change_percent:+.1f}%"
         mark = "  <-- regression" if row.regressed_by else ""
         lines.append(
-            f"{row.action:<30}{row.metric:<12}{row.baseline:>12,.3f}{row.candidate:>12,.3f}"
+            f"{row.action:<30}{row.metric:<15}{row.baseline:>12,.3f}{row.candidate:>12,.3f}"
             f"{row.change:>+12,.3f}{percent:>9}{mark}"
         )
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import html
 import math
 from collections.abc import Sequence
 
-from fleet.metrics import Report, decode_histogram, describe_fault
+from fleet.metrics import DEFAULT_PHASE, Report, decode_histogram, describe_fault, phase_view
 from fleet.metrics._report import redact_report
 
 __all__ = ["render_html"]
@@ -148,14 +148,17 @@ def _faults(report: Report) -> str:
     return f"<p>Faults injected by the embedded CSMS:</p><ul>{items}</ul>"
 
 
-def render_html(reports: Sequence[Report], labels: Sequence[str] | None = None) -> str:
-    """The page for `reports` (overlaid when several); `labels` name them (default: name).
+def render_html(
+    reports: Sequence[Report], labels: Sequence[str] | None = None, phase: str = DEFAULT_PHASE
+) -> str:
+    """The page for `reports` (overlaid when several); `labels` name them (default: name);
+    the figures of `phase` (default: the hold; see `fleet.metrics.phase_view`).
 
     Whatever the page shows of a report, it shows without secrets (`redact_report`).
     """
     if not reports:
         raise ValueError("no reports to show")
-    reports = [redact_report(report) for report in reports]
+    reports = [phase_view(redact_report(report), phase) for report in reports]
     names = list(labels) if labels else [r.name for r in reports]
     coloured = list(zip(names, COLOURS * (len(reports) // len(COLOURS) + 1), reports, strict=False))
     sections = []

@@ -7,6 +7,12 @@ A profile's ``[thresholds]`` table maps a figure to a condition::
     "errors" = "< 0.1%"                   # share of calls with no valid answer, in percent
     "timeouts" = "== 0"                   # calls never answered (count)
     "Heartbeat.errors" = "== 0%"          # the same, for one action
+    "Authorize.response.p99" = "< 200ms"  # the response time (frame sent -> answer)
+    "ramp:BootNotification.p99" = "< 2s"  # a phase's figure (default: the hold)
+
+A threshold names a phase with a ``PHASE:`` prefix: ramp, hold, drain, fault-N, or run (the
+whole run). Without one it is checked against the hold, the steady state (the whole run
+when the run never reached one: the report's notes say so).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 
-from fleet.metrics import Report, ThresholdResult
+from fleet.metrics import Report, ThresholdResult, phase_view
 from fleet.report._analysis import error_rate
 
 __all__ = ["Threshold", "check_thresholds", "parse_thresholds"]
@@ -36,7 +42,9 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
 }
 _KEY = re.compile(
-    r"^(?:(?P<action>[A-Za-z0-9]+)\.)?(?P<metric>p50|p90|p99\.9|p99|max|mean|errors|timeouts)$"
+    r"^(?:(?P<phase>ramp|hold|drain|run|fault-[1-9][0-9]*):)?"
+    r"(?:(?P<action>[A-Za-z0-9]+)\.)?(?P<response>response\.)?"
+    r"(?P<metric>p50|p90|p99\.9|p99|max|mean|errors|timeouts)$"
 )
 _CONDITION = re.compile(r"^(?P<op><=|>=|==|<|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|%)?$")
 
@@ -44,14 +52,15 @@ _CONDITION = re.compile(r"^(?P<op><=|>=|==|<|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P
 class Threshold:
     """One parsed threshold."""
 
-    __slots__ = ("action", "condition", "key", "metric", "op", "value")
+    __slots__ = ("action", "condition", "key", "metric", "op", "phase", "response", "value")
 
     def __init__(self, key: str, condition: str) -> None:
         match = _KEY.match(key)
         if match is None:
             raise ValueError(
-                f"thresholds.{key}: unknown figure; use [ACTION.]p50|p90|p99|p99.9|max|mean, "
-                "[ACTION.]errors or [ACTION.]timeouts"
+                f"thresholds.{key}: unknown figure; use [PHASE:][ACTION.][response.]"
+                "p50|p90|p99|p99.9|max|mean, [PHASE:][ACTION.]errors or "
+                "[PHASE:][ACTION.]timeouts (PHASE: ramp, hold, drain, fault-N, run)"
             )
         rule = _CONDITION.match(condition.strip())
         if rule is None:
@@ -63,6 +72,10 @@ class Threshold:
         self.condition = condition.strip()
         self.action = match["action"]
         self.metric = match["metric"]
+        self.phase = match["phase"]  # None: the hold (or the whole run without one)
+        self.response = match["response"] is not None
+        if self.response and self.metric not in _LATENCY:
+            raise ValueError(f"thresholds.{key}: response. goes with a latency figure, e.g. p99")
         self.op = rule["op"]
         value, unit = float(rule["value"]), rule["unit"]
         if self.metric in _LATENCY:
@@ -79,15 +92,24 @@ class Threshold:
             self.value = value
 
     def actual(self, report: Report) -> float | None:
-        """The report's figure (worst over actions when unscoped); None if it has none."""
+        """The report's figure (worst over actions when unscoped); None if it has none
+        (no such phase, action or figure)."""
+        try:
+            report = report.phase_view(self.phase) if self.phase else phase_view(report)
+        except ValueError:
+            return None
         actions = [self.action] if self.action else list(report.actions)
         if self.action and self.action not in report.actions:
             return None
         if self.metric in _LATENCY:
-            values = [
-                getattr(report.actions[a].latency, _LATENCY[self.metric])
+            figures = [
+                report.actions[a].response if self.response else report.actions[a].latency
                 for a in actions
-                if report.actions[a].latency.count
+            ]
+            values = [
+                getattr(stats, _LATENCY[self.metric])
+                for stats in figures
+                if stats is not None and stats.count
             ]
             return max(values) if values else None
         if self.metric == "errors":

@@ -122,18 +122,25 @@ class CustomStation:
 
     def _record(self, timing: tk.CallTiming) -> None:
         metrics = self._run.metrics
-        metrics.call_sent(timing.action, timing.sent_at)
+        metrics.call_sent(timing.action, timing.intended_at, timing.sent_at)
         if timing.outcome == "result":
             assert timing.answered_at is not None
-            metrics.call_answered(timing.action, timing.intended_at, timing.answered_at)
+            metrics.call_answered(
+                timing.action, timing.intended_at, timing.sent_at, timing.answered_at
+            )
         elif timing.outcome == "error":
-            metrics.call_errored(timing.action, timing.error_code or "", timing.answered_at or 0.0)
+            metrics.call_errored(
+                timing.action,
+                timing.error_code or "",
+                timing.intended_at,
+                timing.answered_at or 0.0,
+            )
         elif timing.outcome == "invalid":
-            metrics.call_invalid(timing.action, timing.answered_at or 0.0)
+            metrics.call_invalid(timing.action, timing.intended_at, timing.answered_at or 0.0)
         elif timing.outcome == "timeout":
-            metrics.call_timed_out(timing.action, trio.current_time())
+            metrics.call_timed_out(timing.action, timing.intended_at, trio.current_time())
         else:
-            metrics.call_lost(timing.action, trio.current_time())
+            metrics.call_lost(timing.action, timing.intended_at, trio.current_time())
 
 
 async def run_custom_station(

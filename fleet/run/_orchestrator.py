@@ -38,8 +38,8 @@ from fleet.toolkit import client_ssl_context, parse_version
 __all__ = ["FleetRun", "Shard", "StationPlan", "embedded_csms", "plan_stations", "ramp_offsets"]
 
 TICK_SECONDS = 1.0
-# At most this long for all sessions to be ended at the end of a run.
-STOP_SPREAD = 2.0
+# How often the ramp watcher checks whether every station has booted (the ramp phase's end).
+RAMP_CHECK_SECONDS = 0.05
 # During the ramp, objects are frozen out of the garbage collector's reach every this many
 # stations started (see `_freeze`).
 FREEZE_EVERY = 500
@@ -194,6 +194,7 @@ class FleetRun:
         self.quit_at: float | None = None  # see quit()
         self._quit_at_wall: dt.datetime | None = None
         self._stop = trio.Event()
+        self._all_started = trio.Event()  # the ramp started every station
         self._stop_reason = ""
         # Custom behaviours (profile.behaviour) watch this event instead of an actor's flag.
         self.custom_stop = trio.Event()
@@ -254,6 +255,7 @@ class FleetRun:
     async def _run(self, start: float, custom: Callable[..., Any] | None) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._tick, start)
+            nursery.start_soon(self._watch_ramp)
             faults = trio.CancelScope()  # faults end with the run: they spare the drain
             if self.csms is not None and self.profile.embedded.faults:
                 nursery.start_soon(self._inject_faults, self.csms, start, faults)
@@ -265,6 +267,7 @@ class FleetRun:
                     await self._stop.wait()
                 ramp.cancel()
                 faults.cancel()
+                self.metrics.drain_started(trio.current_time())
                 await self._drain(station_nursery)
             nursery.cancel_scope.cancel(reason="run over")
 
@@ -364,6 +367,7 @@ class FleetRun:
                 nursery.start_soon(actor.run)
                 if len(self.actors) % FREEZE_EVERY == 0:
                     _freeze()
+            self._all_started.set()
 
     def _settings(self, wall_offset: float) -> StationSettings:
         profile = self.profile
@@ -396,14 +400,30 @@ class FleetRun:
 
         await run_custom_station(behaviour, self, plan, rng)
 
+    async def _watch_ramp(self) -> None:
+        """The ramp phase ends once the ramp started every station and each has booted
+        (Accepted) once; at the latest a connect and a call timeout after the last start,
+        when every station has had its chance (some may be Rejected, or unreachable)."""
+        await self._all_started.wait()
+        timeouts = self.profile.timeouts
+        metrics = self.metrics
+        with trio.move_on_after(timeouts.connect + timeouts.call):
+            # Custom behaviours' boots are theirs to make: the deadline ends their ramp.
+            while self.custom_running or metrics.first_boots < len(self.actors):
+                await trio.sleep(RAMP_CHECK_SECONDS)
+        metrics.ramp_done(trio.current_time())
+
     async def _drain(self, nursery: trio.Nursery) -> None:
-        # Sessions end spread over a short window inside the drain time, as real ones would,
-        # not in one burst of the tool's making; an interrupted run stops at once.
+        # As the profile's [end] says: sessions stop spread over a window inside the drain
+        # time, as real ones would, not in one burst of the tool's making (an interrupted
+        # run stops at once); or the stations drop their connections as in a power cut.
+        end = self.profile.end
         spread = 0.0
         if not (self.interrupted or self.stopped_early):
-            spread = min(STOP_SPREAD, self.profile.timeouts.drain / 4)
+            spread = end.stop_window(self.profile.timeouts.drain)
+        cut = end.mode == "disconnect"
         for actor in self.actors:
-            actor.request_stop(spread)
+            actor.request_stop(spread, cut=cut)
         self.custom_stop.set()
         with trio.move_on_after(self.profile.timeouts.drain):
             while self.custom_running or any(not actor.done for actor in self.actors):
@@ -426,12 +446,8 @@ class FleetRun:
     def _count_transaction_messages(self) -> None:
         # Per run, not per message: what each station produced, and what it still held
         # when the run ended (the drain timed out, or the run was cut short).
-        metrics = self.metrics
-        metrics.transaction_messages = metrics.transaction_messages_undelivered = 0
-        for actor in self.actors:
-            machine = actor.machine
-            metrics.transaction_messages += machine.transaction_messages
-            metrics.transaction_messages_undelivered += len(machine.transaction_queue)
+        undelivered = sum(len(actor.machine.transaction_queue) for actor in self.actors)
+        self.metrics.transaction_messages_left(undelivered, self.ended_at or trio.current_time())
 
     async def _tick(self, start: float) -> None:
         next_tick = start + TICK_SECONDS

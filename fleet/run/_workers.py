@@ -248,7 +248,7 @@ def merge_worker_reports(run: WorkersRun, name: str) -> Report:
         ValueError: no worker wrote a report.
     """
     reports = [outcome.report for outcome in run.outcomes if outcome.report is not None]
-    merged = merge(reports, name=name)
+    merged = merge(reports, name=name, force=True)  # shards of this run, by construction
     timeline = merged.timeline
     notes = [note for note in merged.notes if "same process as the fleet" not in note]
     notes.append(f"run by {run.count} worker processes (shards {', '.join(_shards(run))})")

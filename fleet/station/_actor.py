@@ -109,6 +109,7 @@ class StationActor:
         "connect_timeout",
         "connecting",
         "csms_url",
+        "cut",
         "done",
         "machine",
         "metrics",
@@ -146,17 +147,23 @@ class StationActor:
         self.ssl_context = ssl_context
         self.stop_requested = False
         self.stop_spread = 0.0  # seconds over which running sessions end when stopped
+        self.cut = False  # stopped as by a power cut: no goodbye, sessions left open
         self.done = False
         self._connected = False
         self._wait_scope: trio.CancelScope | None = None
 
-    def request_stop(self, spread: float = 0.0) -> None:
+    def request_stop(self, spread: float = 0.0, *, cut: bool = False) -> None:
         """Ask the station to end its sessions (within `spread` seconds), close and return;
-        never abruptly. While disconnected with transactions pending it keeps its backoff."""
+        never abruptly. While disconnected with transactions pending it keeps its backoff.
+
+        `cut`: stop as a power cut would instead: the TCP connection closes at once, without
+        a websocket close handshake, an outstanding call is lost, and open sessions and held
+        transaction messages stay as they are (the run counts them)."""
         self.stop_requested = True
         self.stop_spread = spread
-        if self._wait_scope is not None and not (
-            self._connected is False and self.machine.pending_transactions
+        self.cut = self.cut or cut
+        if self._wait_scope is not None and (
+            self.cut or not (self._connected is False and self.machine.pending_transactions)
         ):
             self._wait_scope.cancel()
 
@@ -171,7 +178,7 @@ class StationActor:
         try:
             # After a stop, a station with transactions to deliver still reconnects: the
             # run's drain timeout bounds how long it may try.
-            while not self.stop_requested or machine.pending_transactions:
+            while not self.stop_requested or (machine.pending_transactions and not self.cut):
                 started = trio.current_time()  # the wait for a turn to connect counts
                 try:
                     async with contextlib.AsyncExitStack() as stack:
@@ -218,7 +225,7 @@ class StationActor:
                     if cancelled is not None:
                         raise cancelled from None
                     outcome = "fault"
-                if outcome == "finished":
+                if outcome == "finished" or self.cut:
                     return
                 if outcome == "reboot":
                     await self._pause(machine.rng.uniform(0.5, 2.0))  # a reboot takes a moment
@@ -241,7 +248,7 @@ class StationActor:
     async def _pause(self, seconds: float) -> None:
         with trio.CancelScope(deadline=trio.current_time() + seconds) as scope:
             self._wait_scope = scope
-            if self.stop_requested and not self.machine.pending_transactions:
+            if self.stop_requested and (self.cut or not self.machine.pending_transactions):
                 scope.cancel()
             await trio.sleep_forever()
         self._wait_scope = None
@@ -257,11 +264,14 @@ class StationActor:
         current_time = trio.current_time
         call_timeout = self.call_timeout
         outstanding: Outgoing | None = None
+        sent_at = 0.0  # when the outstanding call's frame went out: its response time's start
         timeout_at = math.inf
         machine.connected(current_time())
         try:
             while True:
                 now = current_time()
+                if self.cut:
+                    await ws.abort()  # raises ConnectionClosed (1006), as a lost connection
                 if self.stop_requested and not machine.stopping:
                     machine.stop(now, self.stop_spread)
                 machine.on_timer(now)
@@ -278,7 +288,8 @@ class StationActor:
                         # send, the message is handled as lost (re-sent or counted).
                         outstanding = item
                         timeout_at = now + call_timeout
-                        metrics.call_sent(item.action, now)
+                        sent_at = now
+                        metrics.call_sent(item.action, item.intended_at, now)
                         await send(frame)
                         continue
                     wake = machine.next_wakeup()
@@ -294,7 +305,7 @@ class StationActor:
                     if outstanding is not None and current_time() >= timeout_at:
                         rpc.abandon_call()
                         now = current_time()
-                        metrics.call_timed_out(outstanding.action, now)
+                        metrics.call_timed_out(outstanding.action, outstanding.intended_at, now)
                         item, outstanding = outstanding, None
                         machine.on_answer(item, None, "timeout", now)
                     continue
@@ -307,7 +318,7 @@ class StationActor:
                 if event_type is ResultReceived:
                     assert outstanding is not None
                     item, outstanding = outstanding, None
-                    metrics.call_answered(item.action, item.intended_at, now)
+                    metrics.call_answered(item.action, item.intended_at, sent_at, now)
                     machine.on_answer(item, event.response, None, now)  # type: ignore[union-attr]
                 elif event_type is CallReceived:
                     await send(self._answer(rpc, event, now))  # type: ignore[arg-type]
@@ -315,12 +326,12 @@ class StationActor:
                     assert outstanding is not None
                     item, outstanding = outstanding, None
                     code = event.error.code  # type: ignore[union-attr]
-                    metrics.call_errored(item.action, code, now)
+                    metrics.call_errored(item.action, code, item.intended_at, now)
                     machine.on_answer(item, None, code, now)
                 elif event_type is InvalidReply:
                     assert outstanding is not None
                     item, outstanding = outstanding, None
-                    metrics.call_invalid(item.action, now)
+                    metrics.call_invalid(item.action, item.intended_at, now)
                     machine.on_answer(item, None, "invalid", now)
                 elif event_type is InvalidMessage:
                     metrics.message_invalid(now)
@@ -334,7 +345,7 @@ class StationActor:
             if fault is not None:  # the transport failed under us: a lost connection, shown
                 metrics.station_faulted(machine.station_id, fault, now, "transport: ")
             if outstanding is not None:
-                metrics.call_lost(outstanding.action, now)
+                metrics.call_lost(outstanding.action, outstanding.intended_at, now)
                 item, outstanding = outstanding, None
                 machine.on_answer(item, None, LOST, now)  # a transaction message is kept
             machine.disconnected(now)
@@ -345,7 +356,7 @@ class StationActor:
             with contextlib.suppress(Exception):
                 now = current_time()
                 if outstanding is not None:
-                    metrics.call_lost(outstanding.action, now)
+                    metrics.call_lost(outstanding.action, outstanding.intended_at, now)
                     item, outstanding = outstanding, None
                     machine.on_answer(item, None, LOST, now)
                 machine.disconnected(now)
@@ -356,7 +367,7 @@ class StationActor:
                 # Cut off (the drain timed out, or a second Ctrl-C): counted as lost, as when
                 # the connection closes first; a transaction message goes back in the
                 # queue, where the run counts it as undelivered.
-                metrics.call_lost(outstanding.action, current_time())
+                metrics.call_lost(outstanding.action, outstanding.intended_at, current_time())
                 if outstanding.transaction:
                     machine.transaction_queue.appendleft(outstanding)
 

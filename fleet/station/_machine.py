@@ -62,7 +62,8 @@ class Observer(Protocol):
 
     def session_started(self, now: float) -> None: ...
     def session_stopped(self, now: float) -> None: ...
-    def boot_accepted(self, seconds: float) -> None: ...
+    def boot_accepted(self, seconds: float, now: float, first: bool = False) -> None: ...
+    def transaction_message_produced(self, now: float) -> None: ...
     def transaction_message_queued(self, now: float) -> None: ...
     def transaction_message_requeued(self, now: float) -> None: ...
     def transaction_message_delivered_late(self, now: float) -> None: ...
@@ -76,7 +77,10 @@ class _NoObserver:
     def session_stopped(self, now: float) -> None:
         pass
 
-    def boot_accepted(self, seconds: float) -> None:
+    def boot_accepted(self, seconds: float, now: float, first: bool = False) -> None:
+        pass
+
+    def transaction_message_produced(self, now: float) -> None:
         pass
 
     def transaction_message_queued(self, now: float) -> None:
@@ -595,6 +599,7 @@ class StationMachine:
         item.transaction = True
         item.periodic = periodic
         self.transaction_messages += 1
+        self.observer.transaction_message_produced(intended_at)
         if not self.booted:
             item.queued = True
             self.observer.transaction_message_queued(intended_at)
@@ -631,7 +636,7 @@ class StationMachine:
             self.booted = True
             self.ever_booted = True
             if self.first_boot_intended is not None:
-                self.observer.boot_accepted(now - self.first_boot_intended)
+                self.observer.boot_accepted(now - self.first_boot_intended, now, first_boot)
                 self.first_boot_intended = None
             if response.interval > 0:
                 self.heartbeat_interval = float(response.interval)

@@ -84,6 +84,15 @@ class WebSocket(trio_websocket.WebSocketConnection):
                 self._close_reason or trio_websocket.CloseReason(1006, "closing")
             ) from None
 
+    async def abort(self) -> None:
+        """Close the TCP connection now, without a close handshake (as a power cut or a
+        crashed station would look to the peer), and raise `ConnectionClosed` (1006)."""
+        if self._close_reason is None:
+            self._close_reason = trio_websocket.CloseReason(1006, "aborted")
+        self._close_handshake.set()
+        await trio.aclose_forcefully(self._stream)
+        raise trio_websocket.ConnectionClosed(self._close_reason)
+
     async def _reader_task(self) -> None:
         try:
             await super()._reader_task()
