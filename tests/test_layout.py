@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import fleet
 import fleet.ocpp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,6 +171,83 @@ def test_imports_count_wherever_they_are_written() -> None:
     # A module's own packages are running already: no edge to them, unless imported by name.
     assert "fleet.csms" not in imports_of("fleet.csms._server")
     assert "fleet" in imports_of("fleet.metrics._report")  # import fleet (for the version)
+
+
+# A line of the map in fleet/__init__.py: "- `fleet.run`: what it holds. Imports: a, b."
+MAP_LINE = re.compile(r"^- `(?P<layer>fleet\.\w+)`: (?P<holds>.+)\. Imports: (?P<imports>.+)\.$")
+
+
+def layer_map() -> dict[str, set[str]]:
+    """fleet's docstring's map: each layer and the layers it may import, bottom up."""
+    layers: dict[str, set[str]] = {}
+    for line in (fleet.__doc__ or "").splitlines():
+        if not line.startswith("- `"):
+            continue
+        match = MAP_LINE.match(line)
+        assert match, f"not a line of the map: {line!r}"
+        named = match["imports"]
+        if named == "all":
+            allowed = set(layers)
+        elif named == "none":
+            allowed = set()
+        else:
+            allowed = {f"fleet.{short.strip()}" for short in named.split(",")}
+        assert allowed <= set(layers), f"{match['layer']} imports a layer not before it"
+        layers[match["layer"]] = allowed
+    return layers
+
+
+def layer_of(module: str) -> str:
+    """The layer a module is in: its subpackage, or the CLI for fleet's own modules (`_cli`,
+    `__main__`, `_options`) and each subpackage's `_command` (its ``fleet`` subcommand)."""
+    parts = module.split(".")
+    if module == "fleet":
+        return module
+    if (len(parts) == 2 and MODULES[module].name != "__init__.py") or parts[-1] == "_command":
+        return "fleet._cli"
+    return ".".join(parts[:2])
+
+
+def test_the_package_docstring_maps_every_layer() -> None:
+    layers = layer_map()
+    subpackages = {f"fleet.{path.parent.name}" for path in (ROOT / "fleet").glob("*/__init__.py")}
+    assert set(layers) == subpackages | {"fleet._cli"}
+    cli_line = next(line for line in fleet.__doc__.splitlines() if "`fleet._cli`" in line)
+    for path in (ROOT / "fleet").glob("*.py"):
+        if path.stem not in ("__init__", "_cli"):
+            assert f"`{path.stem}`" in cli_line, f"fleet/{path.name} is not in the map"
+
+
+def map_breaches(graph: dict[str, set[str]]) -> list[str]:
+    """Each import in `graph` (module -> the modules it imports) that the map does not allow."""
+    layers = layer_map()
+    breaches = []
+    for name, imported in sorted(graph.items()):
+        layer = layer_of(name)
+        if layer == "fleet":
+            continue
+        allowed = layers[layer] | {layer, "fleet"}
+        breaches += [
+            f"{name} imports {other} ({layer} may import: {', '.join(sorted(layers[layer]))})"
+            for other in sorted(imported)
+            if layer_of(other) not in allowed
+        ]
+    return breaches
+
+
+def test_each_layer_imports_only_what_the_map_says() -> None:
+    assert map_breaches({name: imports_of(name) for name in MODULES}) == []
+
+
+def test_an_import_the_map_does_not_allow_is_named() -> None:
+    graph = {
+        "fleet.csms._server": {"fleet", "fleet.csms._field", "fleet.ocpp", "fleet.run._live"},
+        "fleet.csms._command": {"fleet.profile", "fleet.run"},  # the CLI: may import all
+        "fleet._options": {"fleet.profile"},
+    }
+    assert map_breaches(graph) == [
+        "fleet.csms._server imports fleet.run._live (fleet.csms may import: fleet.ocpp, fleet.toolkit)"
+    ]
 
 
 def test_public_surface_is_explicit() -> None:
