@@ -206,3 +206,77 @@ def test_a_behaviour_that_cannot_load_names_the_profile_and_the_field(tmp_path: 
         f"fleet run: {profile}: behaviour 'no_such_module:drive': cannot import "
         "'no_such_module': No module named 'no_such_module'"
     ]
+
+
+def test_csms_help_says_what_a_duration_is() -> None:
+    help_text = " ".join(fleet("csms", "--help").stdout.split())
+    assert help_text.count("250ms, 30s, 5m, 1m30s or seconds") == 1  # the group's and...
+    for flag in ("--heartbeat-interval DURATION", "--delay DURATION", "--ping-interval DURATION"):
+        assert flag in help_text  # ...each flag that takes seconds
+    assert "--action-delay ACTION=DURATION" in help_text
+
+
+async def test_csms_durations_take_the_forms_of_a_profile() -> None:
+    async with fleet_csms(
+        "--heartbeat-interval", "1m", "--delay", "1ms", "--action-delay", "Heartbeat=0m0.3s"
+    ) as csms:
+        async with tk.connect(csms.url, "cli-station") as cp:
+            boot = await cp.boot_notification(
+                v16.BootNotificationRequest(charge_point_vendor="v", charge_point_model="m")
+            )
+            assert boot.interval == 60
+            asked = trio.current_time()
+            await cp.heartbeat(v16.HeartbeatRequest())
+            assert trio.current_time() - asked >= 0.3  # never sooner than the delay asked
+        code, _ = await csms.stop()
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--error-share", "2"], "--error-share: expected a number <= 1, got 2"),
+        (["--malformed-share", "-0.1"], "--malformed-share: expected a number >= 0, got -0.1"),
+        (
+            ["--boot-pending-share", "0.7", "--boot-rejected-share", "0.7"],
+            "--boot-rejected-share: --boot-pending-share + --boot-rejected-share must be <= 1",
+        ),
+        (["--heartbeat-interval", "0"], "--heartbeat-interval: expected an integer >= 1, got 0"),
+        (["--heartbeat-interval", "1.5s"], "--heartbeat-interval: expected whole seconds, got '1.5s'"),
+        (["--heartbeat-interval", "x"], "--heartbeat-interval: expected a duration"),
+        (["--delay", "20x"], "--delay: expected a duration"),
+        (["--action-delay", "Heartbeat=20x"], "--action-delay: Heartbeat: expected a duration"),
+        (["--ping-interval", "0"], "--ping-interval: expected a duration > 0, got 0"),
+        (["--version", "3"], "--version: unknown OCPP version '3'; use '1.6' or '2.0.1'"),
+        (["--tls-cert", "/nonexistent.pem"], "--tls-cert: cannot read /nonexistent.pem: No such file or directory"),
+        (["--tls-key", "k.pem"], "--tls-key needs --tls-cert"),
+        (["--port", "70000"], "--port: expected 0-65535, got 70000"),
+    ],
+)  # fmt: skip
+def test_csms_errors_name_their_flag(args: list[str], message: str) -> None:
+    result = fleet("csms", *args, timeout=30)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"fleet csms: {message}"), line
+
+
+def test_csms_a_certificate_that_does_not_load_names_the_flags(tmp_path: Path) -> None:
+    (tmp_path / "cert.pem").write_text("not a certificate\n")
+    result = fleet("csms", "--tls-cert", str(tmp_path / "cert.pem"), timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"fleet csms: --tls-cert {tmp_path / 'cert.pem'}: cannot load the certificate and its key "
+        "(PEM lib)"
+    ]
+
+
+def test_csms_a_port_in_use_names_the_flags() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = fleet("csms", "--port", str(port), timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"fleet csms: --host 127.0.0.1 --port {port}: cannot listen (Address already in use)"
+    ]

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import re
 import signal
 import ssl
 import sys
 
 import trio
 
+from fleet._options import DURATION_FORMS, duration_option
 from fleet.csms._faults import run_fault_schedule
 from fleet.csms._server import EmbeddedCsms
 from fleet.profile import (
@@ -31,11 +33,18 @@ _REPORT_EVERY = 5.0
 # Freeze the objects alive once this many more connections came, checked this often (s).
 _FREEZE_EVERY = 200
 _FREEZE_CHECK = 1.0
-# The field behaviours' flags: [embedded] field -> (flag, metavar, help). Values are checked
-# by the profile's schema, as in a profile.
+# The field behaviours' flags: [embedded] field -> (flag, metavar, help).
 _FIELD_FLAGS = {
-    "ping_interval": ("--ping-interval", "S", "a websocket ping to every connection this often"),
-    "close_after": ("--close-after", "S", "close each connection this long after it opened"),
+    "ping_interval": (
+        "--ping-interval",
+        "DURATION",
+        "a websocket ping to every connection this often",
+    ),
+    "close_after": (
+        "--close-after",
+        "DURATION",
+        "close each connection this long after it opened",
+    ),
     "close_code": (
         "--close-code",
         "N",
@@ -43,17 +52,34 @@ _FIELD_FLAGS = {
     ),
     "reset_after": (
         "--reset-after",
-        "S",
+        "DURATION",
         "reset each connection (TCP RST) this long after it opened",
     ),
-    "field_jitter": ("--field-jitter", "S", "each close or reset up to this much later"),
+    "field_jitter": ("--field-jitter", "DURATION", "each close or reset up to this much later"),
     "ignore_close_share": (
         "--ignore-close",
         "SHARE",
         "share of connections that never answer a station's close frame",
     ),
-    "slow_close": ("--slow-close", "S", "answer a station's close frame only after this long"),
+    "slow_close": (
+        "--slow-close",
+        "DURATION",
+        "answer a station's close frame only after this long",
+    ),
 }
+# Every flag whose value is an [embedded] field: checked by the profile's schema, as in a
+# profile, and its errors say the flag ([embedded] field -> flag).
+_SECTION_FLAGS = {
+    "heartbeat_interval": "--heartbeat-interval",
+    "response_delay": "--delay",
+    "error_share": "--error-share",
+    "malformed_share": "--malformed-share",
+    "boot_pending_share": "--boot-pending-share",
+    "boot_rejected_share": "--boot-rejected-share",
+    **{name: flag for name, (flag, _, _) in _FIELD_FLAGS.items()},
+}
+_SECTION_FIELD = re.compile(r"\b(" + "|".join(_SECTION_FLAGS) + r")\b")
+_SSL_NOISE = re.compile(r"^\[[^\]]*\]\s*|\s*\(_ssl\.c:\d+\)$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,10 +87,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "csms",
         help="run the embedded CSMS (a test OCPP server)",
         description="Run the embedded OCPP 1.6J / 2.0.1 CSMS. It answers every charge-point "
-        "action validly and counts what it receives. Stations connect to URL/<station id>.",
+        "action validly and counts what it receives. Stations connect to URL/<station id>. "
+        f"A DURATION is {DURATION_FORMS}, as in a profile.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    parser.add_argument("--port", type=int, default=9000, help="port; 0 picks one (%(default)s)")
+    parser.add_argument("--port", default="9000", help="port; 0 picks one (%(default)s)")
     parser.add_argument(
         "--version",
         dest="versions",
@@ -73,7 +100,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="OCPP version to accept: 1.6 or 2.0.1 (repeat; default both)",
     )
     parser.add_argument(
-        "--heartbeat-interval", type=int, default=300, help="seconds, given at boot (%(default)s)"
+        "--heartbeat-interval",
+        default="300",
+        metavar="DURATION",
+        help="given at boot, whole seconds (%(default)s)",
     )
     parser.add_argument(
         "--boot-status",
@@ -82,12 +112,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="answer to every BootNotification (%(default)s)",
     )
     parser.add_argument(
-        "--delay", type=float, default=0.0, help="seconds to wait before each answer (%(default)s)"
+        "--delay",
+        dest="response_delay",
+        metavar="DURATION",
+        help="wait this long before each answer (default 0)",
     )
     parser.add_argument(
         "--action-delay",
         action="append",
-        metavar="ACTION=SECONDS",
+        metavar="ACTION=DURATION",
         help="wait this long before answering this action instead (repeat)",
     )
     faults = parser.add_argument_group("faults")
@@ -97,7 +130,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ("boot-pending-share", "share of boots answered Pending"),
         ("boot-rejected-share", "share of boots answered Rejected"),
     ):
-        faults.add_argument(f"--{name}", type=float, default=0.0, metavar="SHARE", help=what)
+        faults.add_argument(f"--{name}", metavar="SHARE", help=f"{what} (default 0)")
     faults.add_argument(
         "--fault",
         action="append",
@@ -107,9 +140,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "reset=0.1,at=45s",
     )
     faults.add_argument("--seed", type=int, default=None, help="of the faults' random choices")
-    field = parser.add_argument_group(
-        "field behaviours", "what real CSMSs do to connections (S: seconds or 250ms, 20s, 1m)"
-    )
+    field = parser.add_argument_group("field behaviours", "what real CSMSs do to connections")
     for name, (flag, metavar, what) in _FIELD_FLAGS.items():
         field.add_argument(flag, dest=name, metavar=metavar, help=what)
     parser.add_argument(
@@ -134,17 +165,39 @@ def run(args: argparse.Namespace) -> int:
     try:
         csms = _build(args)
         faults = [parse_fault_option(spec) for spec in args.fault or []]
-    except (ValueError, OSError, ssl.SSLError) as exc:  # ProfileError is a ValueError
+    except ValueError as exc:  # each names its flag (ProfileError is a ValueError)
         return fail(str(exc), 2)
     try:
-        trio.run(_serve, csms, faults)
+        try:
+            trio.run(_serve, csms, faults)
+        except BaseExceptionGroup as group:  # one failure, through our nurseries
+            raise _sole(group) from None
     except OSError as exc:  # e.g. the port is taken
-        return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", 1)
+        reason = exc.strerror or str(exc)
+        return fail(f"--host {args.host} --port {args.port}: cannot listen ({reason})", 1)
     return 0
 
 
+def _sole(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-exception groups, or `exc` itself."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def _build(args: argparse.Namespace) -> EmbeddedCsms:
-    versions = [parse_version(v) for v in (args.versions or ["1.6", "2.0.1"])]
+    """The CSMS the flags ask for.
+
+    Raises:
+        ValueError: one line that starts with the flag it is about.
+    """
+    port = _port(args.port)
+    versions = []
+    for version in args.versions or ["1.6", "2.0.1"]:
+        try:
+            versions.append(parse_version(version))
+        except ValueError as exc:
+            raise ValueError(f"--version: {exc}") from None
     basic_auth = None
     if args.basic_auth:
         basic_auth = {}
@@ -153,51 +206,90 @@ def _build(args: argparse.Namespace) -> EmbeddedCsms:
             if not sep or not station:
                 raise ValueError("--basic-auth takes STATION:PASSWORD")
             basic_auth[station] = password
-    context = None
-    if args.tls_cert:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.tls_cert, args.tls_key)
-    elif args.tls_key:
-        raise ValueError("--tls-key needs --tls-cert")
-    delay: float | dict[str, float] = args.delay
+    context = _server_ssl_context(args.tls_cert, args.tls_key)
+    section = _section(args)
+    delay: float | dict[str, float] = section.response_delay
     if args.action_delay:
-        delay = {"*": args.delay}
+        delay = {"*": section.response_delay}
         for item in args.action_delay:
-            action, sep, seconds = item.partition("=")
-            try:
-                delay[action] = float(seconds)
-            except ValueError:
-                sep = ""
+            action, sep, text = item.partition("=")
             if not sep or not action:
-                raise ValueError(f"--action-delay takes ACTION=SECONDS, not {item!r}")
-    given = {name: value for name in _FIELD_FLAGS if (value := getattr(args, name)) is not None}
-    try:
-        field = EmbeddedSection.from_options(given)
-    except ProfileError as problem:
-        flag = _FIELD_FLAGS[problem.location][0] if problem.location in _FIELD_FLAGS else None
-        raise ValueError(f"{flag}: {problem.reason}" if flag else problem.reason) from None
+                raise ValueError(f"--action-delay takes ACTION=DURATION, not {item!r}")
+            delay[action] = duration_option(f"--action-delay: {action}", text)
     return EmbeddedCsms(
         host=args.host,
-        port=args.port,
+        port=port,
         versions=versions,
-        heartbeat_interval=args.heartbeat_interval,
+        heartbeat_interval=section.heartbeat_interval,
         boot_status=args.boot_status,
-        boot_pending_share=args.boot_pending_share,
-        boot_rejected_share=args.boot_rejected_share,
+        boot_pending_share=section.boot_pending_share,
+        boot_rejected_share=section.boot_rejected_share,
         response_delay=delay,
         basic_auth=basic_auth,
         ssl_context=context,
-        error_share=args.error_share,
-        malformed_share=args.malformed_share,
+        error_share=section.error_share,
+        malformed_share=section.malformed_share,
         seed=args.seed,
-        ping_interval=field.ping_interval,
-        close_after=field.close_after,
-        close_code=field.close_code,
-        reset_after=field.reset_after,
-        field_jitter=field.field_jitter,
-        ignore_close_share=field.ignore_close_share,
-        slow_close=field.slow_close,
+        ping_interval=section.ping_interval,
+        close_after=section.close_after,
+        close_code=section.close_code,
+        reset_after=section.reset_after,
+        field_jitter=section.field_jitter,
+        ignore_close_share=section.ignore_close_share,
+        slow_close=section.slow_close,
     )
+
+
+def _section(args: argparse.Namespace) -> EmbeddedSection:
+    """The flags that are [embedded] fields, checked by the profile's schema as in a profile;
+    an error names the flag (and flags for the fields its reason names)."""
+    given = {name: value for name in _SECTION_FLAGS if (value := getattr(args, name)) is not None}
+    # OCPP's heartbeat interval is an integer; typed as any duration ("5m"), it must be whole.
+    seconds = duration_option("--heartbeat-interval", given["heartbeat_interval"])
+    if not seconds.is_integer():
+        raise ValueError(
+            f"--heartbeat-interval: expected whole seconds, got {args.heartbeat_interval!r}"
+        )
+    given["heartbeat_interval"] = str(int(seconds))
+    try:
+        return EmbeddedSection.from_options(given)
+    except ProfileError as problem:
+        reason = _SECTION_FIELD.sub(lambda m: _SECTION_FLAGS[m[1]], problem.reason)
+        flag = _SECTION_FLAGS.get(problem.location or "")
+        raise ValueError(f"{flag}: {reason}" if flag else reason) from None
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:  # the socket layer would take 70000 as 4464
+        raise ValueError(f"--port: expected 0-65535, got {text}")
+    return port
+
+
+def _server_ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if cert is None:
+        if key is not None:
+            raise ValueError("--tls-key needs --tls-cert")
+        return None
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if path is not None:
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                raise ValueError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        flags = f"--tls-cert {cert}" + (f" --tls-key {key}" if key is not None else "")
+        # OpenSSL's words, without "[SSL] " before them and "(_ssl.c:3905)" after.
+        reason = _SSL_NOISE.sub("", str(exc.args[-1] if exc.args else exc)) or str(exc)
+        raise ValueError(f"{flags}: cannot load the certificate and its key ({reason})") from None
+    return context
 
 
 async def _serve(csms: EmbeddedCsms, faults: list[FaultSection]) -> None:
