@@ -164,7 +164,7 @@ class FleetSide:
         return self.run.metrics.connected_stations
 
     def booted(self) -> int:
-        return self.run.metrics.boot.get_total_count()
+        return self.run.metrics.first_boots
 
     def answered(self) -> int:
         return sum(record.answered for record in self.run.metrics.actions.values())
