@@ -22,6 +22,8 @@ Field behaviours, as real CSMSs show them (by default none: no pings, no closes 
                     the station's close handshake never completes; the station must give up.
 --slow-close S      chosen connections answer a station's close frame only after S seconds.
 --answer-delay S    every frame a station sends is handled (answered) S seconds late.
+--service-time S    every frame takes S seconds of the CSMS's one worker: frames queue for it,
+                    so a burst of messages waits as on a busy single-threaded server.
 --share P           the share of connections chosen for the closes, resets and close answers
                     above (default 1: all), drawn with --seed (default 0).
 
@@ -57,7 +59,8 @@ from ocpp.v201.enums import Action as Action201
 from websockets.asyncio.server import ServerConnection
 
 TRANSACTION_IDS = itertools.count(1)
-OPTIONS = argparse.Namespace(answer_delay=0.0)
+OPTIONS = argparse.Namespace(answer_delay=0.0, service_time=0.0)
+WORKER = asyncio.Lock()  # --service-time: the CSMS's one worker
 
 
 def emit(**fields: object) -> None:
@@ -76,6 +79,9 @@ class Reporting:
     async def route_message(self, raw_msg: str) -> None:
         if OPTIONS.answer_delay:
             await asyncio.sleep(OPTIONS.answer_delay)
+        if OPTIONS.service_time:
+            async with WORKER:  # one at a time: a burst queues here
+                await asyncio.sleep(OPTIONS.service_time)
         try:
             unpack(raw_msg)
         except OCPPError as exc:
@@ -298,6 +304,7 @@ def parse_options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ignore-close", action="store_true")
     parser.add_argument("--slow-close", type=float, default=0.0)
     parser.add_argument("--answer-delay", type=float, default=0.0)
+    parser.add_argument("--service-time", type=float, default=0.0)
     parser.add_argument("--share", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args(argv)
