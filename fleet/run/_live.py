@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import Protocol, TextIO
 
 from fleet.metrics import Interval
 
-if TYPE_CHECKING:
-    from fleet.run._orchestrator import FleetRun
+__all__ = ["LiveView", "status_line"]
 
-__all__ = ["LiveView"]
+
+class _Run(Protocol):
+    # What the view reads of the run (a FleetRun or a WorkersRun).
+    @property
+    def target(self) -> int: ...
 
 
 class LiveView:
-    """Shows each interval: connected / target, answers per second, p50 and p99, errors.
+    """Shows each interval: time, phase, connected / target, answers per second, p50 and p99,
+    errors and timeouts.
 
-    On a terminal the line is redrawn in place every second; when the output is a file or a
-    pipe, a plain line is printed every `plain_every` seconds instead (CI logs stay short).
+    On a terminal the line is redrawn in place every second, fitted to the terminal's width as
+    it is at that moment (see `status_line`); when the output is a file or a pipe, the whole
+    line is printed every `plain_every` seconds instead (CI logs stay short).
     """
 
     def __init__(
@@ -33,20 +39,19 @@ class LiveView:
         self._last_plain = 0.0
         self._drawn = False
 
-    def __call__(self, interval: Interval, run: FleetRun) -> None:
-        line = (
-            f"[{interval.t:6.0f}s] connected {interval.connected:,}/{run.target:,}"
-            f"  {interval.rate:8,.0f} answers/s"
-            f"  p50 {interval.p50_ms:8.1f} ms  p99 {interval.p99_ms:8.1f} ms"
-            f"  errors {interval.errors:,}  timeouts {interval.timeouts:,}"
-        )
+    def __call__(self, interval: Interval, run: _Run) -> None:
         if self.interactive:
-            self.stream.write("\r\x1b[2K" + line)
+            # The last column stays empty: writing into it wraps the cursor to the next row on
+            # many terminals, and "\r" would then rewrite that row instead of this one.
+            width = shutil.get_terminal_size().columns - 1
+            line = status_line(interval, run.target, max(width, 0))
+            # Back to the row's start, the new line over the old, the old one's tail erased.
+            self.stream.write("\r" + line + "\x1b[K")
             self.stream.flush()
             self._drawn = True
         elif interval.t - self._last_plain >= self.plain_every - 1e-9:
             self._last_plain = interval.t
-            self.stream.write(line + "\n")
+            self.stream.write(status_line(interval, run.target) + "\n")
             self.stream.flush()
 
     def message(self, text: str) -> None:
@@ -60,3 +65,44 @@ class LiveView:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
+
+
+def status_line(interval: Interval, target: int, width: int | None = None) -> str:
+    """One interval as a status line of at most `width` characters (None: no limit).
+
+    Every field is shown when it fits; if not, every field in its short form (``conn``,
+    ``/s``, ``err``...); if that is still too wide, fields go, the least important first:
+    p50, the phase, timeouts, errors, p99, the rate, the connected count. The time goes last,
+    cut to the width when even it does not fit.
+    """
+    phase = interval.phase
+    total = f"{target:,}"
+    # (place on the line, long form, short form), most important first.
+    fields = [
+        (0, f"[{interval.t:5.0f}s]", f"[{interval.t:5.0f}s]"),
+        (
+            2,
+            f"connected {interval.connected:>{len(total)},}/{total}",
+            f"conn {interval.connected:,}/{total}",
+        ),
+        (3, f"{interval.rate:7,.0f} answers/s", f"{interval.rate:,.0f}/s"),
+        (5, f"p99 {interval.p99_ms:6,.1f} ms", f"p99 {interval.p99_ms:,.1f}ms"),
+        (6, f"errors {interval.errors:,}", f"err {interval.errors:,}"),
+        (7, f"timeouts {interval.timeouts:,}", f"t/o {interval.timeouts:,}"),
+        (1, phase, phase),
+        (4, f"p50 {interval.p50_ms:6,.1f} ms", f"p50 {interval.p50_ms:,.1f}ms"),
+    ]
+    fields = [field for field in fields if field[1]]
+    line = _join(fields, 1)
+    if width is None or len(line) <= width:
+        return line
+    while fields:
+        line = _join(fields, 2)
+        if len(line) <= width:
+            return line
+        fields.pop()
+    return line[:width]
+
+
+def _join(fields: list[tuple[int, str, str]], form: int) -> str:
+    return "  ".join(field[form] for field in sorted(fields))
