@@ -27,3 +27,52 @@ def test_python_examples_run(source: str, capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for expected in re.findall(r"print\(.*\)\s+# (.+)", source):
         assert expected.strip() in out
+
+
+def test_the_report_and_profile_commands_run_verbatim(tmp_path: Path) -> None:
+    """Every `fleet report` and `fleet profile` line of the README's shell blocks runs as
+    written (bash: its globs too) and succeeds, with the files it names made first, and
+    however many reports match `reports/smoke-*.json`."""
+    import datetime as dt
+    import shutil
+    import subprocess
+    import sys
+
+    from fleet.metrics import Metrics, build_report, write_report
+
+    def report(name: str) -> None:
+        metrics = Metrics(0.0)
+        metrics.ramp_done(0.0)
+        for i in range(20):
+            metrics.call_sent("Heartbeat", i / 10, i / 10)
+            metrics.call_answered("Heartbeat", i / 10, i / 10, i / 10 + 0.01)
+        metrics.drain_started(2.0)
+        metrics.tick(3.0)
+        wall = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        built = build_report(
+            metrics, name="smoke", profile={"name": "smoke"}, started_at=wall, ended_at=wall,
+            ended_monotonic=3.0,
+        )  # fmt: skip
+        write_report(built, tmp_path / name)
+
+    shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
+    fleet = tmp_path / ".venv/bin/fleet"
+    fleet.parent.mkdir(parents=True)
+    fleet.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fleet "$@"\n')
+    fleet.chmod(0o755)
+    for name in ("reports/smoke-1.json", "reports/smoke-2.json", "REPORT", "shard-0.json",
+                 "shard-1.json", "build-a.json", "build-b.json"):  # fmt: skip
+        report(name)
+    blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)
+    lines = [
+        line.split("  #")[0].strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.startswith((".venv/bin/fleet report ", ".venv/bin/fleet profile "))
+    ]
+    assert len(lines) >= 10
+    for line in lines:
+        result = subprocess.run(
+            ["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, (line, result.stdout, result.stderr)
