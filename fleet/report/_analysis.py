@@ -286,7 +286,7 @@ class Bound(msgspec.Struct, frozen=True):
 
 
 _BOUND = re.compile(
-    r"^(?:(?P<action>[A-Za-z0-9]+)\.)?"
+    r"^(?:(?!response\.)(?P<action>[A-Za-z0-9]+)\.)?"
     r"(?P<metric>(?:response\.)?(?:p50|p90|p99\.9|p99|max|mean)|errors|throughput)"
     r"(?P<sign>[+-])(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|ms)$"
 )

@@ -43,7 +43,7 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 _KEY = re.compile(
     r"^(?:(?P<phase>ramp|hold|drain|run|fault-[1-9][0-9]*):)?"
-    r"(?:(?P<action>[A-Za-z0-9]+)\.)?(?P<response>response\.)?"
+    r"(?:(?!response\.)(?P<action>[A-Za-z0-9]+)\.)?(?P<response>response\.)?"
     r"(?P<metric>p50|p90|p99\.9|p99|max|mean|errors|timeouts)$"
 )
 _CONDITION = re.compile(r"^(?P<op><=|>=|==|<|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|%)?$")
