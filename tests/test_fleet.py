@@ -278,6 +278,16 @@ def test_custom_behaviour_drives_stations_through_the_toolkit(tmp_path: Path) ->
     assert report.actions["BootNotification"].answered == 5
     assert report.actions["Heartbeat"].answered >= 5
     assert msgspec.to_builtins(report.profile)["behaviour"] == "custom_behaviour:drive"
+    # Its boots are measured as the built-in stations' are, and end the ramp: the summary
+    # shows the hold, with no row of zeros.
+    assert report.boot.count == 5
+    assert report.phases["ramp"].boot.count == 5
+    assert "hold" in report.phases
+    assert "hold phase" in result.stdout
+    assert not any(
+        line.startswith("(boot") and line.split()[3:4] == ["0"]
+        for line in result.stdout.splitlines()
+    )
 
 
 @pytest.mark.deadline(60)

@@ -70,6 +70,8 @@ class CustomStation:
         self.index = plan.index
         self.rng = rng
         self.profile = run.profile
+        self._boot_intended: float | None = None  # the pending boot's first BootNotification
+        self._booted = False
 
     @property
     def stopping(self) -> bool:
@@ -120,6 +122,19 @@ class CustomStation:
             metrics.connect_failed(type(exc).__name__, trio.current_time())
             raise
 
+    def _boot_answered(self, timing: tk.CallTiming) -> None:
+        # Boot-to-Accepted as the built-in stations measure it: from the first
+        # BootNotification of the boot (Pending and Rejected ones retry) to its acceptance.
+        if self._boot_intended is None:
+            self._boot_intended = timing.intended_at
+        if getattr(timing.response, "status", None) == "Accepted":
+            assert timing.answered_at is not None
+            self._run.metrics.boot_accepted(
+                timing.answered_at - self._boot_intended, timing.answered_at, not self._booted
+            )
+            self._booted = True
+            self._boot_intended = None
+
     def _record(self, timing: tk.CallTiming) -> None:
         metrics = self._run.metrics
         metrics.call_sent(timing.action, timing.intended_at, timing.sent_at)
@@ -128,6 +143,8 @@ class CustomStation:
             metrics.call_answered(
                 timing.action, timing.intended_at, timing.sent_at, timing.answered_at
             )
+            if timing.action == "BootNotification":
+                self._boot_answered(timing)
         elif timing.outcome == "error":
             metrics.call_errored(
                 timing.action,

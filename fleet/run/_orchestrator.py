@@ -199,6 +199,7 @@ class FleetRun:
         # Custom behaviours (profile.behaviour) watch this event instead of an actor's flag.
         self.custom_stop = trio.Event()
         self.custom_running = 0
+        self.started_stations = 0  # by the ramp, built-in and custom
 
     @property
     def target(self) -> int:
@@ -343,6 +344,7 @@ class FleetRun:
                 if start + offset > current_time():
                     await trio.sleep_until(start + offset)
                 rng = random.Random(profile.seed * 1_000_003 + plan.index)
+                self.started_stations += 1
                 if custom is not None:
                     nursery.start_soon(self._run_custom, custom, plan, rng)
                     continue
@@ -408,8 +410,8 @@ class FleetRun:
         timeouts = self.profile.timeouts
         metrics = self.metrics
         with trio.move_on_after(timeouts.connect + timeouts.call):
-            # Custom behaviours' boots are theirs to make: the deadline ends their ramp.
-            while self.custom_running or metrics.first_boots < len(self.actors):
+            # A custom behaviour's stations count once they boot (Accepted) too.
+            while metrics.first_boots < self.started_stations:
                 await trio.sleep(RAMP_CHECK_SECONDS)
         metrics.ramp_done(trio.current_time())
 

@@ -52,6 +52,7 @@ class CallTiming(msgspec.Struct, frozen=True):
 
     `outcome` is "result", "error" (CALLERROR), "invalid" (an answer that breaks the schema),
     "timeout" or "lost" (the connection closed first); `answered_at` is None for the last two.
+    `response` is the decoded answer of a "result" (None otherwise).
     """
 
     action: str
@@ -60,6 +61,7 @@ class CallTiming(msgspec.Struct, frozen=True):
     answered_at: float | None
     outcome: str
     error_code: str | None = None
+    response: Any = None
 
 
 class ConnectionStats(msgspec.Struct):
@@ -223,8 +225,9 @@ class OcppConnection(TypedCaller):
                 raise CallTimeout(action, limit)
             answered_at = trio.current_time()
             if type(answer) is ResultReceived:
-                self._record(action, intended_at, sent_at, answered_at, "result", None)
-                return answer.response
+                response = answer.response
+                self._record(action, intended_at, sent_at, answered_at, "result", None, response)
+                return response
             if type(answer) is ErrorReceived:
                 self._record(action, intended_at, sent_at, answered_at, "error", answer.error.code)
                 raise answer.error
@@ -243,8 +246,11 @@ class OcppConnection(TypedCaller):
         answered_at: float | None,
         outcome: str,
         error_code: str | None,
+        response: Any = None,
     ) -> None:
-        timing = CallTiming(action, intended_at, sent_at, answered_at, outcome, error_code)
+        timing = CallTiming(
+            action, intended_at, sent_at, answered_at, outcome, error_code, response
+        )
         self.last_call = timing
         if self._on_call is not None:
             self._on_call(timing)
