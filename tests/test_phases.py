@@ -293,6 +293,12 @@ def test_report_show_takes_several_reports_and_states_its_units(tmp_path: Path) 
     assert footer["StdDeviation"] == pytest.approx(28.9, rel=2e-2)
     assert footer["Max"] == pytest.approx(100, rel=1e-2)
     assert "#[Unit    = ms]" in spectrum
+    wrong = subprocess.run(
+        [*FLEET, "report", "show", "smoke-1.json", "--phase", "soak"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert wrong.returncode == 2
+    assert "--phase soak: no such phase in smoke-1.json (it has ramp, hold" in wrong.stderr
     figures = json.loads(fleet("report", "show", "smoke-1.json", "--json", "--phase", "hold"))
     assert figures["phase"] == "hold"
     assert figures["actions"]["Heartbeat"]["response"]["p50_ms"] == pytest.approx(50, rel=2e-2)

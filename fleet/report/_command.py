@@ -14,6 +14,7 @@ from hdrh.histogram import HdrHistogram
 
 from fleet.metrics import (
     DEFAULT_PHASE,
+    WHOLE_RUN,
     Report,
     decode_histogram,
     format_summary,
@@ -129,7 +130,17 @@ def _show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_phase(phase: str, paths: list[str], reports: list[Report]) -> None:
+    """A --phase that a report lacks is a usage error naming the flag and the report."""
+    for path, report in zip(paths, reports, strict=True):
+        if phase in ("all", WHOLE_RUN, DEFAULT_PHASE) or phase in report.phases:
+            continue
+        there = ", ".join([*report.phases, WHOLE_RUN, "all"]) if report.phases else WHOLE_RUN
+        raise ValueError(f"--phase {phase}: no such phase in {path} (it has {there})")
+
+
 def _show_one(args: argparse.Namespace, path: str, report: Report) -> None:
+    _check_phase(args.phase, [path], [report])
     if args.phase == "all" and (args.spectrum or args.json or args.csv):
         raise ValueError("--phase all goes with the summary only; name one phase")
     view = phase_view(report, args.phase) if args.phase != "all" else report
@@ -213,6 +224,7 @@ def spectrum(histogram: HdrHistogram, ticks_per_half_distance: int = 5) -> str:
 
 def _html(args: argparse.Namespace) -> int:
     reports = _load(args.reports)
+    _check_phase(args.phase, args.reports, reports)
     labels = [Path(path).stem for path in args.reports] if len(reports) > 1 else None
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(render_html(reports, labels, phase=args.phase), encoding="utf-8")
@@ -235,7 +247,11 @@ def _compare(args: argparse.Namespace) -> int:
     bounds = [parse_bound(text) for text in args.fail_on]
     if len(args.reports) < 2:
         raise ValueError("compare needs a baseline and at least one other report")
-    baseline, *candidates = (phase_view(report, args.phase) for report in _load(args.reports))
+    reports = _load(args.reports)
+    if args.phase == "all":
+        raise ValueError("--phase all: compare one phase at a time (hold, ramp, drain, run...)")
+    _check_phase(args.phase, args.reports, reports)
+    baseline, *candidates = (phase_view(report, args.phase) for report in reports)
     regressions = 0
     for path, candidate in zip(args.reports[1:], candidates, strict=True):
         rows = compare(baseline, candidate, bounds)
