@@ -1,2 +1,3 @@
-"""The benchmark suite: scripts that print their figures and write JSON to
-benchmarks/results/. See benchmarks/README.md; ``python -m benchmarks --help``."""
+"""The benchmark suite: scripts that print their figures and write JSON to a folder of the
+run's own (benchmarks/results/ holds the committed figures, written only with
+``--update-results``). See benchmarks/README.md; ``python -m benchmarks --help``."""

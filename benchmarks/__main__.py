@@ -1,7 +1,11 @@
-"""Run the benchmark suite: ``python -m benchmarks [--quick] [--only NAME ...] [--out-dir DIR]``.
+"""Run the benchmark suite: ``python -m benchmarks [--quick] [--only NAME ...] [--out-dir DIR |
+--update-results]``.
 
 Runs, in order: codec, transport, fleet_cost, capacity, accuracy, workers. Each prints its
-table and writes DIR/<name>.json (default benchmarks/results/). A benchmark that fails is
+table and writes DIR/<name>.json: by default DIR is a new folder under the user's cache
+(``~/.cache/ocpp-fleet/benchmarks/<UTC time>/``), never the checkout; ``--update-results``
+writes benchmarks/results/, the committed figures that benchmarks/README.md quotes (full
+runs only). The last line says where the results went. A benchmark that fails is
 reported and the others still run; the exit code is 1 if any failed. ``--quick`` finishes in
 about two minutes on two cores (rougher figures; capacity at 1,000 stations only); the full
 suite takes about twelve.
@@ -19,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import accuracy, capacity, fleet_cost, transport, workers
-from benchmarks._common import BENCHMARKS, PYTHON, RESULTS, ROOT, raise_open_files_limit
+from benchmarks._common import (
+    BENCHMARKS,
+    PYTHON,
+    RESULTS,
+    ROOT,
+    raise_open_files_limit,
+    run_dir,
+)
 
 
 def run_codec(quick: bool, out: Path) -> None:
@@ -53,10 +64,24 @@ def main() -> int:
         metavar="NAME",
         help=f"run only this one (repeat): {', '.join(BENCHMARKS_IN_ORDER)}",
     )
-    parser.add_argument(
-        "--out-dir", type=Path, default=RESULTS, help="where the JSON files go (%(default)s)"
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--out-dir",
+        type=Path,
+        help="where the JSON files go (default: a new folder under ~/.cache/ocpp-fleet/"
+        "benchmarks/, or $XDG_CACHE_HOME/ocpp-fleet/benchmarks/)",
+    )
+    where.add_argument(
+        "--update-results",
+        action="store_true",
+        help=f"write to {RESULTS.relative_to(ROOT)}/, the committed figures that "
+        "benchmarks/README.md quotes: for a change that updates them on purpose (full runs only)",
     )
     args = parser.parse_args()
+    if args.update_results and args.quick:
+        parser.error("--update-results takes full figures, not --quick")
+    out_dir = RESULTS if args.update_results else args.out_dir or run_dir()
+    print(f"results go to {out_dir}", flush=True)
     raise_open_files_limit()
     chosen = [name for name in BENCHMARKS_IN_ORDER if not args.only or name in args.only]
     failed = []
@@ -65,13 +90,14 @@ def main() -> int:
         print(f"\n== {name}{' (quick)' if args.quick else ''}", flush=True)
         started = time.perf_counter()
         try:
-            BENCHMARKS_IN_ORDER[name](args.quick, args.out_dir / f"{name}.json")
+            BENCHMARKS_IN_ORDER[name](args.quick, out_dir / f"{name}.json")
         except Exception:
             traceback.print_exc()
             failed.append(name)
         print(f"({name}: {time.perf_counter() - started:.0f} s)", flush=True)
     elapsed = time.perf_counter() - suite_started
     print(f"\nsuite: {len(chosen) - len(failed)}/{len(chosen)} ran in {elapsed:.0f} s", flush=True)
+    print(f"results: {out_dir}", flush=True)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -1,5 +1,5 @@
 """What the benchmarks share: the processes they start, what they read from /proc, the machine
-description and the results files.
+description and the results files (`run_dir`: where a run writes them).
 
 Every benchmark measures in fresh processes (a server, and a worker for the measured side) so
 that one measurement's heap, garbage and open sockets never weigh on the next; the parent only
@@ -8,6 +8,7 @@ starts, waits and kills. Everything listens and connects on 127.0.0.1.
 
 from __future__ import annotations
 
+import argparse
 import collections
 import contextlib
 import datetime as dt
@@ -30,6 +31,8 @@ import msgspec
 
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
+# The committed figures that benchmarks/README.md quotes: written only with --update-results,
+# so that a run of one's own never dirties the checkout.
 RESULTS = BENCHMARKS / "results"
 PYTHON = sys.executable
 
@@ -335,5 +338,42 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def run_dir() -> Path:
+    """A new folder for one run's JSON, outside the checkout: the user's cache,
+    ``${XDG_CACHE_HOME:-~/.cache}/ocpp-fleet/benchmarks/<UTC time>/``."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return base / "ocpp-fleet" / "benchmarks" / stamp
+
+
 def out_path(out_dir: Path | None, name: str) -> Path:
-    return (out_dir or RESULTS) / f"{name}.json"
+    """`name`'s JSON file in `out_dir`, or in a new `run_dir()`."""
+    return (out_dir or run_dir()) / f"{name}.json"
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """One benchmark's --out FILE and --update-results (read back with `output_path`)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help=f"the JSON file (default: {name}.json in a new folder under "
+        "~/.cache/ocpp-fleet/benchmarks/)",
+    )
+    where.add_argument(
+        "--update-results",
+        action="store_true",
+        help=f"write benchmarks/results/{name}.json, the committed figures that "
+        "benchmarks/README.md quotes (full runs only)",
+    )
+
+
+def output_path(parser: argparse.ArgumentParser, args: argparse.Namespace, name: str) -> Path:
+    """Where the benchmark `name` writes, from `add_output_arguments`' flags and --quick."""
+    if args.update_results:
+        if args.quick:
+            parser.error("--update-results takes full figures, not --quick")
+        return RESULTS / f"{name}.json"
+    return args.out or out_path(None, name)

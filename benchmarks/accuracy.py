@@ -26,8 +26,9 @@ The CPU share actually reached is reported; so are the CSMS's share (its own del
 the error: it shares the machine), the fleet's event-loop lag (a probe task's oversleep
 when asking for 10 ms) and the longest garbage-collector pause in the window.
 
-Run: ``python -m benchmarks.accuracy [--quick] [--out FILE]``. Prints a table; writes
-benchmarks/results/accuracy.json.
+Run: ``python -m benchmarks.accuracy [--quick] [--out FILE | --update-results]``. Prints a
+table; writes accuracy.json to a new folder under ~/.cache/ocpp-fleet/benchmarks/, to FILE, or
+with --update-results to benchmarks/results/ (the committed figures).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from benchmarks._common import (
     BENCHMARKS,
     PYTHON,
     Target,
-    out_path,
+    add_output_arguments,
+    output_path,
     print_table,
     print_targets,
     raise_open_files_limit,
@@ -303,9 +305,9 @@ def run(quick: bool, out: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="seconds, rougher figures")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file")
+    add_output_arguments(parser, NAME)
     args = parser.parse_args()
-    run(args.quick, args.out or out_path(None, NAME))
+    run(args.quick, output_path(parser, args, NAME))
 
 
 if __name__ == "__main__":

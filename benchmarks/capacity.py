@@ -22,8 +22,9 @@ Every station holds a socket in the fleet and one in the CSMS. Where the per-pro
 files limit (RLIMIT_NOFILE, raised to its hard limit) or the ephemeral ports cannot hold a
 level, it runs with as many stations as fit and says so.
 
-Run: ``python -m benchmarks.capacity [--quick] [--out FILE]``. Prints a table; writes
-benchmarks/results/capacity.json.
+Run: ``python -m benchmarks.capacity [--quick] [--out FILE | --update-results]``. Prints a
+table; writes capacity.json to a new folder under ~/.cache/ocpp-fleet/benchmarks/, to FILE, or
+with --update-results to benchmarks/results/ (the committed figures).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from typing import Any
 from benchmarks._common import (
     BenchmarkError,
     Target,
+    add_output_arguments,
     csms_command,
-    out_path,
+    output_path,
     print_table,
     print_targets,
     raise_open_files_limit,
@@ -240,9 +242,9 @@ def run(quick: bool, out: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 stations only")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file")
+    add_output_arguments(parser, NAME)
     args = parser.parse_args()
-    run(args.quick, args.out or out_path(None, NAME))
+    run(args.quick, output_path(parser, args, NAME))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ default validates what it encoded) and the receiver's ``receive_message(frame)``
 frame and the typed payload, fully validated). Also shown without the sender's validation,
 the fleet's setting for payloads its own tested code builds.
 
-Run: ``python benchmarks/codec.py [--quick]``. Prints a table; writes
-benchmarks/results/codec.json. Ratios are measured in one run on one machine.
+Run: ``python benchmarks/codec.py [--quick] [--out FILE | --update-results]``. Prints a
+table; writes codec.json to a new folder under ~/.cache/ocpp-fleet/benchmarks/, to FILE, or
+with --update-results to benchmarks/results/ (the committed figures). Ratios are measured in
+one run on one machine.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +37,7 @@ import msgspec
 
 from fleet.ocpp import Role, RpcEndpoint, v16, v201
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
@@ -190,10 +193,16 @@ def measure(
 
 
 def main() -> None:
+    # A plain script (python benchmarks/codec.py): its package is importable from the root.
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from benchmarks._common import add_output_arguments, output_path
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds, rougher figures")
-    parser.add_argument("--out", type=Path, default=RESULTS / "codec.json", help="JSON file")
+    add_output_arguments(parser, "codec")
     args = parser.parse_args()
+    out = output_path(parser, args, "codec")
     iterations, repeats = (2_000, 3) if args.quick else (20_000, 7)
     rows = [measure(*m, iterations, repeats) for m in messages()]
     header = f"{'message':<38}{'ours':>10}{'ours*':>10}{'baseline':>12}{'ratio':>8}{'ratio*':>8}"
@@ -207,7 +216,7 @@ def main() -> None:
     print(
         "ours: encode with validation + decode with validation; * without the sender's validation"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "benchmark": "codec",
         "quick": args.quick,
@@ -219,8 +228,8 @@ def main() -> None:
         "jsonschema": importlib.metadata.version("jsonschema"),
         "rows": rows,
     }
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

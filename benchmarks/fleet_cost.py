@@ -15,8 +15,9 @@ fleet, ...); each round's ratio compares the fleet with the transport measured j
 it, so that a neighbour's load on this shared machine weighs on both alike, and the figure is
 the median ratio. The closed-loop transport figure is shown too, for reference.
 
-Run: ``python -m benchmarks.fleet_cost [--quick] [--out FILE]``. Prints a table; writes
-benchmarks/results/fleet_cost.json.
+Run: ``python -m benchmarks.fleet_cost [--quick] [--out FILE | --update-results]``. Prints a
+table; writes fleet_cost.json to a new folder under ~/.cache/ocpp-fleet/benchmarks/, to FILE, or
+with --update-results to benchmarks/results/ (the committed figures).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from typing import Any
 
 from benchmarks._common import (
     Target,
+    add_output_arguments,
     csms_command,
-    out_path,
+    output_path,
     print_table,
     print_targets,
     raise_open_files_limit,
@@ -192,9 +194,9 @@ def run(quick: bool, out: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="seconds, rougher figures")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file")
+    add_output_arguments(parser, NAME)
     args = parser.parse_args()
-    run(args.quick, args.out or out_path(None, NAME))
+    run(args.quick, output_path(parser, args, NAME))
 
 
 if __name__ == "__main__":

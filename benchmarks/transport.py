@@ -15,8 +15,9 @@ costs more than a busy loop that finds work waiting.
 - closed loop: every client sends its next CALL as soon as the answer is in: the most round
   trips a second one process gets out of the stack here.
 
-Run: ``python -m benchmarks.transport [--quick] [--out FILE]``. Prints a table; writes
-benchmarks/results/transport.json.
+Run: ``python -m benchmarks.transport [--quick] [--out FILE | --update-results]``. Prints a
+table; writes transport.json to a new folder under ~/.cache/ocpp-fleet/benchmarks/, to FILE, or
+with --update-results to benchmarks/results/ (the committed figures).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from typing import Any
 from benchmarks._common import (
     BENCHMARKS,
     PYTHON,
-    out_path,
+    add_output_arguments,
+    output_path,
     print_table,
     raise_open_files_limit,
     run_worker,
@@ -152,9 +154,9 @@ def run(quick: bool, out: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="seconds, rougher figures")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file")
+    add_output_arguments(parser, NAME)
     args = parser.parse_args()
-    run(args.quick, args.out or out_path(None, NAME))
+    run(args.quick, output_path(parser, args, NAME))
 
 
 if __name__ == "__main__":

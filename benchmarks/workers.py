@@ -12,8 +12,9 @@ On a machine with two cores the CSMS process needs one of them: two workers then
 other with it, and the ratio shows that ceiling rather than the fleet's; on more cores it
 shows the fleet's own scaling. The machine's core count is in the JSON.
 
-Run: ``python -m benchmarks.workers [--quick] [--out FILE]``. Prints a table; writes
-benchmarks/results/workers.json.
+Run: ``python -m benchmarks.workers [--quick] [--out FILE | --update-results]``. Prints a
+table; writes workers.json to a new folder under ~/.cache/ocpp-fleet/benchmarks/, to FILE, or
+with --update-results to benchmarks/results/ (the committed figures).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from benchmarks._common import (
     ROOT,
     Target,
     _child_env,
+    add_output_arguments,
     csms_command,
-    out_path,
+    output_path,
     print_table,
     print_targets,
     raise_open_files_limit,
@@ -139,9 +141,9 @@ def run(quick: bool, out: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller and shorter")
-    parser.add_argument("--out", type=Path, help="the JSON file (default: benchmarks/results/)")
+    add_output_arguments(parser, NAME)
     args = parser.parse_args()
-    run(args.quick, args.out or out_path(None, NAME))
+    run(args.quick, output_path(parser, args, NAME))
 
 
 if __name__ == "__main__":

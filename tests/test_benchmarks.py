@@ -4,11 +4,13 @@ belongs in benchmarks/, not in tests)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = ROOT / "benchmarks/results"
 
 
 def test_codec_benchmark_runs_and_writes_its_figures(tmp_path: Path) -> None:
@@ -60,3 +62,39 @@ def test_benchmark_suite_quick_mode_runs_and_writes_every_result(tmp_path: Path)
         figures = json.loads((tmp_path / f"{name}.json").read_text())
         assert figures["benchmark"] == name and figures["quick"] is True
         assert keys <= figures.keys(), f"{name}: missing {keys - figures.keys()}"
+
+
+def test_a_default_run_leaves_the_committed_figures_alone(tmp_path: Path) -> None:
+    """Without --out-dir the suite writes to a folder of its own in the user's cache and says
+    where; benchmarks/results/ (the figures benchmarks/README.md quotes) only changes with
+    --update-results."""
+    committed = (COMMITTED / "codec.json").read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "codec"],
+        cwd=ROOT,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    [written] = (tmp_path / "ocpp-fleet/benchmarks").glob("*/codec.json")
+    assert json.loads(written.read_text())["quick"] is True
+    assert result.stdout.splitlines()[-1] == f"results: {written.parent}"
+    wrote = [line for line in result.stdout.splitlines() if line.startswith("wrote ")]
+    assert wrote == [f"wrote {written}"]
+    assert (COMMITTED / "codec.json").read_bytes() == committed
+
+
+def test_update_results_is_for_the_full_suite() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--update-results"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "python -m benchmarks: error: --update-results takes full figures, not --quick"
+    )
