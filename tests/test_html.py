@@ -1,5 +1,6 @@
-"""The HTML report: what it shows (every figure of the text summary), and that it loads in
-a real headless browser (Debian's chromium; .ci/run installs it).
+"""The HTML report: what it shows (every figure of the text summary), how its charts are
+drawn (legends off the plot, phases marked), and that it loads in a real headless browser
+(Debian's chromium; .ci/run installs it).
 
 The page must load offline with no console errors and draw its charts; a screenshot is kept
 in tests/artifacts/ for people to look at.
@@ -29,6 +30,7 @@ from fleet.metrics import (
     write_report,
 )
 from fleet.report import render_html
+from fleet.report._html import CHAR_W
 from tests.test_report import report_from
 
 FLEET = [sys.executable, "-m", "fleet"]
@@ -346,6 +348,108 @@ def test_the_page_lists_the_faults_of_a_run() -> None:
     assert "Faults injected" not in render_html([report_from({"Heartbeat": [0.01]})])
 
 
+# -- how the charts are drawn -------------------------------------------------------------------
+
+
+def charts(page: Node) -> list[Node]:
+    return page.all("svg", "chart")
+
+
+def box(node: Node) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of a rect."""
+    x, y = node.num("x"), node.num("y")
+    return x, y, x + node.num("width"), y + node.num("height")
+
+
+def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_legends_are_never_over_the_plot() -> None:
+    labels = ["before", "after-a-change-with-a-rather-long-name-that-takes-a-whole-row"]
+    page = parse(render_html([rich_report(), rich_report()], labels))
+    drawn = charts(page)
+    assert len(drawn) == 2 + TIMELINE_CHARTS  # a spectrum per action of the hold, timelines
+    for svg in drawn:
+        # html.parser lowercases attribute names: viewBox is "viewbox"
+        _, _, width, height = map(float, svg.attrs["viewbox"].split())
+        (plot,) = svg.all("rect", "plot")
+        (legend,) = svg.all("g", "legend")
+        (legend_box,) = legend.all("rect", "legend-box")
+        assert not overlap(box(legend_box), box(plot)), svg.attrs["aria-label"]
+        assert box(legend_box)[1] >= box(plot)[3] + 20  # below the x axis's labels too
+        assert box(legend_box)[2] <= width and box(legend_box)[3] <= height
+        # each entry (swatch and text, its width at its widest) inside the legend's box
+        entries = legend.all("g", "legend-entry")
+        assert len(entries) == len(svg.all("polyline", "series"))
+        for entry in entries:
+            (text,) = entry.all("text")
+            (swatch,) = entry.all("line")
+            right = text.num("x") + len(text.text()) * CHAR_W
+            assert box(legend_box)[0] <= swatch.num("x1") and right <= box(legend_box)[2]
+            assert box(legend_box)[1] <= text.num("y") - 11 and text.num("y") <= box(legend_box)[3]
+        # and no curve passes through the legend
+        for line in svg.all("polyline", "series"):
+            for point in line.attrs["points"].split():
+                x, y = map(float, point.split(","))
+                assert box(plot)[0] - 0.1 <= x <= box(plot)[2] + 0.1
+                assert box(plot)[1] - 0.1 <= y <= box(plot)[3] + 0.1
+
+
+def test_each_report_keeps_its_colour() -> None:
+    page = parse(render_html([rich_report(), rich_report(), ramp_only_report()], ["a", "b", "c"]))
+    colours = [
+        re.search(r"color:(#\w+)", h2.attrs["style"])[1]  # type: ignore[index]
+        for section in page.all("section", "report")
+        for h2 in section.all("h2")
+    ]
+    assert len(set(colours)) == 3
+    for svg in charts(page)[-TIMELINE_CHARTS:]:
+        assert [line.attrs["stroke"] for line in svg.all("polyline", "series")] == colours
+        owners = [rect.attrs["fill"] for rect in svg.all("rect", "phase-owner")]
+        assert owners == colours
+
+
+def test_timeline_charts_mark_the_phases() -> None:
+    report = rich_report()
+    page = parse(render_html([report]))
+    timelines = charts(page)[-TIMELINE_CHARTS:]
+    spans = sorted(
+        (start, end, name) for name, stats in report.phases.items() for start, end in stats.spans
+    )
+    assert [name for _, _, name in spans] == ["ramp", "hold", "fault-1", "hold", "drain"]
+    for svg in timelines:
+        (plot,) = svg.all("rect", "plot")
+        left, top, right, bottom = box(plot)
+
+        def x_of(seconds: float, left: float = left, right: float = right) -> float:
+            return left + seconds / report.duration_s * (right - left)
+
+        # a band above the plot per phase span, where the span is, named
+        bands = svg.all("rect", "phase")
+        assert [b.attrs["data-phase"] for b in bands] == [name for _, _, name in spans]
+        for band, (start, end, name) in zip(bands, spans, strict=True):
+            assert box(band)[3] <= top  # above the plot, not over the curves
+            assert box(band)[0] == pytest.approx(x_of(start), abs=0.2)
+            assert box(band)[2] == pytest.approx(x_of(end), abs=0.6)
+            assert name in band.all("title")[0].text()
+        labels = [t.text() for t in svg.all("text", "phase-label")]
+        assert {"ramp", "hold", "fault-1", "drain"} <= set(labels)
+        # a line down the plot where each phase after the first begins
+        marks = svg.all("line", "phase-mark")
+        assert [m.attrs["data-phase"] for m in marks] == [name for _, _, name in spans[1:]]
+        for mark, (start, _, _) in zip(marks, spans[1:], strict=True):
+            assert mark.num("x1") == pytest.approx(x_of(start), abs=0.2)
+            assert (mark.num("y1"), mark.num("y2")) == (top, bottom)
+        # one report: the phases other than the hold shaded in the plot
+        shaded = [r.attrs["data-phase"] for r in svg.all("rect", "phase-band")]
+        assert sorted(shaded) == ["drain", "fault-1", "ramp"]
+    # the spectra are of one phase, and say which
+    for svg in charts(page)[:-TIMELINE_CHARTS]:
+        assert not svg.all("rect", "phase")
+        assert svg.attrs["aria-label"].endswith("(hold phase)")
+
+
 # -- the page as `fleet report html` writes it, in a browser ------------------------------------
 
 
@@ -409,9 +513,10 @@ def test_the_page_renders_in_a_browser_without_errors(tmp_path: Path) -> None:
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert console == []
     assert "net::ERR" not in dom.stderr
-    # The browser parsed every chart and every curve (three reports overlaid in each).
+    # The browser parsed every chart and every curve: on the two spectra, latency and
+    # response time of each of the three reports; over time, the three reports.
     assert dom.stdout.count('<svg class="chart"') == 2 + TIMELINE_CHARTS
-    assert dom.stdout.count('class="series"') == (2 + TIMELINE_CHARTS) * 3
+    assert dom.stdout.count('class="series"') == 2 * 2 * 3 + 3 * TIMELINE_CHARTS
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
     result = subprocess.run(

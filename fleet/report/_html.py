@@ -5,11 +5,15 @@ With several reports their curves are overlaid, one colour each, for comparison.
 
 The page shows every figure of the text summary (`fleet.metrics.format_summary`), in the same
 order and number format, and a little more (connect failures by reason, errors by code);
-tests/test_html.py holds it to that.
+tests/test_html.py holds it to that. Charts are hand-written SVG: a line chart with its
+legend below the plot (never over a curve), and on the timeline charts a band per report
+above the plot showing its phases (ramp, hold, fault-N, drain), with dashed lines down the
+plot where each phase begins.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 from collections.abc import Sequence
@@ -28,14 +32,58 @@ from fleet.metrics._report import redact_report
 
 __all__ = ["render_html"]
 
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-# The page's phase chips, by kind of phase.
+# One colour per report (matplotlib's "tab10"); an eleventh report reuses the first.
+COLOURS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+# The response time's curve on a latency spectrum: the report's colour, dashed.
+RESPONSE_DASH = "5 3"
+# Phase bands, and the page's phase chips, by kind of phase.
 PHASE_FILLS = {"ramp": "#d6e6f5", "hold": "#e2f0d9", "fault": "#f7d0cc", "drain": "#e4e4e4"}
 OTHER_PHASE_FILL = "#efe4cc"
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 36, 16, 40
+
+# Chart geometry, in SVG user units (px). From the top: the phase bands (one row per report,
+# timeline charts only), the plot, the x axis's ticks and label, then the legend.
+WIDTH = 640
+LEFT, RIGHT = 64, 32
+PAD = 8
+PLOT_H = 190
+BAND_H = 15
+FONT_PX = 11
+# Wide enough for the widest glyphs of an 11 px sans-serif: a label's box is never too short.
+CHAR_W = 6.6
+LEGEND_ROW = 16
+SWATCH = 20
+# Legend labels longer than this are cut (the whole label is the entry's tooltip).
+LEGEND_MAX_CHARS = 60
 # Percentile spectrum on the 1/(1-p) axis, as HdrHistogram's plots: 0 % to 99.999 %.
 SPECTRUM_MAX_NINES = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class _Series:
+    label: str
+    colour: str
+    points: Sequence[tuple[float, float]]
+    dash: str = ""  # SVG stroke-dasharray; "" draws a solid line
+
+
+@dataclasses.dataclass(frozen=True)
+class _PhaseRow:
+    """One report's phases on a timeline chart: (phase, start s, end s), in time order."""
+
+    label: str
+    colour: str
+    spans: Sequence[tuple[str, float, float]]
 
 
 def _escape(text: object) -> str:
@@ -51,6 +99,10 @@ def _phase_fill(phase: str) -> str:
     return PHASE_FILLS.get(phase.split("-", 1)[0], OTHER_PHASE_FILL)
 
 
+def _text_width(text: str) -> float:
+    return len(text) * CHAR_W
+
+
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     if high <= low:
         return [low]
@@ -63,42 +115,149 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [
         start + i * step
         for i in range(int((high - start) / step) + 2)
-        if start + i * step <= high * 1.0001
+        if low - 1e-9 <= start + i * step <= high * 1.0001
     ]
+
+
+class _Scale:
+    """Data to SVG coordinates along one axis."""
+
+    def __init__(self, low: float, high: float, start: float, length: float) -> None:
+        self.low, self.high = low, high if high > low else low + 1
+        self.start, self.length = start, length
+
+    def __call__(self, value: float) -> float:
+        return self.start + (value - self.low) / (self.high - self.low) * self.length
+
+
+def _legend(series: Sequence[_Series], top: float) -> tuple[list[str], float]:
+    """The legend's SVG, entries flowing left to right in rows from `top`, and its bottom.
+
+    Its box (`rect.legend-box`) spans from `LEFT` to the plot's right edge: below the plot
+    and the x axis, so it is never over a curve whatever the data.
+    """
+    right = WIDTH - RIGHT
+    parts: list[str] = []
+    x, row = LEFT + 6.0, 0
+    for entry in series:
+        label = entry.label
+        if len(label) > LEGEND_MAX_CHARS:
+            label = label[: LEGEND_MAX_CHARS - 1] + "…"
+        width = SWATCH + 4 + _text_width(label)
+        if x > LEFT + 6 and x + width > right - 6:
+            x, row = LEFT + 6.0, row + 1
+        y = top + 4 + row * LEGEND_ROW + LEGEND_ROW / 2
+        dash = f' stroke-dasharray="{entry.dash}"' if entry.dash else ""
+        parts.append(
+            f'<g class="legend-entry"><title>{_escape(entry.label)}</title>'
+            f'<line x1="{x:.1f}" x2="{x + SWATCH:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{entry.colour}" stroke-width="2.2"{dash}/>'
+            f'<text x="{x + SWATCH + 4:.1f}" y="{y + 4:.1f}" fill="{entry.colour}">'
+            f"{_escape(label)}</text></g>"
+        )
+        x += width + 14
+    bottom = top + 8 + (row + 1) * LEGEND_ROW
+    box = (
+        f'<rect class="legend-box" x="{LEFT}" y="{top}" width="{right - LEFT}" '
+        f'height="{bottom - top}" fill="none" stroke="#ddd"/>'
+    )
+    return ['<g class="legend">', box, *parts, "</g>"], bottom
+
+
+def _phase_bands(
+    rows: Sequence[_PhaseRow],
+    sx: _Scale,
+    x_range: tuple[float, float],
+    plot_top: float,
+    plot_h: float,
+) -> tuple[list[str], list[str]]:
+    """The phase bands above the plot (one row per report) and the marks in the plot: the
+    phases' spans shaded (one report only; several would hide each other) and a dashed line,
+    in the report's colour, where each phase begins. Returns (above, in the plot)."""
+    above = ['<g class="phases">']
+    inside = []
+    low, high = x_range
+    for index, row in enumerate(rows):
+        y = PAD + index * BAND_H
+        above.append(
+            f'<rect class="phase-owner" x="{LEFT - 10}" y="{y + 2}" width="6" '
+            f'height="{BAND_H - 4}" fill="{row.colour}"><title>{_escape(row.label)}</title></rect>'
+        )
+        label_end = -math.inf
+        for phase, start, end in row.spans:
+            x1, x2 = sx(max(start, low)), sx(min(end, high))
+            span = f"{phase} {start:g}–{end:g} s" + (f" ({row.label})" if len(rows) > 1 else "")
+            above.append(
+                f'<rect class="phase" data-phase="{_escape(phase)}" '
+                f'data-report="{_escape(row.label)}" x="{x1:.1f}" y="{y + 1}" '
+                f'width="{max(x2 - x1, 0.5):.1f}" height="{BAND_H - 2}" '
+                f'fill="{_phase_fill(phase)}" stroke="#fff" stroke-width="0.5">'
+                f"<title>{_escape(span)}</title></rect>"
+            )
+            # A label where it fits: pushed right past the one before, drawn if it still
+            # starts inside its own span (a short phase's label may run into the next).
+            width = _text_width(phase)
+            lx = max(x1 + 3, label_end + 6)
+            lx = min(lx, WIDTH - RIGHT - width - 2)
+            if x1 <= lx < x2 and lx >= label_end + 4:
+                above.append(
+                    f'<text class="phase-label" x="{lx:.1f}" y="{y + BAND_H - 4}" '
+                    f'font-size="10">{_escape(phase)}</text>'
+                )
+                label_end = lx + width
+            if start > low:
+                inside.append(
+                    f'<line class="phase-mark" data-phase="{_escape(phase)}" x1="{x1:.1f}" '
+                    f'x2="{x1:.1f}" y1="{plot_top}" y2="{plot_top + plot_h}" '
+                    f'stroke="{row.colour}" stroke-dasharray="3 3" stroke-opacity="0.6"/>'
+                )
+            if len(rows) == 1 and not phase.startswith("hold"):
+                inside.insert(
+                    0,
+                    f'<rect class="phase-band" data-phase="{_escape(phase)}" x="{x1:.1f}" '
+                    f'y="{plot_top}" width="{max(x2 - x1, 0.5):.1f}" height="{plot_h}" '
+                    f'fill="{_phase_fill(phase)}" fill-opacity="0.55"/>',
+                )
+    above.append("</g>")
+    return above, inside
 
 
 def _chart(
     title: str,
-    series: Sequence[tuple[str, str, Sequence[tuple[float, float]]]],
+    series: Sequence[_Series],
     x_label: str,
     y_label: str,
     *,
     x_ticks: Sequence[tuple[float, str]] | None = None,
+    x_range: tuple[float, float] | None = None,
+    phases: Sequence[_PhaseRow] = (),
 ) -> str:
-    """An SVG line chart. series: (label, colour, points)."""
-    points = [p for _, _, pts in series for p in pts]
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    """An SVG line chart in a <figure>: the plot (`rect.plot`), its axes, the legend below
+    them, and for a timeline the phase bands of each report above the plot."""
+    points = [p for s in series for p in s.points]
+    rows = [row for row in phases if row.spans]
+    plot_top = PAD + (len(rows) * BAND_H + 6 if rows else 0)
+    plot_w = WIDTH - LEFT - RIGHT
+    axis_bottom = plot_top + PLOT_H + 36
+    legend, bottom = _legend(series, axis_bottom)
+    height = math.ceil(bottom + PAD)
     parts = [
         f"<figure><figcaption>{_escape(title)}</figcaption>"
         f'<svg class="chart" role="img" aria-label="{_escape(title)}" width="{WIDTH}" '
-        f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">'
+        f'height="{height}" viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">'
     ]
-    if not points:
-        parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no data</text>')
-        parts.append("</svg></figure>")
-        return "".join(parts)
-    x_low, x_high = min(p[0] for p in points), max(p[0] for p in points)
-    y_high = max(p[1] for p in points) * 1.05 or 1.0
-    x_high = x_high if x_high > x_low else x_low + 1
-
-    def sx(x: float) -> float:
-        return LEFT + (x - x_low) / (x_high - x_low) * plot_w
-
-    def sy(y: float) -> float:
-        return TOP + plot_h - y / y_high * plot_h
-
+    if x_range is None:
+        x_range = (min(p[0] for p in points), max(p[0] for p in points)) if points else (0.0, 1.0)
+    sx = _Scale(x_range[0], x_range[1], LEFT, plot_w)
+    y_high = max((p[1] for p in points), default=0.0) * 1.05 or 1.0
+    sy = _Scale(0.0, y_high, plot_top + PLOT_H, -PLOT_H)
+    above, inside = _phase_bands(rows, sx, (sx.low, sx.high), plot_top, PLOT_H)
+    if rows:
+        parts += above
+    parts += inside
     parts.append(
-        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>'
+        f'<rect class="plot" x="{LEFT}" y="{plot_top}" width="{plot_w}" height="{PLOT_H}" '
+        f'fill="none" stroke="#999"/>'
     )
     for value in _ticks(0, y_high):
         y = sy(value)
@@ -106,31 +265,39 @@ def _chart(
             f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
         )
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
-    for value, label in x_ticks or [(v, f"{v:g}") for v in _ticks(x_low, x_high)]:
+    for value, label in x_ticks or [(v, f"{v:g}") for v in _ticks(sx.low, sx.high)]:
+        if not sx.low <= value <= sx.high:
+            continue
         x = sx(value)
         parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#eee"/>'
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{plot_top}" y2="{plot_top + PLOT_H}" '
+            f'stroke="#eee"/>'
         )
-        y = TOP + plot_h + 16
+        y = plot_top + PLOT_H + 15
         parts.append(f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{_escape(label)}</text>')
-    middle = LEFT + plot_w / 2
     parts.append(
-        f'<text x="{middle}" y="{HEIGHT - 4}" text-anchor="middle">{_escape(x_label)}</text>'
+        f'<text x="{LEFT + plot_w / 2}" y="{plot_top + PLOT_H + 30}" text-anchor="middle">'
+        f"{_escape(x_label)}</text>"
     )
     parts.append(
-        f'<text transform="translate(14 {TOP + plot_h / 2}) rotate(-90)" text-anchor="middle">'
-        f"{_escape(y_label)}</text>"
+        f'<text transform="translate(14 {plot_top + PLOT_H / 2}) rotate(-90)" '
+        f'text-anchor="middle">{_escape(y_label)}</text>'
     )
-    for i, (label, colour, pts) in enumerate(series):
-        if pts:
-            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
-            parts.append(
-                f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="1.8" '
-                f'points="{path}"><title>{_escape(label)}</title></polyline>'
-            )
+    if not points:
         parts.append(
-            f'<text x="{LEFT + 8}" y="{TOP + 14 + 14 * i}" fill="{colour}">{_escape(label)}</text>'
+            f'<text x="{LEFT + plot_w / 2}" y="{plot_top + PLOT_H / 2}" text-anchor="middle">'
+            "no data</text>"
         )
+    for entry in series:
+        if entry.points:
+            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in entry.points)
+            dash = f' stroke-dasharray="{entry.dash}"' if entry.dash else ""
+            parts.append(
+                f'<polyline class="series" fill="none" stroke="{entry.colour}" '
+                f'stroke-width="1.8"{dash} points="{path}"><title>{_escape(entry.label)}'
+                "</title></polyline>"
+            )
+    parts += legend
     parts.append("</svg></figure>")
     return "".join(parts)
 
@@ -325,6 +492,72 @@ def _section(name: str, colour: str, report: Report, views: Sequence[Report]) ->
     return "".join(parts)
 
 
+def _phase_row(name: str, colour: str, report: Report) -> _PhaseRow:
+    spans = sorted(
+        (
+            (start, end, phase)
+            for phase, stats in report.phases.items()
+            for start, end in stats.spans
+        )
+    )
+    return _PhaseRow(name, colour, [(phase, start, end) for start, end, phase in spans])
+
+
+def _spectra(
+    names: Sequence[str], colours: Sequence[str], views: Sequence[Report]
+) -> tuple[str, list[str]]:
+    """Per action, the latency spectrum of each report's view (solid) and its response
+    time's (dashed); and which phase they are of, for the heading."""
+    same_phase = len({view.phase for view in views}) == 1
+    phase = _phase_name(views[0].phase) if same_phase else "each report's phase in the legend"
+    nines_ticks = [(float(n), f"{100 * (1 - 10**-n):g}%") for n in range(SPECTRUM_MAX_NINES + 1)]
+    charts = []
+    for action in sorted({a for view in views for a in view.actions}):
+        series = []
+        for name, colour, view in zip(names, colours, views, strict=True):
+            stats = view.actions.get(action)
+            if stats is None:
+                continue
+            label = name if same_phase else f"{name} ({_phase_name(view.phase)})"
+            series.append(_Series(f"{label}: latency", colour, _spectrum(stats.latency.histogram)))
+            if stats.response is not None:
+                response = _spectrum(stats.response.histogram)
+                series.append(_Series(f"{label}: response time", colour, response, RESPONSE_DASH))
+        title = f"{action}: latency by percentile ({phase})"
+        charts.append(
+            _chart(title, series, "percentile (1/(1-p) scale)", "ms", x_ticks=nines_ticks,
+                   x_range=(0.0, SPECTRUM_MAX_NINES))
+        )  # fmt: skip
+    return phase, charts
+
+
+def _timelines(
+    names: Sequence[str], colours: Sequence[str], reports: Sequence[Report]
+) -> list[str]:
+    """The whole runs over time, one chart per figure of the timeline, phases marked."""
+    end = max(max([r.duration_s, *(i.t for i in r.timeline)]) for r in reports)
+    rows = [
+        _phase_row(name, colour, r) for name, colour, r in zip(names, colours, reports, strict=True)
+    ]
+
+    def over_time(title: str, field: str, unit: str) -> str:
+        series = [
+            _Series(name, colour, [(i.t, float(getattr(i, field))) for i in report.timeline])
+            for name, colour, report in zip(names, colours, reports, strict=True)
+        ]
+        return _chart(title, series, "seconds since start", unit, x_range=(0.0, end), phases=rows)
+
+    return [
+        over_time("p99 latency over time (per second)", "p99_ms", "ms"),
+        over_time("p50 latency over time (per second)", "p50_ms", "ms"),
+        over_time("throughput over time", "rate", "answers/s"),
+        over_time("connected stations over time", "connected", "stations"),
+        over_time("connections opened over time (reconnect storms)", "connects", "per second"),
+        over_time("errors over time (CALLERROR, invalid, lost)", "errors", "per second"),
+        over_time("timeouts over time", "timeouts", "per second"),
+    ]
+
+
 def render_html(
     reports: Sequence[Report], labels: Sequence[str] | None = None, phase: str = DEFAULT_PHASE
 ) -> str:
@@ -332,7 +565,7 @@ def render_html(
 
     Tables and latency spectra are of `phase` (default: the hold; "run" the whole run;
     see `fleet.metrics.phase_view`); "all": a table per phase and the whole run's, and the
-    spectra of the whole run. The timeline charts are the whole run's.
+    spectra of the whole run. The timeline charts are the whole run's, phases marked.
 
     Whatever the page shows of a report, it shows without secrets (`redact_report`).
 
@@ -355,37 +588,8 @@ def render_html(
         _section(name, colour, report, shown)
         for name, colour, report, shown in zip(names, colours, reports, views, strict=True)
     ]
-    coloured = list(zip(names, colours, reports, strict=True))
-    charts = []
-    nines_ticks = [(float(n), f"{100 * (1 - 10**-n):g}%") for n in range(SPECTRUM_MAX_NINES + 1)]
-    actions = sorted({a for view in spectra_views for a in view.actions})
-    for action in actions:
-        series = [
-            (name, colour, _spectrum(view.actions[action].latency.histogram))
-            for (name, colour, _), view in zip(coloured, spectra_views, strict=True)
-            if action in view.actions
-        ]
-        charts.append(
-            _chart(f"{action}: latency by percentile", series, "percentile (1/(1-p) scale)",
-                   "ms", x_ticks=nines_ticks)
-        )  # fmt: skip
-
-    def over_time(title: str, field: str, unit: str) -> str:
-        series = [
-            (name, colour, [(i.t, float(getattr(i, field))) for i in report.timeline])
-            for name, colour, report in coloured
-        ]
-        return _chart(title, series, "seconds since start", unit)
-
-    charts += [
-        over_time("p99 latency over time (per second)", "p99_ms", "ms"),
-        over_time("p50 latency over time (per second)", "p50_ms", "ms"),
-        over_time("throughput over time", "rate", "answers/s"),
-        over_time("connected stations over time", "connected", "stations"),
-        over_time("connections opened over time (reconnect storms)", "connects", "per second"),
-        over_time("errors over time (CALLERROR, invalid, lost)", "errors", "per second"),
-        over_time("timeouts over time", "timeouts", "per second"),
-    ]
+    spectra_title, spectra = _spectra(names, colours, spectra_views)
+    timelines = _timelines(names, colours, reports)
     title = " vs ".join(names)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -406,8 +610,11 @@ def render_html(
         ".phase{display:flex;flex-wrap:wrap;gap:0 24px;align-items:flex-start}"
         "figure{display:inline-block;margin:8px;vertical-align:top}"
         "figcaption{font-weight:600;font-size:14px}"
-        "svg text{font-size:11px}"
+        f"svg text{{font-size:{FONT_PX}px}}"
         f"</style></head><body><h1>ocpp-fleet report: {_escape(title)}</h1>"
         f"{''.join(sections)}<h2>Charts</h2>"
-        f"{''.join(charts)}</body></html>\n"
+        f"<h3>Latency by percentile: {_escape(spectra_title)}; dashed: response time</h3>"
+        f"{''.join(spectra)}"
+        "<h3>Over time: the whole run, per second, its phases above each chart</h3>"
+        f"{''.join(timelines)}</body></html>\n"
     )
