@@ -380,7 +380,7 @@ async def test_the_response_time_is_the_csms_delay_whatever_the_message_order() 
     assert {"StatusNotification", "Authorize", "StartTransaction", "MeterValues"} <= set(hold)
     for action, stats in hold.items():
         assert stats.response is not None and stats.answered, action
-        assert 40 <= stats.response.p50_ms < 55, (action, stats.response)
+        assert 40 <= stats.response.p50_ms < 60, (action, stats.response)
     for action, stats in report.actions.items():  # the ramp's boot storm is slower
         assert stats.response is not None and stats.response.min_ms >= 40, action
     authorize = report.actions["Authorize"]

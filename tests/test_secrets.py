@@ -191,7 +191,9 @@ def test_no_file_or_output_of_a_run_and_its_reports_holds_a_password(tmp_path: P
     assert read_report(work / "out/workers.json").profile["auth"]["password"] == REDACTED
     for form in ([], ["--json"], ["--csv"]):
         run.fleet("report", "show", "out/run.json", *form)
-    run.fleet("report", "merge", "out/run.json", "out/workers.json", "-o", "out/merged.json")
+    run.fleet(
+        "report", "merge", "out/run.json", "out/workers.json", "-o", "out/merged.json", "--force"
+    )
     run.fleet("report", "compare", "out/run.json", "out/workers.json", "out/merged.json")
     run.fleet("report", "html", "out/run.json", "out/workers.json", "-o", "out/page.html")
     merged = json.loads(run.fleet("report", "show", "out/merged.json", "--json").stdout)
@@ -271,7 +273,7 @@ def test_an_old_report_with_a_password_in_clear_is_shown_and_merged_without_it(
     assert password in old.read_text()
     for form in ([], ["--json"], ["--csv"]):
         transcript.fleet("report", "show", str(old), *form)
-    transcript.fleet("report", "merge", str(old), str(old), "-o", "merged.json")
+    transcript.fleet("report", "merge", str(old), str(old), "-o", "merged.json", "--force")
     transcript.fleet("report", "compare", str(old), "merged.json")
     transcript.fleet("report", "html", str(old), "-o", "old.html")
     shown = json.loads(transcript.fleet("report", "show", str(old), "--json").stdout)

@@ -116,8 +116,10 @@ class ActionRecord:
         "errors",
         "histogram",
         "invalid",
+        "latency_us",
         "lost",
         "response",
+        "response_us",
         "sent",
         "timeouts",
     )
@@ -125,6 +127,9 @@ class ActionRecord:
     def __init__(self) -> None:
         self.histogram = new_histogram()
         self.response = new_histogram()
+        # The samples' sums (us): exact means, without a walk over the histograms' buckets.
+        self.latency_us = 0
+        self.response_us = 0
         self.sent = 0
         self.answered = 0
         self.errors: collections.Counter[str] = collections.Counter()
@@ -136,6 +141,8 @@ class ActionRecord:
         """Add `other`'s counts and samples to this one's."""
         self.histogram.add(other.histogram)
         self.response.add(other.response)
+        self.latency_us += other.latency_us
+        self.response_us += other.response_us
         self.sent += other.sent
         self.answered += other.answered
         self.errors.update(other.errors)
@@ -174,8 +181,10 @@ class PhaseRecord:
     __slots__ = (
         "actions",
         "boot",
+        "boot_us",
         "connect",
         "connect_failures",
+        "connect_us",
         "counts",
         "name",
         "spans",
@@ -188,6 +197,7 @@ class PhaseRecord:
         self.actions: dict[str, ActionRecord] = {}
         self.connect = new_histogram()
         self.boot = new_histogram()
+        self.connect_us = self.boot_us = 0  # the samples' sums
         self.counts: collections.Counter[str] = collections.Counter()
         self.connect_failures: collections.Counter[str] = collections.Counter()
         self.station_faults: collections.Counter[str] = collections.Counter()
@@ -197,6 +207,18 @@ class PhaseRecord:
         if record is None:
             record = self.actions[action] = ActionRecord()
         return record
+
+    def add(self, other: PhaseRecord) -> None:
+        """Add `other`'s records, histograms and counts to this one's (not its spans)."""
+        for action, record in other.actions.items():
+            self.action(action).add(record)
+        self.connect.add(other.connect)
+        self.boot.add(other.boot)
+        self.connect_us += other.connect_us
+        self.boot_us += other.boot_us
+        self.counts.update(other.counts)
+        self.connect_failures.update(other.connect_failures)
+        self.station_faults.update(other.station_faults)
 
     def seconds(self, now: float) -> float:
         """How long the phase lasted (ongoing spans up to `now`)."""
@@ -313,14 +335,15 @@ class Metrics:
     @property
     def actions(self) -> dict[str, ActionRecord]:
         """Per action, the whole run's record (the phases' added: made on each access)."""
-        return _sum_actions(phase.actions for phase in self.phases.values())
+        return self.whole_run().actions
 
-    def run_histogram(self, name: str) -> HdrHistogram:
-        """The whole run's "connect" or "boot" histogram (the phases' added)."""
-        histogram = new_histogram()
+    def whole_run(self) -> PhaseRecord:
+        """The whole run's record: the phases' added (made on each call)."""
+        whole = PhaseRecord("run")
         for phase in self.phases.values():
-            histogram.add(getattr(phase, name))
-        return histogram
+            whole.add(phase)
+        whole.actions = dict(sorted(whole.actions.items()))
+        return whole
 
     def count(self, name: str) -> int:
         """A counter of `COUNTER_NAMES`, for the whole run."""
@@ -359,9 +382,12 @@ class Metrics:
             else self._phase_at(intended_at)
         )
         record = phase.actions.get(action) or phase.action(action)
+        response = _micros(answered_at - sent_at)
         record.answered += 1
         record.histogram.record_value(micros)
-        record.response.record_value(_micros(answered_at - sent_at))
+        record.response.record_value(response)
+        record.latency_us += micros
+        record.response_us += response
         self._interval_latencies.append(micros)
 
     def call_errored(self, action: str, code: str, intended_at: float, answered_at: float) -> None:
@@ -393,7 +419,10 @@ class Metrics:
 
     def connect_succeeded(self, handshake_seconds: float, now: float) -> None:
         """A connection is open: counted, and the connected gauge goes up."""
-        self._counted("connects", now).connect.record_value(_micros(handshake_seconds))
+        phase = self._counted("connects", now)
+        micros = _micros(handshake_seconds)
+        phase.connect.record_value(micros)
+        phase.connect_us += micros
         self._interval_connects += 1
         self.connected_stations += 1
         if self._recovering:
@@ -468,7 +497,10 @@ class Metrics:
     def boot_accepted(self, seconds: float, now: float, first: bool = False) -> None:
         """A boot was Accepted `seconds` after its first BootNotification was meant to go
         out; `first`: the station's first accepted boot of the run (the ramp's progress)."""
-        self._phase_at(now).boot.record_value(_micros(seconds))
+        phase = self._phase_at(now)
+        micros = _micros(seconds)
+        phase.boot.record_value(micros)
+        phase.boot_us += micros
         if first:
             self.first_boots += 1
 
@@ -551,16 +583,6 @@ class Metrics:
         if wall <= 0:
             return 0.0
         return 100.0 * (time.process_time() - self._cpu_started) / wall
-
-
-def _sum_actions(parts: Iterable[dict[str, ActionRecord]]) -> dict[str, ActionRecord]:
-    total: dict[str, ActionRecord] = {}
-    for actions in parts:
-        for action, record in actions.items():
-            if action not in total:
-                total[action] = ActionRecord()
-            total[action].add(record)
-    return dict(sorted(total.items()))
 
 
 def _sum_counters(parts: Iterable[collections.Counter[str]]) -> collections.Counter[str]:
