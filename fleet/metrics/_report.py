@@ -625,9 +625,13 @@ def _phase_table(view: Report) -> list[str]:
         title = f"{view.phase} phase ({view.duration_s:,.1f} s)"
     header = (
         f"{'action':<30}{'sent':>9}{'answered':>10}{'errors':>8}{'timeouts':>9}"
-        f"{'p50':>8}{'p90':>8}{'p99':>8}{'p99.9':>8}{'max':>8}{'resp p50':>10}{'resp p99':>10}"
+        f"{'p50':>8}{'p90':>8}{'p99':>8}{'p99.9':>8}{'max':>8}"
     )
-    lines = [f"{title}: latency from the intended send time; resp: response time (ms)"]
+    if any(stats.response is not None for stats in view.actions.values()):
+        header += f"{'resp p50':>10}{'resp p99':>10}"
+        lines = [f"{title}: latency from the intended send time; resp: response time (ms)"]
+    else:  # a report before response times (format 1)
+        lines = [f"{title}: latency from the intended send time (ms)"]
     lines += [header, "-" * len(header)]
     for action, stats in view.actions.items():
         errors = sum(stats.errors.values()) + stats.invalid + stats.lost
