@@ -35,6 +35,8 @@ from fleet.profile._model import (
     TransactionMessagesSection,
     parse_duration,
     parse_fault_option,
+    redacted,
+    secret_values,
 )
 from fleet.profile._secrets import (
     REDACTED,
@@ -42,8 +44,6 @@ from fleet.profile._secrets import (
     SecretInUrl,
     redact_text,
     redact_url,
-    redacted,
-    secret_values,
 )
 
 __all__ = [

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import msgspec
 from msgspec import Meta, Struct
 
+from fleet.profile import _secrets
 from fleet.profile._secrets import (
     Secret,
     SecretInUrl,
@@ -48,6 +49,8 @@ __all__ = [
     "describe_validation_error",
     "parse_duration",
     "parse_fault_option",
+    "redacted",
+    "secret_values",
 ]
 
 # A path into the document: table keys and field names (str) and array indices (int).
@@ -1188,3 +1191,20 @@ def show_value(value: object) -> str:
     if isinstance(value, list):
         return "an array"
     return str(value)
+
+
+def redacted(value: Any, schema: Any = None) -> Any:
+    """`value` (a Struct, or builtins: a `Profile`'s unless `schema` says otherwise) as
+    builtins with every secret redacted: see `fleet.profile._secrets.redacted`. Here, not
+    there, because the markers it reads are defined there and the model imports them."""
+    if schema is None and not isinstance(value, Struct):
+        schema = Profile
+    return _secrets.redacted(value, schema)
+
+
+def secret_values(value: Any, schema: Any = None) -> set[str]:
+    """The secret strings in `value` (a Struct, or a `Profile`'s builtins by default): see
+    `fleet.profile._secrets.secret_values`."""
+    if schema is None and not isinstance(value, Struct):
+        schema = Profile
+    return _secrets.secret_values(value, schema)

@@ -113,7 +113,7 @@ def redacted(value: Any, schema: Any = None) -> Any:
         value: a Struct (a `Profile`, one of its sections, an option set), or the builtins
             of one, such as a report's ``profile``.
         schema: the Struct type `value`'s builtins are read as; default: `value`'s own type
-            for a Struct, `Profile` for builtins.
+            for a Struct (`fleet.profile.redacted` defaults builtins to `Profile`).
 
     Fields marked `Secret` become ``"***"``; fields marked `SecretInUrl` keep all but the
     password. Builtins that do not fit the schema (a report of an older or newer version) are
@@ -124,10 +124,6 @@ def redacted(value: Any, schema: Any = None) -> Any:
     if isinstance(value, Struct):
         schema = type(value) if schema is None else schema
         value = msgspec.to_builtins(value)
-    elif schema is None:
-        from fleet.profile._model import Profile  # the model imports this module
-
-        schema = Profile
     return _redact(value, schema)
 
 
@@ -136,13 +132,8 @@ def secret_values(value: Any, schema: Any = None) -> set[str]:
     with `redact_text()`: the secret fields' values, URL passwords, and the Basic-auth tokens
     that can be worked out (a user name and password without ``{station}``)."""
     original = value if not isinstance(value, Struct) else msgspec.to_builtins(value)
-    if schema is None:
-        if isinstance(value, Struct):
-            schema = type(value)
-        else:
-            from fleet.profile._model import Profile  # the model imports this module
-
-            schema = Profile
+    if schema is None and isinstance(value, Struct):
+        schema = type(value)
     found: set[str] = set()
     _collect(original, schema, found, None)
     return found
