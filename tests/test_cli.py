@@ -145,7 +145,7 @@ def test_an_unreachable_csms_is_said_once() -> None:
         result = fleet("run", SMOKE, "--csms", f"ws://127.0.0.1:{port}/ocpp", "--quiet")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "fleet run: cannot reach the CSMS: cannot connect to "
+        "fleet run: csms: cannot connect to "
         f"ws://127.0.0.1:{port}/ocpp/SIM-000000: Connection refused"
     ]
 
@@ -162,7 +162,7 @@ def test_a_csms_that_never_answers_is_said_once(tmp_path: Path) -> None:
         result = fleet("run", str(profile), "--csms", url, "--quiet")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"fleet run: cannot reach the CSMS: connecting to {url}/SIM-000000 took over 0.2 s"
+        f"fleet run: csms: connecting to {url}/SIM-000000 took over 0.2 s"
     ]
 
 

@@ -228,7 +228,7 @@ def test_a_bad_profile_is_one_clear_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "code", "message"),
     [
-        ("ws://127.0.0.1:1/ocpp", 1, "fleet run: cannot reach the CSMS: cannot connect to ws://127.0.0.1:1/ocpp/SIM-000000: "),
+        ("ws://127.0.0.1:1/ocpp", 1, "fleet run: csms: cannot connect to ws://127.0.0.1:1/ocpp/SIM-000000: "),
         ("ws://a..b/ocpp", 2, "fleet run: csms: 'a..b' in ws://a..b/ocpp is not a host name"),
         ("ws://127.0.0.1:70000/ocpp", 2, "fleet run: csms: the port of ws://127.0.0.1:70000/ocpp is not in 0-65535"),
     ],
@@ -261,7 +261,7 @@ async def test_a_refused_tls_handshake_is_one_clear_line() -> None:
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(
-        f"fleet run: cannot reach the CSMS: TLS with {url}/SIM-000000 failed"
+        f"fleet run: csms: TLS with {url}/SIM-000000 failed"
     )
 
 

@@ -131,7 +131,10 @@ async def test_a_signal_ends_the_run_with_its_code_and_a_true_report(
         transaction_messages_add_up(report)
         assert "Traceback" not in stderr + stdout
         if len(signals) == 2:
-            assert took < 5  # at once, not after a drain
+            # At once, not after a drain (which spreads its stops over 5 s here): the run's
+            # own clock says when it ended; the process's teardown is bounded too.
+            assert report.phases["drain"].seconds < 2, report.phases["drain"]
+            assert took < 15
             # The report ends when the quit was asked, not after the teardown.
             assert report.ended_at <= last_signal + dt.timedelta(seconds=0.5)
             assert any(note.startswith("quit at once") for note in report.notes)

@@ -219,7 +219,7 @@ def _cannot_connect(exc: ConnectError) -> int:
             file=sys.stderr,
         )
         return EXIT_CREDENTIALS_REFUSED
-    print(f"fleet run: cannot reach the CSMS: {exc}", file=sys.stderr)
+    print(f"fleet run: csms: {exc}", file=sys.stderr)  # the field (or --csms) it is about
     return EXIT_CANNOT_RUN
 
 
