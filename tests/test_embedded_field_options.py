@@ -278,3 +278,11 @@ def test_fleet_csms_rejects_bad_field_flags_with_one_line(flags: list[str], mess
     result = subprocess.run([*FLEET, "csms", *flags], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr.strip() == f"fleet csms: {message}"
+
+
+@pytest.mark.parametrize("name", ["error_share", "malformed_share", "boot_pending_share"])
+def test_a_share_out_of_range_names_its_argument(name: str) -> None:
+    from fleet.csms import EmbeddedCsms
+
+    with pytest.raises(ValueError, match=rf"^{name}: a share is between 0 and 1, got 1.5$"):
+        EmbeddedCsms(**{name: 1.5})

@@ -130,9 +130,15 @@ class EmbeddedCsms:
             ignore_close_share=ignore_close_share,
             slow_close=slow_close,
         )
-        shares = (error_share, malformed_share, boot_pending_share, boot_rejected_share)
-        if not all(0 <= share <= 1 for share in shares):
-            raise ValueError("fault shares are between 0 and 1")
+        shares = {
+            "error_share": error_share,
+            "malformed_share": malformed_share,
+            "boot_pending_share": boot_pending_share,
+            "boot_rejected_share": boot_rejected_share,
+        }
+        for name, share in shares.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"{name}: a share is between 0 and 1, got {share!r}")
         self.host = host
         self.port = port
         self.versions = tuple(OcppVersion(v) for v in versions)
