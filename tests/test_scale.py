@@ -140,9 +140,18 @@ async def test_workers_inject_faults_on_the_workers_clock(tmp_path: Path) -> Non
         capture_stdout=True, capture_stderr=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
-    (fault,) = read_report(out).faults
+    report = read_report(out)
+    (fault,) = report.faults
     assert fault.kind == "drop" and 1.8 <= fault.at_s <= 2.6, fault
     assert fault.peak_connects_per_s > 0, fault  # the reconnections are on the timeline
+    # The workers heard of it: its window is a phase of theirs, and the disconnects and
+    # reconnects it caused are in it, not in the hold.
+    assert list(report.phases) == ["ramp", "hold", "fault-1", "drain"]
+    window = report.phases["fault-1"]
+    (start, _), *_ = window.spans
+    assert 1.8 <= start <= 2.6, window.spans
+    assert window.counters.disconnects == report.counters.disconnects > 0
+    assert window.counters.reconnects > 0
 
 
 def test_a_recovery_within_one_second_is_seen_from_the_reconnections() -> None:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -137,7 +138,13 @@ def _run(args: argparse.Namespace) -> int:
         # another worker that is already running.
         with RunLog() as log:
             outcome = _run_one(
-                args, profile, shard, stream, LiveView(interactive=False), preflight=False
+                args,
+                profile,
+                shard,
+                stream,
+                LiveView(interactive=False),
+                preflight=False,
+                faults_on_stdin=True,  # the parent tells of the faults it injects
             )
         if isinstance(outcome, int):
             return outcome
@@ -170,6 +177,7 @@ def _run_one(
     live: LiveView,
     *,
     preflight: bool = True,
+    faults_on_stdin: bool = False,
 ) -> tuple[FleetRun, BaseException | None] | int:
     """Run in this process: the run (and the exception that ended it, if any), or the exit
     code of a run that could not start. A run that started always comes back, so that its
@@ -182,7 +190,7 @@ def _run_one(
     )
     try:
         try:
-            trio.run(_main, fleet_run, live, preflight)
+            trio.run(_main, fleet_run, live, preflight, faults_on_stdin)
         except BaseExceptionGroup as group:  # one failure, through our nurseries
             raise _sole(group) from None
     except ConnectError as exc:
@@ -364,7 +372,9 @@ def _run_workers(
     return code
 
 
-async def _main(fleet_run: FleetRun, live: LiveView, preflight: bool = True) -> None:
+async def _main(
+    fleet_run: FleetRun, live: LiveView, preflight: bool = True, faults_on_stdin: bool = False
+) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
 
@@ -386,6 +396,8 @@ async def _main(fleet_run: FleetRun, live: LiveView, preflight: bool = True) -> 
                         nursery.cancel_scope.cancel(reason="second signal")
 
             nursery.start_soon(watch_signals)
+            if faults_on_stdin:
+                nursery.start_soon(fleet_run.hear_faults, trio.lowlevel.FdStream(os.dup(0)))
             if preflight and fleet_run.profile.csms != "embedded":
                 await _preflight(fleet_run.profile, fleet_run.shard)
             await fleet_run.run()

@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import msgspec
 import trio
 
 from fleet.csms import EmbeddedCsms, run_fault_schedule
@@ -35,7 +36,15 @@ from fleet.station import (
 )
 from fleet.toolkit import client_ssl_context, parse_version
 
-__all__ = ["FleetRun", "Shard", "StationPlan", "embedded_csms", "plan_stations", "ramp_offsets"]
+__all__ = [
+    "FaultNotice",
+    "FleetRun",
+    "Shard",
+    "StationPlan",
+    "embedded_csms",
+    "plan_stations",
+    "ramp_offsets",
+]
 
 TICK_SECONDS = 1.0
 # How often the ramp watcher checks whether every station has booted (the ramp phase's end).
@@ -434,6 +443,23 @@ class FleetRun:
             self.drained = False
             nursery.cancel_scope.cancel(reason="drain timeout")
 
+    async def hear_faults(self, stream: trio.abc.ReceiveStream) -> None:
+        """Faults injected elsewhere (a worker's parent runs the embedded CSMS and its fault
+        schedule): one JSON line each, ``{"fault": kind, "amount": amount}``, recorded as
+        heard, so the run has its fault windows (fault-N phases). Returns at end of stream;
+        a line that is not a fault is ignored."""
+        buffer = b""
+        async for chunk in stream:
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                try:
+                    fault = _FAULT_DECODER.decode(line)
+                except msgspec.DecodeError:
+                    continue
+                if self.started:
+                    self.metrics.fault_injected(fault.fault, fault.amount, trio.current_time())
+
     async def _inject_faults(
         self, csms: EmbeddedCsms, start: float, scope: trio.CancelScope
     ) -> None:
@@ -471,6 +497,16 @@ class FleetRun:
                     if not self._stop.is_set():
                         self._stop_reason = self.stopped_early
                         self._stop.set()
+
+
+class FaultNotice(msgspec.Struct, frozen=True):
+    """A fault injected by a worker's parent, as it tells its workers (`hear_faults`)."""
+
+    fault: str
+    amount: float
+
+
+_FAULT_DECODER = msgspec.json.Decoder(FaultNotice)
 
 
 def _freeze() -> None:

@@ -14,6 +14,7 @@ either way they write their reports). A worker that dies is reported; the others
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -29,11 +30,12 @@ from fleet.csms import EmbeddedCsms, run_fault_schedule
 from fleet.metrics import FaultRecord, Interval, Report, read_report
 from fleet.profile import Profile, redacted
 from fleet.report import merge, merge_intervals
-from fleet.run._orchestrator import Shard, embedded_csms
+from fleet.run._orchestrator import FaultNotice, Shard, embedded_csms
 
 __all__ = ["WorkerOutcome", "WorkersRun", "worker_shards"]
 
 _INTERVAL_DECODER = msgspec.json.Decoder(Interval)
+_FAULT_ENCODER = msgspec.json.Encoder()
 
 
 def worker_shards(count: int, shard: Shard | None) -> list[Shard]:
@@ -151,10 +153,26 @@ class WorkersRun:
         await self._workers_started.wait()
         start = self._workers_start
 
+        tell, told = trio.open_memory_channel[bytes](math.inf)
+
         def heard(kind: str, amount: float, now: float) -> None:
             self.faults.append((kind, amount, now - start))
+            tell.send_nowait(_FAULT_ENCODER.encode(FaultNotice(kind, amount)) + b"\n")
 
-        await run_fault_schedule(csms, self.profile.embedded.faults, start=start, on_fault=heard)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._tell_workers, told)
+            await run_fault_schedule(
+                csms, self.profile.embedded.faults, start=start, on_fault=heard
+            )
+            tell.close()
+
+    async def _tell_workers(self, told: trio.MemoryReceiveChannel[bytes]) -> None:
+        # Each worker records the fault's window on its own clock as it hears of it.
+        async for line in told:
+            for process in self._processes:
+                if process.stdin is not None and process.returncode is None:
+                    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                        await process.stdin.send_all(line)
 
     async def _worker(self, j: int, outcome: WorkerOutcome, url: str, out: Path) -> None:
         command = [
@@ -164,6 +182,7 @@ class WorkersRun:
         ]  # fmt: skip
         process = await trio.lowlevel.open_process(
             command,
+            stdin=subprocess.PIPE,  # the faults the parent injects (FleetRun.hear_faults)
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # terminal signals reach the parent only
