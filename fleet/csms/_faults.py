@@ -4,7 +4,7 @@ resets of the embedded CSMS at given times, once or repeatedly, for profiles
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import trio
@@ -53,11 +53,13 @@ async def run_fault_schedule(
     *,
     start: float | None = None,
     on_fault: Callable[[str, float, float], None] | None = None,
+    before_fault: Callable[[str, float], Awaitable[None]] | None = None,
 ) -> None:
     """Inject `faults` into `csms`, timed from `start` (trio clock; default now), until
     cancelled or every fault is done. `on_fault(kind, amount, now)` hears of each one as it
     starts (the run's metrics, or a log line); a close's kind carries its code, as
-    "close 1011" (see `heard_kind`).
+    "close 1011" (see `heard_kind`). `before_fault(kind, amount)` is awaited first (e.g. to
+    tell other processes, which must know before the connections go).
 
     Cancellation: safe at any point; a restart in progress is then cut short, like the CSMS.
     """
@@ -65,7 +67,7 @@ async def run_fault_schedule(
         start = trio.current_time()
     async with trio.open_nursery() as nursery:
         for fault in faults:
-            nursery.start_soon(_repeat, csms, fault, start, on_fault)
+            nursery.start_soon(_repeat, csms, fault, start, on_fault, before_fault)
 
 
 async def _repeat(
@@ -73,10 +75,13 @@ async def _repeat(
     fault: ScheduledFault,
     start: float,
     on_fault: Callable[[str, float, float], None] | None,
+    before_fault: Callable[[str, float], Awaitable[None]] | None = None,
 ) -> None:
     due = start + fault.at
     while True:
         await trio.sleep_until(due + (csms.rng.uniform(0, fault.jitter) if fault.jitter else 0))
+        if before_fault is not None:
+            await before_fault(heard_kind(fault), fault.amount)
         if on_fault is not None:
             on_fault(heard_kind(fault), fault.amount, trio.current_time())
         if fault.kind == "restart":

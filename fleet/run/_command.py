@@ -21,7 +21,7 @@ from fleet.metrics import Interval, Report, build_report, format_summary
 from fleet.profile import Profile, ProfileError, load_profile, secret_values
 from fleet.report import Threshold, check_thresholds, parse_thresholds, render_html
 from fleet.run._live import LiveView
-from fleet.run._orchestrator import FleetRun, Shard, plan_stations
+from fleet.run._orchestrator import FaultsHeard, FleetRun, Shard, plan_stations
 from fleet.run._outputs import RunLog, RunOutputs
 from fleet.run._workers import WorkersRun, cpu_count, merge_worker_reports
 from fleet.toolkit import (
@@ -372,6 +372,15 @@ def _run_workers(
     return code
 
 
+_HEARD_ENCODER = msgspec.json.Encoder()
+
+
+def _say_heard(count: int) -> None:
+    # A worker tells its parent (on the stdout its intervals go to) that it heard a fault.
+    sys.stdout.buffer.write(_HEARD_ENCODER.encode(FaultsHeard(count)) + b"\n")
+    sys.stdout.buffer.flush()
+
+
 async def _main(
     fleet_run: FleetRun, live: LiveView, preflight: bool = True, faults_on_stdin: bool = False
 ) -> None:
@@ -397,7 +406,8 @@ async def _main(
 
             nursery.start_soon(watch_signals)
             if faults_on_stdin:
-                nursery.start_soon(fleet_run.hear_faults, trio.lowlevel.FdStream(os.dup(0)))
+                stdin = trio.lowlevel.FdStream(os.dup(0))
+                nursery.start_soon(fleet_run.hear_faults, stdin, _say_heard)
             if preflight and fleet_run.profile.csms != "embedded":
                 await _preflight(fleet_run.profile, fleet_run.shard)
             await fleet_run.run()

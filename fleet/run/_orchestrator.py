@@ -38,6 +38,7 @@ from fleet.toolkit import client_ssl_context, parse_version
 
 __all__ = [
     "FaultNotice",
+    "FaultsHeard",
     "FleetRun",
     "Shard",
     "StationPlan",
@@ -443,11 +444,15 @@ class FleetRun:
             self.drained = False
             nursery.cancel_scope.cancel(reason="drain timeout")
 
-    async def hear_faults(self, stream: trio.abc.ReceiveStream) -> None:
+    async def hear_faults(
+        self, stream: trio.abc.ReceiveStream, on_heard: Callable[[int], None] | None = None
+    ) -> None:
         """Faults injected elsewhere (a worker's parent runs the embedded CSMS and its fault
         schedule): one JSON line each, ``{"fault": kind, "amount": amount}``, recorded as
-        heard, so the run has its fault windows (fault-N phases). Returns at end of stream;
-        a line that is not a fault is ignored."""
+        heard, so the run has its fault windows (fault-N phases); `on_heard(n)` is told how
+        many were heard so far. Returns at end of stream; a line that is not a fault is
+        ignored."""
+        heard = 0
         buffer = b""
         async for chunk in stream:
             buffer += chunk
@@ -459,6 +464,9 @@ class FleetRun:
                     continue
                 if self.started:
                     self.metrics.fault_injected(fault.fault, fault.amount, trio.current_time())
+                heard += 1
+                if on_heard is not None:
+                    on_heard(heard)
 
     async def _inject_faults(
         self, csms: EmbeddedCsms, start: float, scope: trio.CancelScope
@@ -504,6 +512,12 @@ class FaultNotice(msgspec.Struct, frozen=True):
 
     fault: str
     amount: float
+
+
+class FaultsHeard(msgspec.Struct, frozen=True):
+    """A worker's answer to its parent's `FaultNotice`: how many faults it has heard of."""
+
+    heard_faults: int
 
 
 _FAULT_DECODER = msgspec.json.Decoder(FaultNotice)

@@ -14,7 +14,6 @@ either way they write their reports). A worker that dies is reported; the others
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import signal
 import subprocess
@@ -30,12 +29,15 @@ from fleet.csms import EmbeddedCsms, run_fault_schedule
 from fleet.metrics import FaultRecord, Interval, Report, read_report
 from fleet.profile import Profile, redacted
 from fleet.report import merge, merge_intervals
-from fleet.run._orchestrator import FaultNotice, Shard, embedded_csms
+from fleet.run._orchestrator import FaultNotice, FaultsHeard, Shard, embedded_csms
 
 __all__ = ["WorkerOutcome", "WorkersRun", "worker_shards"]
 
 _INTERVAL_DECODER = msgspec.json.Decoder(Interval)
 _FAULT_ENCODER = msgspec.json.Encoder()
+_HEARD_DECODER = msgspec.json.Decoder(FaultsHeard)
+# At most this long a fault waits for the workers to say they heard of it.
+FAULT_NOTICE_WAIT = 1.0
 
 
 def worker_shards(count: int, shard: Shard | None) -> list[Shard]:
@@ -112,6 +114,9 @@ class WorkersRun:
         self._latest: dict[int, float] = {}  # worker -> its latest interval's t
         self._pending: dict[int, dict[int, Interval]] = {}  # second -> worker -> interval
         self._shown = 0
+        self._told = 0  # faults told to the workers
+        self._heard: dict[int, int] = {}  # worker -> faults it said it heard of
+        self._heard_more = trio.Event()
 
     @property
     def target(self) -> int:
@@ -153,26 +158,31 @@ class WorkersRun:
         await self._workers_started.wait()
         start = self._workers_start
 
-        tell, told = trio.open_memory_channel[bytes](math.inf)
-
         def heard(kind: str, amount: float, now: float) -> None:
             self.faults.append((kind, amount, now - start))
-            tell.send_nowait(_FAULT_ENCODER.encode(FaultNotice(kind, amount)) + b"\n")
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._tell_workers, told)
-            await run_fault_schedule(
-                csms, self.profile.embedded.faults, start=start, on_fault=heard
-            )
-            tell.close()
+        await run_fault_schedule(
+            csms,
+            self.profile.embedded.faults,
+            start=start,
+            on_fault=heard,
+            before_fault=self._tell_workers,
+        )
 
-    async def _tell_workers(self, told: trio.MemoryReceiveChannel[bytes]) -> None:
-        # Each worker records the fault's window on its own clock as it hears of it.
-        async for line in told:
-            for process in self._processes:
-                if process.stdin is not None and process.returncode is None:
-                    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                        await process.stdin.send_all(line)
+    async def _tell_workers(self, kind: str, amount: float) -> None:
+        """Before a fault: every worker records its window on its own clock, and says so
+        (a line on its stdout) before the connections go, so that all it causes is in the
+        window. A worker that does not answer within a second is not waited for."""
+        self._told += 1
+        line = _FAULT_ENCODER.encode(FaultNotice(kind, amount)) + b"\n"
+        for process in self._processes:
+            if process.stdin is not None and process.returncode is None:
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    await process.stdin.send_all(line)
+        with trio.move_on_after(FAULT_NOTICE_WAIT):
+            while any(heard < self._told for heard in self._heard.values()):
+                await self._heard_more.wait()
+                self._heard_more = trio.Event()
 
     async def _worker(self, j: int, outcome: WorkerOutcome, url: str, out: Path) -> None:
         command = [
@@ -189,6 +199,7 @@ class WorkersRun:
         )
         self._processes.append(process)
         self._latest[j] = -1.0
+        self._heard[j] = 0
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read_intervals, j, process.stdout)
@@ -200,6 +211,8 @@ class WorkersRun:
                     process.kill()
                     await process.wait()
             del self._latest[j]
+            del self._heard[j]  # not waited for any more
+            self._heard_more.set()
             self._show_ready()
         if out.exists():
             with contextlib.suppress(OSError, ValueError):
@@ -217,7 +230,10 @@ class WorkersRun:
                 try:
                     interval = _INTERVAL_DECODER.decode(line)
                 except msgspec.DecodeError:
-                    continue  # not ours (a stray print): the live view can do without it
+                    with contextlib.suppress(msgspec.DecodeError):
+                        self._heard[j] = _HEARD_DECODER.decode(line).heard_faults
+                        self._heard_more.set()
+                    continue  # else not ours (a stray print): the live view can do without it
                 if not self._workers_started.is_set():  # the first worker's run began then
                     self._workers_start = trio.current_time() - interval.t
                     self._workers_started.set()
