@@ -260,9 +260,7 @@ async def test_a_refused_tls_handshake_is_one_clear_line() -> None:
     assert result.returncode == 1
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(
-        f"fleet run: csms: TLS with {url}/SIM-000000 failed"
-    )
+    assert lines[0].startswith(f"fleet run: csms: TLS with {url}/SIM-000000 failed")
 
 
 def test_custom_behaviour_drives_stations_through_the_toolkit(tmp_path: Path) -> None:
