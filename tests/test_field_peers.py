@@ -9,6 +9,8 @@ message is lost uncounted. The embedded CSMS runs in-process (fast, deterministi
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import trio
 
@@ -233,3 +235,27 @@ async def test_a_fleet_run_against_the_library_csms_in_the_field(flags: list[str
         assert_nothing_lost(run)
         assert csms.errors() == []
         assert not run.interrupted
+
+
+async def test_a_server_that_closes_during_the_handshake_is_said_at_once() -> None:
+    """A proxy (or a TLS 1.3 server refusing the client's certificate) that closes the TCP
+    connection instead of answering the websocket handshake: a clear error at once, not
+    "took over N s" after the whole connect timeout."""
+
+    async def close_after_the_request(stream: trio.SocketStream) -> None:
+        await stream.receive_some(1000)  # the handshake request
+        await stream.aclose()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(trio.serve_tcp, host="127.0.0.1"), close_after_the_request, 0
+        )
+        port = listeners[0].socket.getsockname()[1]
+        with trio.fail_after(5), pytest.raises(tk.ConnectError) as failed:
+            async with tk.connect(f"ws://127.0.0.1:{port}/ocpp", "cp", connect_timeout=30):
+                pass
+        assert str(failed.value) == (
+            f"cannot connect to ws://127.0.0.1:{port}/ocpp/cp: the server closed the "
+            "connection during the websocket handshake"
+        )
+        nursery.cancel_scope.cancel()

@@ -111,6 +111,14 @@ class WebSocket(trio_websocket.WebSocketConnection):
                 )
             self._close_handshake.set()  # an aclose() waiting for the peer returns
             await trio.aclose_forcefully(self._stream)
+            return
+        if not self._open_handshake.is_set() and self.is_client:
+            # The server closed TCP before it answered the handshake (a proxy, or a TLS 1.3
+            # server refusing the client's certificate after the handshake): say so now,
+            # not after the whole connect timeout.
+            raise trio_websocket.HandshakeError(
+                "the server closed the connection during the websocket handshake"
+            )
 
 
 async def wrap_client_stream(
