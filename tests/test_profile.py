@@ -540,3 +540,12 @@ def test_bad_overrides(override: dict[str, object], message: str) -> None:
     with pytest.raises(ProfileError) as caught:
         smoke().with_overrides(**override)  # type: ignore[arg-type]
     assert str(caught.value) == message
+
+
+def test_the_embedded_heartbeat_interval_is_a_duration_of_whole_seconds() -> None:
+    # One duration parser for the command line and profiles: "5m" works in both.
+    base = 'name = "x"\nduration = 5\n[stations]\ncount = 1\n[embedded]\n'
+    assert parse_profile(base + 'heartbeat_interval = "5m"\n').embedded.heartbeat_interval == 300
+    assert parse_profile(base + "heartbeat_interval = 30\n").embedded.heartbeat_interval == 30
+    with pytest.raises(ProfileError, match=r"embedded.heartbeat_interval: expected whole seconds"):
+        parse_profile(base + 'heartbeat_interval = "1.5s"\n')

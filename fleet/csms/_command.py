@@ -220,7 +220,7 @@ def _build(args: argparse.Namespace) -> EmbeddedCsms:
         host=args.host,
         port=port,
         versions=versions,
-        heartbeat_interval=section.heartbeat_interval,
+        heartbeat_interval=int(section.heartbeat_interval),
         boot_status=args.boot_status,
         boot_pending_share=section.boot_pending_share,
         boot_rejected_share=section.boot_rejected_share,
@@ -244,13 +244,6 @@ def _section(args: argparse.Namespace) -> EmbeddedSection:
     """The flags that are [embedded] fields, checked by the profile's schema as in a profile;
     an error names the flag (and flags for the fields its reason names)."""
     given = {name: value for name in _SECTION_FLAGS if (value := getattr(args, name)) is not None}
-    # OCPP's heartbeat interval is an integer; typed as any duration ("5m"), it must be whole.
-    seconds = duration_option("--heartbeat-interval", given["heartbeat_interval"])
-    if not seconds.is_integer():
-        raise ValueError(
-            f"--heartbeat-interval: expected whole seconds, got {args.heartbeat_interval!r}"
-        )
-    given["heartbeat_interval"] = str(int(seconds))
     try:
         return EmbeddedSection.from_options(given)
     except ProfileError as problem:

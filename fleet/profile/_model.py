@@ -649,10 +649,12 @@ class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     does to connections as real CSMSs do, and the faults it injects."""
 
     heartbeat_interval: Annotated[
-        int,
-        Meta(ge=1),
-        about("the heartbeat interval the CSMS gives in BootNotification answers", unit="s"),
-    ] = 60
+        Duration,
+        about(
+            "the heartbeat interval the CSMS gives in BootNotification answers: whole seconds "
+            "(OCPP's interval is an integer), at least 1"
+        ),
+    ] = 60.0
     boot_status: Annotated[
         Literal["Accepted", "Pending", "Rejected"],
         about("status of every BootNotification answer (but the shares below)"),
@@ -714,6 +716,13 @@ class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     ] = ()
 
     def __post_init__(self) -> None:
+        interval = self.heartbeat_interval
+        if interval < 1 or not float(interval).is_integer():
+            raise _Invalid(
+                ("heartbeat_interval",),
+                f"expected whole seconds >= 1 (OCPP's interval is an integer), "
+                f"got {show_value(interval)}",
+            )
         if self.error_share + self.malformed_share > 1:
             raise _Invalid(("malformed_share",), "error_share + malformed_share must be <= 1")
         if self.boot_pending_share + self.boot_rejected_share > 1:

@@ -541,7 +541,7 @@ def embedded_csms(profile: Profile) -> EmbeddedCsms:
     schedule runs with the run, see `run_fault_schedule`)."""
     options = profile.embedded
     return EmbeddedCsms(
-        heartbeat_interval=options.heartbeat_interval,
+        heartbeat_interval=int(options.heartbeat_interval),
         boot_status=options.boot_status,
         boot_pending_share=options.boot_pending_share,
         boot_rejected_share=options.boot_rejected_share,
