@@ -185,7 +185,10 @@ class FleetSide:
         }
 
     def histogram(self) -> HdrHistogram | None:
-        record = self.run.metrics.actions.get(self.action)
+        # The live histogram of the current phase (the hold, once the run settled): a
+        # window resets it and reads it; the run's `actions` would be a merged copy.
+        metrics = self.run.metrics
+        record = metrics.phases[metrics.phase].actions.get(self.action)
         return record.histogram if record is not None else None
 
 

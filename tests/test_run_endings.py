@@ -287,8 +287,7 @@ async def test_a_fault_in_a_built_in_station_restarts_it(monkeypatch: pytest.Mon
     run = FleetRun(parse_profile(text))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(run.run)
-        await wait_for(lambda: run.metrics.actions.get("BootNotification") is not None)
-        await wait_for(lambda: run.metrics.actions["BootNotification"].answered >= 5, 30)
+        await wait_for(lambda: run.metrics.answered("BootNotification") >= 5, 30)
         run.stop("test over")
     assert run.metrics.station_faults == {"ZeroDivisionError": 1}
     assert run.metrics.connects == 5 and run.metrics.disconnects == 0

@@ -334,8 +334,17 @@ class Metrics:
 
     @property
     def actions(self) -> dict[str, ActionRecord]:
-        """Per action, the whole run's record (the phases' added: made on each access)."""
+        """Per action, the whole run's record (the phases' added: made on each access, its
+        histograms too: milliseconds; to watch a count, `answered()` is cheap)."""
         return self.whole_run().actions
+
+    def answered(self, action: str) -> int:
+        """How many calls of `action` were answered so far (CALLRESULTs), in the whole run."""
+        return sum(
+            phase.actions[action].answered
+            for phase in self.phases.values()
+            if action in phase.actions
+        )
 
     def whole_run(self) -> PhaseRecord:
         """The whole run's record: the phases' added (made on each call)."""
