@@ -21,8 +21,9 @@ from fleet.metrics import Interval, Report, build_report, format_summary
 from fleet.profile import Profile, ProfileError, load_profile, secret_values
 from fleet.report import Threshold, check_thresholds, parse_thresholds, render_html
 from fleet.run._live import LiveView
-from fleet.run._orchestrator import FaultsHeard, FleetRun, Shard, plan_stations
+from fleet.run._orchestrator import FleetRun, Shard, plan_stations
 from fleet.run._outputs import RunLog, RunOutputs
+from fleet.run._protocol import FaultsHeard
 from fleet.run._workers import WorkersRun, cpu_count, merge_worker_reports
 from fleet.toolkit import (
     ConnectError,

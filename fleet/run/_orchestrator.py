@@ -27,6 +27,7 @@ from fleet.csms import EmbeddedCsms, run_fault_schedule
 from fleet.metrics import Interval, Metrics
 from fleet.ocpp import OcppVersion
 from fleet.profile import Profile
+from fleet.run._protocol import FaultNotice, line_batches
 from fleet.station import (
     Reconnect,
     StationActor,
@@ -37,8 +38,6 @@ from fleet.station import (
 from fleet.toolkit import client_ssl_context, parse_version
 
 __all__ = [
-    "FaultNotice",
-    "FaultsHeard",
     "FleetRun",
     "Shard",
     "StationPlan",
@@ -453,10 +452,7 @@ class FleetRun:
         many were heard so far. Returns at end of stream; a line that is not a fault is
         ignored."""
         heard = 0
-        buffer = b""
-        async for chunk in stream:
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
+        async for lines in line_batches(stream):
             for line in lines:
                 try:
                     fault = _FAULT_DECODER.decode(line)
@@ -505,19 +501,6 @@ class FleetRun:
                     if not self._stop.is_set():
                         self._stop_reason = self.stopped_early
                         self._stop.set()
-
-
-class FaultNotice(msgspec.Struct, frozen=True):
-    """A fault injected by a worker's parent, as it tells its workers (`hear_faults`)."""
-
-    fault: str
-    amount: float
-
-
-class FaultsHeard(msgspec.Struct, frozen=True):
-    """A worker's answer to its parent's `FaultNotice`: how many faults it has heard of."""
-
-    heard_faults: int
 
 
 _FAULT_DECODER = msgspec.json.Decoder(FaultNotice)

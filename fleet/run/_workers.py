@@ -29,7 +29,8 @@ from fleet.csms import EmbeddedCsms, run_fault_schedule
 from fleet.metrics import FaultRecord, Interval, Report, read_report
 from fleet.profile import Profile, redacted
 from fleet.report import merge, merge_intervals
-from fleet.run._orchestrator import FaultNotice, FaultsHeard, Shard, embedded_csms
+from fleet.run._orchestrator import Shard, embedded_csms
+from fleet.run._protocol import FaultNotice, FaultsHeard, line_batches
 
 __all__ = ["WorkerOutcome", "WorkersRun", "worker_shards"]
 
@@ -222,10 +223,7 @@ class WorkersRun:
 
     async def _read_intervals(self, j: int, stream: trio.abc.ReceiveStream | None) -> None:
         assert stream is not None
-        buffer = b""
-        async for chunk in stream:
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
+        async for lines in line_batches(stream):
             for line in lines:
                 try:
                     interval = _INTERVAL_DECODER.decode(line)
