@@ -411,3 +411,25 @@ async def test_an_end_by_disconnect_leaves_sessions_open_as_a_power_cut_would() 
     assert counters.transaction_messages >= counters.sessions_started
     assert counters.transaction_messages_dropped == 0
     assert run.drained
+
+
+def test_report_errors_name_their_flag_in_one_line(tmp_path: Path) -> None:
+    from fleet.metrics import write_report
+
+    metrics = Metrics(T0)
+    answered(metrics, "Heartbeat", T0, T0, T0 + 0.01)
+    write_report(report_of(metrics, T0 + 1), tmp_path / "r.json")
+    cases = [
+        (["compare", "r.json", "r.json", "--fail-on", "p99x"], "fleet report: --fail-on: bad bound 'p99x'"),
+        (["merge", "r.json", "-o", str(tmp_path / "r.json" / "m.json")], "fleet report: --out "),
+        (["html", "r.json", "-o", str(tmp_path)], f"fleet report: --out {tmp_path}: cannot write: "),
+    ]  # fmt: skip
+    for args, start in cases:
+        result = subprocess.run(
+            [*FLEET, "report", *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith(start) and len(result.stderr.splitlines()) == 1, (
+            args,
+            result.stderr,
+        )

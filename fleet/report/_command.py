@@ -105,13 +105,22 @@ def _add_phase(parser: argparse.ArgumentParser, *, every: bool = True) -> None:
 
 
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Bad input (a missing or foreign report, a bad bound) is one line and exit 2."""
+    """Bad input (a missing or foreign report, a bad bound, an output that cannot be
+    written) is one line and exit 2."""
 
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
         except ValueError as exc:
             print(f"fleet report: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except OSError as exc:  # reading errors are ValueErrors: this is writing -o/--out
+            out = getattr(args, "out", None)
+            if out is None:
+                raise
+            print(
+                f"fleet report: --out {out}: cannot write: {exc.strerror or exc}", file=sys.stderr
+            )
             return EXIT_BAD_INPUT
 
     return run
@@ -128,6 +137,13 @@ def _show(args: argparse.Namespace) -> int:
             print(("\n" if index else "") + f"== {path}")
         _show_one(args, path, report)
     return EXIT_OK
+
+
+def _bound(text: str) -> Any:
+    try:
+        return parse_bound(text)
+    except ValueError as exc:
+        raise ValueError(f"--fail-on: {exc}") from None
 
 
 def _check_phase(phase: str, paths: list[str], reports: list[Report]) -> None:
@@ -244,7 +260,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    bounds = [parse_bound(text) for text in args.fail_on]
+    bounds = [_bound(text) for text in args.fail_on]
     if len(args.reports) < 2:
         raise ValueError("compare needs a baseline and at least one other report")
     reports = _load(args.reports)
