@@ -831,8 +831,10 @@ class EndSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
         about(
             '"stop-sessions": each station stops its running sessions '
             "(StopTransaction / TransactionEvent Ended), sends what it still holds "
-            'and closes; "disconnect": stations close their connections with '
-            "sessions still open, as a power cut would"
+            'and closes; "disconnect": stations drop their TCP connections at once, '
+            "without a websocket close handshake, sessions left open, as a power cut "
+            "would. A custom behaviour sees station.stopping either way and ends as it "
+            "chooses"
         ),
     ] = "stop-sessions"
     window: Annotated[
