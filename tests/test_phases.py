@@ -433,3 +433,20 @@ def test_report_errors_name_their_flag_in_one_line(tmp_path: Path) -> None:
             args,
             result.stderr,
         )
+
+
+@pytest.mark.deadline(60)
+async def test_pending_boots_do_not_keep_the_fleet_in_the_ramp() -> None:
+    """A fifth of the boots are answered Pending (retried 30 s later, past the run's end):
+    the ramp ends once every first boot had its answer, not at its deadline."""
+    text = profile_text(
+        count="count = 20",
+        duration='duration = "4s"',
+        response_delay='response_delay = "0s"\nboot_pending_share = 0.2',  # in [embedded]
+        heartbeat_interval="heartbeat_interval = 30",  # Pending: retried after 30 s
+    )
+    _, report = await run_report(text)
+    assert report.boot.count < 20  # some stayed Pending
+    (ramp,) = report.phases["ramp"].spans
+    assert ramp[1] < 3, report.phases["ramp"]
+    assert report.phases["hold"].seconds > 1

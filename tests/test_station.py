@@ -32,6 +32,7 @@ class Observer:
         self.events: collections.Counter[str] = collections.Counter()
         self.boot_seconds: list[float] = []
         self.first_boots = 0
+        self.first_boots_answered = 0
         self.produced = 0
 
     def session_started(self, now: float) -> None:
@@ -46,6 +47,9 @@ class Observer:
 
     def transaction_message_produced(self, now: float) -> None:
         self.produced += 1
+
+    def first_boot_answered(self, now: float) -> None:
+        self.first_boots_answered += 1
 
     def transaction_message_queued(self, now: float) -> None:
         self.events["queued"] += 1

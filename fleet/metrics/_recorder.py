@@ -251,7 +251,9 @@ class Metrics:
         self._switch_at = math.inf  # when a stall's window ends
         self._enter(self._base, started_at)
         self.connected_stations = 0  # a gauge: up in connect_succeeded, down by the stations
-        self.first_boots = 0  # stations booted (Accepted) at least once: the ramp's progress
+        self.first_boots = 0  # stations booted (Accepted) at least once
+        # stations whose first BootNotification had an outcome: the ramp's progress
+        self.first_boot_answers = 0
         self.faults: list[FaultMark] = []
         # The first traceback of each kind of station fault (for the log next to the
         # report), and (when, station) of each, for the run's stop rule.
@@ -512,6 +514,11 @@ class Metrics:
         phase.boot_us += micros
         if first:
             self.first_boots += 1
+
+    def first_boot_answered(self, now: float) -> None:
+        """A station's first BootNotification was answered (whatever the answer: Pending,
+        Rejected, a CALLERROR) or timed out: its part of the ramp's boot storm is over."""
+        self.first_boot_answers += 1
 
     def session_started(self, now: float) -> None:
         self._counted("sessions_started", now)

@@ -72,6 +72,7 @@ class CustomStation:
         self.profile = run.profile
         self._boot_intended: float | None = None  # the pending boot's first BootNotification
         self._booted = False
+        self._boot_answered_once = False
 
     @property
     def stopping(self) -> bool:
@@ -137,6 +138,14 @@ class CustomStation:
 
     def _record(self, timing: tk.CallTiming) -> None:
         metrics = self._run.metrics
+        # Any outcome but a lost connection: its part of the ramp's boot storm is over.
+        if (
+            timing.action == "BootNotification"
+            and timing.outcome != "lost"
+            and not self._boot_answered_once
+        ):
+            self._boot_answered_once = True
+            metrics.first_boot_answered(timing.answered_at or trio.current_time())
         metrics.call_sent(timing.action, timing.intended_at, timing.sent_at)
         if timing.outcome == "result":
             assert timing.answered_at is not None

@@ -412,15 +412,16 @@ class FleetRun:
         await run_custom_station(behaviour, self, plan, rng)
 
     async def _watch_ramp(self) -> None:
-        """The ramp phase ends once the ramp started every station and each has booted
-        (Accepted) once; at the latest a connect and a call timeout after the last start,
-        when every station has had its chance (some may be Rejected, or unreachable)."""
+        """The ramp phase ends once the ramp started every station and each one's first
+        BootNotification had its outcome (Accepted, Pending, Rejected, an error, a timeout:
+        a few Pending stations retrying must not keep the whole fleet in the ramp); at the
+        latest a connect and a call timeout after the last start (some may be unreachable)."""
         await self._all_started.wait()
         timeouts = self.profile.timeouts
         metrics = self.metrics
         with trio.move_on_after(timeouts.connect + timeouts.call):
-            # A custom behaviour's stations count once they boot (Accepted) too.
-            while metrics.first_boots < self.started_stations:
+            # A custom behaviour's stations count once their first boot is answered too.
+            while metrics.first_boot_answers < self.started_stations:
                 await trio.sleep(RAMP_CHECK_SECONDS)
         metrics.ramp_done(trio.current_time())
 

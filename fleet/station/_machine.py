@@ -63,6 +63,7 @@ class Observer(Protocol):
     def session_started(self, now: float) -> None: ...
     def session_stopped(self, now: float) -> None: ...
     def boot_accepted(self, seconds: float, now: float, first: bool = False) -> None: ...
+    def first_boot_answered(self, now: float) -> None: ...
     def transaction_message_produced(self, now: float) -> None: ...
     def transaction_message_queued(self, now: float) -> None: ...
     def transaction_message_requeued(self, now: float) -> None: ...
@@ -78,6 +79,9 @@ class _NoObserver:
         pass
 
     def boot_accepted(self, seconds: float, now: float, first: bool = False) -> None:
+        pass
+
+    def first_boot_answered(self, now: float) -> None:
         pass
 
     def transaction_message_produced(self, now: float) -> None:
@@ -365,6 +369,7 @@ class StationMachine:
         # Accepted too, and ahead of the station's own messages.
         self.requested: collections.deque[Outgoing] = collections.deque()
         self.first_boot_intended: float | None = None
+        self.boot_answered_once = False  # its first BootNotification had an outcome
         self.heartbeat_interval = settings.heartbeat_interval
         self.heartbeat_at = math.inf
         self.heartbeat_queued = False
@@ -493,6 +498,11 @@ class StationMachine:
         """The outcome of a CALL we sent: its response, or an error code (CALLERROR, "timeout",
         "invalid", "lost")."""
         if item.action == "BootNotification":
+            if not self.boot_answered_once and error != LOST:
+                # Answered at all (Accepted, Pending, Rejected, an error, or no answer in
+                # time): the station's part of the ramp's boot storm is over.
+                self.boot_answered_once = True
+                self.observer.first_boot_answered(now)
             self._boot_answered(item, response, now)
             return
         if item.transaction:
