@@ -118,6 +118,9 @@ async def test_a_csms_restart_mid_run_loses_nothing() -> None:
         await wait_for(lambda: run.started, 60)
         metrics = run.metrics  # the run's, made as it starts
         await wait_for(lambda: metrics.connected_stations == 200, 60)
+        # Every first boot answered: a restart while one is in flight leaves that station
+        # with one boot the CSMS saw, and booted_again() waits for two.
+        await wait_for(lambda: metrics.first_boots == 200, 60)
         await wait_for(lambda: metrics.sessions_started >= 50, 60)  # sessions under way
         assert run.csms is not None
         await run.csms.restart(1.0)

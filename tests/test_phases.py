@@ -19,7 +19,14 @@ import msgspec
 import pytest
 import trio
 
-from fleet.metrics import Metrics, Report, build_report, decode_histogram, format_summary
+from fleet.metrics import (
+    Metrics,
+    Report,
+    build_report,
+    decode_histogram,
+    describe_threshold,
+    format_summary,
+)
 from fleet.profile import parse_profile
 from fleet.report import check_thresholds, compare, merge, parse_bound, parse_thresholds
 from fleet.run import FleetRun
@@ -187,6 +194,9 @@ def test_figures_default_to_the_hold_and_name_the_phase_asked_for() -> None:
     assert results["run:StatusNotification.max"][0] is False
     assert results["drain:StatusNotification.response.p50"] == (False, pytest.approx(350, rel=1e-2))
     assert results["fault-1:p99"] == (False, None)
+    shown = [describe_threshold(r) for r in check_thresholds(
+        parse_thresholds({"run:errors": "< 1%", "drain:timeouts": "== 0"}), report)]  # fmt: skip
+    assert shown == ["pass  run:errors < 1%  (actual 0 %)", "pass  drain:timeouts == 0  (actual 0)"]
     with pytest.raises(ValueError, match=r"thresholds.soak:p99: unknown figure.*PHASE"):
         parse_thresholds({"soak:p99": "< 1s"})
 
@@ -421,6 +431,8 @@ def test_report_errors_name_their_flag_in_one_line(tmp_path: Path) -> None:
     write_report(report_of(metrics, T0 + 1), tmp_path / "r.json")
     cases = [
         (["compare", "r.json", "r.json", "--fail-on", "p99x"], "fleet report: --fail-on: bad bound 'p99x'"),
+        (["compare", "r.json", "r.json", "--fail-on", "heartbeat.p99+1%"],
+         "fleet report: --fail-on heartbeat.p99+1%: no action 'heartbeat' in these reports (Heartbeat)"),
         (["merge", "r.json", "-o", str(tmp_path / "r.json" / "m.json")], "fleet report: --out "),
         (["html", "r.json", "-o", str(tmp_path)], f"fleet report: --out {tmp_path}: cannot write: "),
     ]  # fmt: skip

@@ -609,7 +609,7 @@ def format_summary(report: Report, phase: str = DEFAULT_PHASE) -> str:
 
 def describe_threshold(result: ThresholdResult) -> str:
     """One line: verdict, name, condition and the actual figure with its unit."""
-    metric = result.name.rsplit(".", 1)[-1]
+    metric = result.name.rpartition(":")[2].rsplit(".", 1)[-1]  # no phase, no action
     if result.name.endswith("p99.9"):
         metric = "p99.9"
     unit = {"errors": " %", "timeouts": ""}.get(metric, " ms")

@@ -268,6 +268,13 @@ def _compare(args: argparse.Namespace) -> int:
         raise ValueError("--phase all: compare one phase at a time (hold, ramp, drain, run...)")
     _check_phase(args.phase, args.reports, reports)
     baseline, *candidates = (phase_view(report, args.phase) for report in reports)
+    known = {action for report in (baseline, *candidates) for action in report.actions}
+    for bound in bounds:
+        if bound.action is not None and bound.action not in known:
+            raise ValueError(
+                f"--fail-on {bound.text}: no action {bound.action!r} in these reports "
+                f"({', '.join(sorted(known))}); a bound that is never checked passes silently"
+            )
     regressions = 0
     for path, candidate in zip(args.reports[1:], candidates, strict=True):
         rows = compare(baseline, candidate, bounds)

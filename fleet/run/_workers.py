@@ -162,13 +162,15 @@ class WorkersRun:
         def heard(kind: str, amount: float, now: float) -> None:
             self.faults.append((kind, amount, now - start))
 
-        await run_fault_schedule(
-            csms,
-            self.profile.embedded.faults,
-            start=start,
-            on_fault=heard,
-            before_fault=self._tell_workers,
-        )
+        # Faults end with the run's duration, as in one process: they spare the drain.
+        with trio.move_on_at(start + self.profile.duration):
+            await run_fault_schedule(
+                csms,
+                self.profile.embedded.faults,
+                start=start,
+                on_fault=heard,
+                before_fault=self._tell_workers,
+            )
 
     async def _tell_workers(self, kind: str, amount: float) -> None:
         """Before a fault: every worker records its window on its own clock, and says so
@@ -295,8 +297,32 @@ def merge_worker_reports(run: WorkersRun, name: str) -> Report:
         profile=redacted(run.profile),
         notes=notes,
         interrupted=merged.interrupted or run.interrupted,
-        faults=[fault_from_timeline(k, a, at, timeline) for k, a, at in run.faults],
+        faults=_faults(run, reports, timeline),
     )
+
+
+def _faults(run: WorkersRun, reports: list[Report], timeline: list[Interval]) -> list[FaultRecord]:
+    """The parent's faults, with what the workers saw of each: they heard of every one
+    before it struck (`FaultNotice`), so their own records count the connections before it
+    exactly, and the fleet recovered when the slowest worker did. From the merged timeline
+    (one-second resolution) only when a worker's records are missing."""
+    records = []
+    for index, (kind, amount, at) in enumerate(run.faults):
+        rough = fault_from_timeline(kind, amount, at, timeline)
+        seen = [r.faults[index] for r in reports if len(r.faults) > index]
+        if len(seen) != len(run.outcomes) or any(r.kind != kind for r in seen):
+            records.append(rough)
+            continue
+        recoveries = [r.recovery_s for r in seen if r.connected_before]
+        recovery = None if None in recoveries else max(recoveries, default=None)
+        records.append(
+            msgspec.structs.replace(
+                rough,
+                connected_before=sum(r.connected_before for r in seen),
+                recovery_s=recovery if kind != "stall" else None,
+            )
+        )
+    return records
 
 
 def _shards(run: WorkersRun) -> list[str]:
