@@ -30,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # a usage error exits 2 here
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # `fleet report show ... | head`: the reader has what it wants
+        sys.stderr.close()  # and no "Exception ignored ... BrokenPipeError" at exit
+        return 0
 
 
 if __name__ == "__main__":

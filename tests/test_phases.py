@@ -421,6 +421,10 @@ async def test_an_end_by_disconnect_leaves_sessions_open_as_a_power_cut_would() 
     assert counters.transaction_messages >= counters.sessions_started
     assert counters.transaction_messages_dropped == 0
     assert run.drained
+    from fleet.run._command import _notes
+
+    (note,) = [n for n in _notes(run) if n.startswith("[end]")]
+    assert f"with {counters.sessions_started} sessions open" in note
 
 
 def test_report_errors_name_their_flag_in_one_line(tmp_path: Path) -> None:

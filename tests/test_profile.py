@@ -549,3 +549,10 @@ def test_the_embedded_heartbeat_interval_is_a_duration_of_whole_seconds() -> Non
     assert parse_profile(base + "heartbeat_interval = 30\n").embedded.heartbeat_interval == 30
     with pytest.raises(ProfileError, match=r"embedded.heartbeat_interval: expected whole seconds"):
         parse_profile(base + 'heartbeat_interval = "1.5s"\n')
+
+
+def test_an_end_window_goes_with_stop_sessions_only() -> None:
+    base = 'name = "x"\nduration = 5\n[stations]\ncount = 1\n[end]\nmode = "disconnect"\n'
+    assert parse_profile(base).end.mode == "disconnect"
+    with pytest.raises(ProfileError, match=r'end.window: only for mode = "stop-sessions"'):
+        parse_profile(base + 'window = "3s"\n')

@@ -894,13 +894,21 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
         dict[str, str],
         about(
             'pass/fail checks at the end of the run, figure -> condition ("p99" = '
-            '"< 2s", "BootNotification.p99" = "< 500ms", "errors" = "< 0.1%", '
-            '"timeouts" = "== 0"); a failed one makes `fleet run` exit 4'
+            '"< 2s", "BootNotification.p99" = "< 500ms", "Authorize.response.p99" = '
+            '"< 200ms" (the response time), "errors" = "< 0.1%", "timeouts" = "== 0"); '
+            'figures are the hold\'s unless a PHASE: prefix names another ("ramp:", '
+            '"drain:", "fault-1:", "run:" for the whole run); a failed one makes '
+            "`fleet run` exit 4"
         ),
     ] = {}
 
     def __post_init__(self) -> None:
         _require_positive("duration", self.duration)
+        if self.end.window is not None and self.end.mode == "disconnect":
+            raise _Invalid(
+                ("end", "window"),
+                'only for mode = "stop-sessions": a disconnect drops every connection at once',
+            )
         if self.end.window is not None and self.end.window >= self.timeouts.drain:
             raise _Invalid(
                 ("end", "window"),

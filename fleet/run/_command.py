@@ -395,9 +395,7 @@ async def _main(
                         fleet_run.interrupted_by = name
                         nursery.cancel_scope.cancel(reason=name)
                     elif not fleet_run.interrupted:
-                        live.message(
-                            f"{name}: stopping the ramp, draining stations (again to quit)"
-                        )
+                        live.message(f"{name}: stopping: the stations wind down (again to quit)")
                         fleet_run.interrupted_by = name
                         fleet_run.stop(f"interrupted by {name}")
                     else:
@@ -476,6 +474,14 @@ def _notes(fleet_run: FleetRun, failure: BaseException | None = None) -> list[st
             "some stations did not finish within the drain timeout and were cancelled"
             + (f"; {still_open:,} sessions were still open" if still_open > 0 else "")
         )
+    if fleet_run.profile.end.mode == "disconnect" and fleet_run.drained:
+        metrics = fleet_run.metrics
+        still_open = metrics.sessions_started - metrics.sessions_stopped
+        if still_open > 0:
+            notes.append(
+                f'[end] mode = "disconnect": the stations dropped their connections with '
+                f"{still_open:,} sessions open, as a power cut would"
+            )
     if fleet_run.profile.csms == "embedded":
         notes.append("the embedded CSMS ran in the same process as the fleet")
     if fleet_run.shard is not None:
