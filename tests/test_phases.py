@@ -236,7 +236,10 @@ def test_merge_keeps_phases_exact_and_refuses_one_run_twice(tmp_path: Path) -> N
         metrics.ramp_done(T0 + 1)
         answered(metrics, "Heartbeat", T0 + 2, T0 + 2, T0 + 2.01 + offset)
         metrics.drain_started(T0 + 3)
-        return report_of(metrics, T0 + 4)
+        report = report_of(metrics, T0 + 4)
+        return msgspec.structs.replace(
+            report, notes=[f"shard {round(offset > 0)}/2 of the stations"]
+        )
 
     one, two = shard(0.0), shard(0.005)
     merged = merge([one, two])
@@ -253,6 +256,12 @@ def test_merge_keeps_phases_exact_and_refuses_one_run_twice(tmp_path: Path) -> N
     with pytest.raises(ValueError, match=r"different profiles \(name: 'phases' vs 'another'\)"):
         merge([one, other])
     assert merge([one, one], force=True).actions["Heartbeat"].answered == 2
+    whole = msgspec.structs.replace(one, notes=[], run_id="another")
+    with pytest.raises(ValueError, match=r"is a whole run, not a shard"):
+        merge([whole, two])  # two complete runs of one profile are not one run
+    again = msgspec.structs.replace(one, run_id="a third")
+    with pytest.raises(ValueError, match=r"both ran shard 0/2"):
+        merge([one, again, two])  # shard 0 of two runs
 
     # The command line says the same, naming the files, and exits 2; --force merges.
     from fleet.metrics import write_report

@@ -40,7 +40,7 @@ def test_the_report_and_profile_commands_run_verbatim(tmp_path: Path) -> None:
 
     from fleet.metrics import Metrics, build_report, write_report
 
-    def report(name: str) -> None:
+    def report(name: str, notes: tuple[str, ...] = ()) -> None:
         metrics = Metrics(0.0)
         metrics.ramp_done(0.0)
         for i in range(20):
@@ -51,7 +51,7 @@ def test_the_report_and_profile_commands_run_verbatim(tmp_path: Path) -> None:
         wall = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         built = build_report(
             metrics, name="smoke", profile={"name": "smoke"}, started_at=wall, ended_at=wall,
-            ended_monotonic=3.0,
+            ended_monotonic=3.0, notes=list(notes),
         )  # fmt: skip
         write_report(built, tmp_path / name)
 
@@ -60,9 +60,11 @@ def test_the_report_and_profile_commands_run_verbatim(tmp_path: Path) -> None:
     fleet.parent.mkdir(parents=True)
     fleet.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fleet "$@"\n')
     fleet.chmod(0o755)
-    for name in ("reports/smoke-1.json", "reports/smoke-2.json", "REPORT", "shard-0.json",
-                 "shard-1.json", "build-a.json", "build-b.json"):  # fmt: skip
+    for name in ("reports/smoke-1.json", "reports/smoke-2.json", "REPORT", "build-a.json",
+                 "build-b.json"):  # fmt: skip
         report(name)
+    for index in (0, 1):  # as `fleet run --shard I/2` writes them
+        report(f"shard-{index}.json", (f"shard {index}/2 of the stations",))
     blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)
     lines = [
         line.split("  #")[0].strip()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 import trio
 
@@ -45,7 +46,11 @@ def report_from(samples: dict[str, list[float]], start: float = 0.0, timeouts: i
 def test_merge_equals_one_histogram_holding_every_sample() -> None:
     shard_a = {"Heartbeat": [0.001 * i for i in range(1, 400)], "Authorize": [0.5]}
     shard_b = {"Heartbeat": [0.003 * i for i in range(1, 700)]}
-    merged = merge([report_from(shard_a, timeouts=2), report_from(shard_b, timeouts=1)])
+    parts = [report_from(shard_a, timeouts=2), report_from(shard_b, timeouts=1)]
+    merged = merge([
+        msgspec.structs.replace(part, notes=[f"shard {i}/2 of the stations"])
+        for i, part in enumerate(parts)
+    ])  # fmt: skip
     reference = report_from(
         {"Heartbeat": shard_a["Heartbeat"] + shard_b["Heartbeat"], "Authorize": [0.5]}, timeouts=3
     )

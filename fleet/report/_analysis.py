@@ -60,6 +60,8 @@ def check_mergeable(reports: list[Report], names: list[str] | None = None) -> No
                     "double (--force merges anyway)"
                 )
             seen[run_id] = label
+    if len(reports) > 1:
+        _check_shards(reports, labels)
     first = reports[0].profile
     for label, report in zip(labels[1:], reports[1:], strict=True):
         difference = _first_difference(first, report.profile)
@@ -68,6 +70,37 @@ def check_mergeable(reports: list[Report], names: list[str] | None = None) -> No
                 f"{labels[0]} and {label} ran different profiles ({difference}): not shards "
                 "of one run (--force merges anyway)"
             )
+
+
+_SHARD_NOTE = re.compile(r"^shard (\d+)/(\d+) of the stations$")
+
+
+def _check_shards(reports: list[Report], labels: list[str]) -> None:
+    # Shards say which stations they ran ("shard I/N of the stations", a worker's each):
+    # two whole runs, or one shard from two runs, would count stations twice.
+    owner: dict[tuple[int, int], str] = {}
+    for label, report in zip(labels, reports, strict=True):
+        shards = [m for note in report.notes if (m := _SHARD_NOTE.match(note)) is not None]
+        if not shards:
+            raise ValueError(
+                f"{label} is a whole run, not a shard (--shard I/N): merged with others its "
+                "stations would count twice (--force merges anyway)"
+            )
+        for match in shards:
+            index, count = int(match[1]), int(match[2])
+            if (index, count) in owner:
+                raise ValueError(
+                    f"{owner[index, count]} and {label} both ran shard {index}/{count}: runs "
+                    "of their own, merged their stations would count twice (--force merges "
+                    "anyway)"
+                )
+            owner[index, count] = label
+    counts = {count for _, count in owner}
+    if len(counts) > 1:
+        raise ValueError(
+            f"the shards split the stations differently (N = {sorted(counts)}): not one run "
+            "(--force merges anyway)"
+        )
 
 
 def _fingerprint(report: Report) -> str:
