@@ -448,6 +448,8 @@ def test_report_errors_name_their_flag_in_one_line(tmp_path: Path) -> None:
          "fleet report: --fail-on heartbeat.p99+1%: no action 'heartbeat' in these reports (Heartbeat)"),
         (["merge", "r.json", "-o", str(tmp_path / "r.json" / "m.json")], "fleet report: --out "),
         (["html", "r.json", "-o", str(tmp_path)], f"fleet report: --out {tmp_path}: cannot write: "),
+        (["show", "r.json", "--response"], "fleet report: --response goes with --spectrum ACTION"),
+        (["show", "r.json", "--spectrum", "boot"], "fleet report: --spectrum boot: no samples in the"),
     ]  # fmt: skip
     for args, start in cases:
         result = subprocess.run(

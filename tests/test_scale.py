@@ -152,6 +152,8 @@ async def test_workers_inject_faults_on_the_workers_clock(tmp_path: Path) -> Non
     assert 1.8 <= start <= 2.6, window.spans
     assert window.counters.disconnects == report.counters.disconnects > 0
     assert window.counters.reconnects > 0
+    for name, phase in report.phases.items():  # a reconnect is counted with its connect
+        assert phase.counters.reconnects <= phase.counters.connects, name
     # Counted by the workers as it struck, not read off a one-second timeline.
     assert fault.connected_before == STATIONS, fault
     assert fault.recovery_s is not None and fault.recovery_s > 0, fault

@@ -157,6 +157,8 @@ def _check_phase(phase: str, paths: list[str], reports: list[Report]) -> None:
 
 def _show_one(args: argparse.Namespace, path: str, report: Report) -> None:
     _check_phase(args.phase, [path], [report])
+    if args.response and (not args.spectrum or args.spectrum in ("connect", "boot")):
+        raise ValueError("--response goes with --spectrum ACTION (an action's response time)")
     if args.phase == "all" and (args.spectrum or args.json or args.csv):
         raise ValueError("--phase all goes with the summary only; name one phase")
     view = phase_view(report, args.phase) if args.phase != "all" else report
@@ -175,7 +177,13 @@ def _show_one(args: argparse.Namespace, path: str, report: Report) -> None:
                 f"--spectrum: no action {args.spectrum!r} in {path} "
                 f"({view.phase} figures; it has: {known})"
             )
-        sys.stdout.write(spectrum(decode_histogram(encoded)))
+        histogram = decode_histogram(encoded)
+        if not histogram.get_total_count():
+            raise ValueError(
+                f"--spectrum {args.spectrum}: no samples in the {view.phase} phase of {path} "
+                "(--phase run: the whole run)"
+            )
+        sys.stdout.write(spectrum(histogram))
         return
     if args.json:
         figures = msgspec.to_builtins(view)

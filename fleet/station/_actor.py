@@ -200,9 +200,9 @@ class StationActor:
                             if self.connecting is not None:
                                 self.connecting.release()  # connected or failed: next one
                         now = trio.current_time()
-                        self.metrics.connect_succeeded(now - started, now)
-                        if ever_connected:
+                        if ever_connected:  # first: the connect may end a fault's window
                             self.metrics.reconnected(now)
+                        self.metrics.connect_succeeded(now - started, now)
                         ever_connected = True
                         failures = 0
                         self._connected = True
