@@ -360,11 +360,6 @@ class Metrics:
         """A counter of `COUNTER_NAMES`, for the whole run."""
         return sum(phase.counts[name] for phase in self.phases.values())
 
-    def __getattr__(self, name: str) -> int:
-        # The run's counters read as attributes (metrics.connects, metrics.disconnects, ...).
-        if name in COUNTER_NAMES:
-            return self.count(name)
-        raise AttributeError(name)
 
     @property
     def connect_failures(self) -> collections.Counter[str]:
@@ -599,6 +594,16 @@ class Metrics:
         if wall <= 0:
             return 0.0
         return 100.0 * (time.process_time() - self._cpu_started) / wall
+
+
+def _counter(name: str) -> property:
+    return property(lambda self: self.count(name), doc=f"The whole run's {name} (read-only).")
+
+
+# The run's counters read as attributes (metrics.connects, metrics.disconnects, ...): each
+# the phases' added. Read-only, so that no assignment can hide the phases' counts.
+for _name in COUNTER_NAMES:
+    setattr(Metrics, _name, _counter(_name))
 
 
 def _sum_counters(parts: Iterable[collections.Counter[str]]) -> collections.Counter[str]:
