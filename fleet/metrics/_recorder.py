@@ -360,7 +360,6 @@ class Metrics:
         """A counter of `COUNTER_NAMES`, for the whole run."""
         return sum(phase.counts[name] for phase in self.phases.values())
 
-
     @property
     def connect_failures(self) -> collections.Counter[str]:
         return _sum_counters(phase.connect_failures for phase in self.phases.values())
