@@ -6,10 +6,11 @@ only look down: none imports a layer above its own, nor a module that imports it
 under TYPE_CHECKING or inside a function. tests/test_layout.py holds the code to this map.
 
 - `fleet.ocpp`: generated message types and the sans-IO OCPP-J RPC layer, no I/O. Imports: none.
+- `fleet.generic`: one model (2.0.1's) for every version: tables to and from 1.6. Imports: ocpp.
 - `fleet.profile`: load-test profiles: the model, read from TOML, checked; secrets. Imports: none.
-- `fleet.toolkit`: one charge point on a websocket: typed calls, handlers, auth. Imports: ocpp.
+- `fleet.toolkit`: one charge point on a websocket: calls, handlers, auth. Imports: ocpp, generic.
 - `fleet.station`: simulated stations: state machines, the trio actor. Imports: ocpp, toolkit.
-- `fleet.csms`: the embedded CSMS: its answers, field behaviours, faults. Imports: ocpp, toolkit.
+- `fleet.csms`: the embedded CSMS: answers, field faults. Imports: ocpp, generic, toolkit.
 - `fleet.metrics`: what a run records (histograms, timeline), the JSON report. Imports: profile.
 - `fleet.report`: reading reports: show, merge, compare, thresholds, HTML. Imports: metrics.
 - `fleet.run`: a fleet run: orchestrator, workers, custom behaviours, live view. Imports: all.

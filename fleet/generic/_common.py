@@ -1,0 +1,110 @@
+"""Tables several actions share: id tokens and their authorization answers."""
+
+from __future__ import annotations
+
+from fleet.generic._engine import Field, Func, Keep, Nested, NotCarried, StructMap, Values, Where
+from fleet.ocpp import v16, v201
+
+__all__ = [
+    "AUTHORIZATION_STATUS",
+    "ID_TAG_INFO",
+    "ID_TAG_INFO_FIELD",
+    "ID_TOKEN_TYPE",
+    "TRANSACTION_ID",
+    "TransactionIds",
+    "id_token_rows",
+]
+
+#: The type a 1.6 idTag reads as. 1.6 tags have no type; "Central" is the 2.0.1 type with no
+#: format of its own (ISO14443 would claim a 4 or 7 byte hex UID, which "Tag2" is not).
+ID_TOKEN_TYPE = "Central"
+
+_TYPE_WHY = "1.6 id tags have no type; the CSMS sees the idTag alone (read back as Central)"
+
+
+def id_token_rows(generic: str, legacy: str) -> tuple[Field | NotCarried, ...]:
+    """The rows of a 2.0.1 IdToken at `generic` <-> a 1.6 idTag at `legacy`.
+
+    idToken is the idTag (1.6: at most 20 characters); its type is not carried; an
+    additionalInfo has no 1.6 place, so it is an error (the engine's leftover rule).
+    """
+    return (
+        Field(f"{generic}.idToken", legacy),
+        NotCarried(f"{generic}.type", _TYPE_WHY, fill=ID_TOKEN_TYPE),
+    )
+
+
+AUTHORIZATION_STATUS = Values.same(
+    "Accepted",
+    "Blocked",
+    "Expired",
+    "Invalid",
+    "ConcurrentTx",
+    generic_only={
+        value: "1.6 AuthorizationStatus has Accepted, Blocked, Expired, Invalid, ConcurrentTx"
+        for value in (
+            "NoCredit",
+            "NotAllowedTypeEVSE",
+            "NotAtThisLocation",
+            "NotAtThisTime",
+            "Unknown",
+        )
+    },
+)
+
+#: 2.0.1 IdTokenInfo <-> 1.6 IdTagInfo.
+ID_TAG_INFO = StructMap(
+    v201.IdTokenInfo,
+    v16.IdTagInfo,
+    Field("status", "status", AUTHORIZATION_STATUS),
+    Field("cacheExpiryDateTime", "expiryDate"),
+    *id_token_rows("groupIdToken", "parentIdTag"),
+)
+
+ID_TAG_INFO_FIELD = Nested(ID_TAG_INFO)
+
+
+class TransactionIds:
+    """A connection's transaction ids: the station's own (2.0.1 style, strings) <-> the
+    integers a 1.6 CSMS gave in StartTransaction answers. One per 1.6 connection."""
+
+    def __init__(self) -> None:
+        self.to_legacy: dict[str, int] = {}
+        self.to_generic: dict[int, str] = {}
+
+    def add(self, generic: str, legacy: int) -> None:
+        self.to_legacy[generic] = legacy
+        self.to_generic[legacy] = generic
+
+
+_INT32 = 2**31 - 1
+
+
+def _transaction_id_to_legacy(value: str, where: Where, field: str) -> int:
+    ids: TransactionIds | None = where.link
+    if ids is not None and value in ids.to_legacy:
+        return ids.to_legacy[value]
+    if value.isascii() and value.isdigit() and int(value) <= _INT32:
+        return int(value)
+    raise where.fail(
+        field,
+        value,
+        "1.6 transaction ids are integers the CSMS gives in its StartTransaction answer, "
+        "and this connection has not been given one for it",
+    )
+
+
+def _transaction_id_to_generic(value: int, where: Where, field: str, keep: Keep) -> str:
+    ids: TransactionIds | None = where.link
+    if ids is not None and value in ids.to_generic:
+        return ids.to_generic[value]
+    return str(value)
+
+
+#: A 2.0.1 transactionId (string) <-> a 1.6 transactionId (integer).
+TRANSACTION_ID = Func(
+    _transaction_id_to_legacy,
+    _transaction_id_to_generic,
+    "1.6 integer as a decimal string; on a station, the station's own id for the transaction "
+    "the CSMS numbered",
+)
