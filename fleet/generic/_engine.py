@@ -33,6 +33,7 @@ __all__ = [
     "LEGACY",
     "LEGACY_VENDOR",
     "SAME",
+    "ActionAdapter",
     "ActionMap",
     "Each",
     "Field",
@@ -408,23 +409,67 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
             yield path, value
 
 
+class ActionAdapter(Protocol):
+    """How one generic (2.0.1) action goes over a 1.6 link, both ways.
+
+    `ActionMap` is the table-made one; an action that a table cannot say (one generic call
+    that is several 1.6 calls, or a state the connection keeps) implements this itself.
+
+    Attributes:
+        generic: the 2.0.1 action name.
+        legacy: the 1.6 action names it may be sent as or read from.
+    """
+
+    generic: str
+    legacy: tuple[str, ...]
+
+    def request_to_legacy(self, request: Any, where: Where) -> list[tuple[str, Any]]:
+        """The 1.6 CALLs (action, request) that carry a generic request, in order."""
+        ...
+
+    def response_to_generic(self, responses: list[Any], request: Any, where: Where) -> Any:
+        """The generic response from the 1.6 answers to those CALLs (and the request)."""
+        ...
+
+    def request_to_generic(self, action: str, request: Any, where: Where) -> Any:
+        """The generic request for a 1.6 CALL received."""
+        ...
+
+    def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
+        """The 1.6 answer for a generic response to that CALL (`request` is the 1.6 one)."""
+        ...
+
+
 @dataclasses.dataclass(frozen=True)
 class ActionMap:
-    """One action in both versions: its name in each, and the request's and response's tables.
+    """One action in both versions, one CALL for one: the request's and response's tables.
 
     Attributes:
         generic: the 2.0.1 action name (the generic API's).
-        legacy: the 1.6 action name.
+        legacy_action: the 1.6 action name.
         request, response: the tables.
-        when: where several 1.6 actions map to one generic action (UpdateFirmware and
-            SignedUpdateFirmware), whether this one fits a generic request (its wire-form
-            dict); the first that fits is sent. None: always.
         note: what the docs table says of the action as a whole.
     """
 
     generic: str
-    legacy: str
+    legacy_action: str
     request: StructMap
     response: StructMap
-    when: Callable[[Mapping[str, Any]], bool] | None = None
     note: str = ""
+
+    @property
+    def legacy(self) -> tuple[str, ...]:
+        return (self.legacy_action,)
+
+    def request_to_legacy(self, request: Any, where: Where) -> list[tuple[str, Any]]:
+        return [(self.legacy_action, self.request.to_legacy(request, where))]
+
+    def response_to_generic(self, responses: list[Any], request: Any, where: Where) -> Any:
+        (response,) = responses
+        return self.response.to_generic(response, where)
+
+    def request_to_generic(self, action: str, request: Any, where: Where) -> Any:
+        return self.request.to_generic(request, where)
+
+    def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
+        return self.response.to_legacy(response, where)
