@@ -26,9 +26,11 @@ from fleet.csms._handlers import (
     DefaultCsmsHandlers201,
     RegistrationGate,
 )
+from fleet.generic import Ocpp16Link
 from fleet.ocpp import OcppVersion, Payload, Role, RpcEndpoint
 from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, OcppConnection
 from fleet.toolkit._generated import CsmsCalls16, CsmsCalls201
+from fleet.toolkit._generic import GenericStation
 from fleet.toolkit._security import parse_basic_auth
 from fleet.toolkit._websocket import WebSocketServer
 
@@ -36,19 +38,39 @@ __all__ = ["EmbeddedCsms", "StationSession16", "StationSession201", "open_csms"]
 
 
 class StationSession16(OcppConnection, CsmsCalls16):
-    """A connected 1.6 station as the CSMS sees it: one typed method per CSMS action."""
+    """A connected 1.6 station as the CSMS sees it: one typed method per CSMS action.
+
+    ``session.generic`` sends the same in OCPP 2.0.1 terms (`GenericStation`).
+    """
 
     station_id: str
+    _generic: GenericStation | None = None
+
+    @property
+    def generic(self) -> GenericStation:
+        """The version-independent API: 2.0.1 requests, mapped to 1.6, 2.0.1 answers."""
+        if self._generic is None:
+            self._generic = GenericStation(self, Ocpp16Link())
+        return self._generic
 
 
 class StationSession201(AdmitsRequestedCalls, OcppConnection, CsmsCalls201):
     """A connected 2.0.1 station as the CSMS sees it: one typed method per CSMS action.
 
     What a call asks a station not yet Accepted to send (TriggerMessage, GetBaseReport,
-    GetReport) is admitted by the CSMS's `RegistrationGate`.
+    GetReport) is admitted by the CSMS's `RegistrationGate`. ``session.generic`` is the
+    version-independent API (on 2.0.1 it sends messages as they are).
     """
 
     station_id: str
+    _generic: GenericStation | None = None
+
+    @property
+    def generic(self) -> GenericStation:
+        """The version-independent API (`GenericStation`)."""
+        if self._generic is None:
+            self._generic = GenericStation(self, None)
+        return self._generic
 
 
 StationSession = StationSession16 | StationSession201

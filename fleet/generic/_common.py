@@ -10,7 +10,9 @@ __all__ = [
     "ID_TAG_INFO",
     "ID_TAG_INFO_FIELD",
     "ID_TOKEN_TYPE",
+    "IN_TRANSACTION",
     "TRANSACTION_ID",
+    "LinkState",
     "TransactionIds",
     "id_token_rows",
 ]
@@ -108,3 +110,42 @@ TRANSACTION_ID = Func(
     "1.6 integer as a decimal string; on a station, the station's own id for the transaction "
     "the CSMS numbered",
 )
+
+
+class LinkState(TransactionIds):
+    """What a 1.6 connection remembers to carry 2.0.1 transactions and statuses.
+
+    Attributes (connector = 1.6 connectorId = 2.0.1 evse id):
+        to_legacy, to_generic: transaction ids (see `TransactionIds`).
+        transaction_of: connector -> the station's id of its ongoing transaction.
+        connector_of: the station's transaction id -> its connector.
+        charging_state: connector -> the last 2.0.1 chargingState given for it.
+        finished: connectors whose transaction ended, not yet Available again.
+        status_sent: connector -> the last 1.6 ChargePointStatus sent for it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transaction_of: dict[int, str] = {}
+        self.connector_of: dict[str, int] = {}
+        self.charging_state: dict[int, str] = {}
+        self.finished: set[int] = set()
+        self.status_sent: dict[int, str] = {}
+
+    def occupied_status(self, connector: int) -> str:
+        """The 1.6 status an Occupied connector has now."""
+        if connector in self.transaction_of:
+            return IN_TRANSACTION.get(self.charging_state.get(connector, "Charging"), "Charging")
+        return "Finishing" if connector in self.finished else "Preparing"
+
+
+# chargingState during a transaction -> the 1.6 status. 1.6 has no status for "in a
+# transaction, no EV" (Idle) nor "EV connected, not charging yet" (EVConnected): in both the
+# EV takes no energy, which 1.6 calls SuspendedEV.
+IN_TRANSACTION = {
+    "Charging": "Charging",
+    "SuspendedEV": "SuspendedEV",
+    "SuspendedEVSE": "SuspendedEVSE",
+    "EVConnected": "SuspendedEV",
+    "Idle": "SuspendedEV",
+}

@@ -423,8 +423,10 @@ class ActionAdapter(Protocol):
     generic: str
     legacy: tuple[str, ...]
 
-    def request_to_legacy(self, request: Any, where: Where) -> list[tuple[str, Any]]:
-        """The 1.6 CALLs (action, request) that carry a generic request, in order."""
+    def request_to_legacy(self, request: Any, where: Where) -> list[Any]:
+        """The 1.6 CALLs that carry a generic request, in order: each an (action, request)
+        pair, or a callable that, given the answers so far, returns one or None (nothing to
+        send) when its turn comes (a MeterValues needs the id a StartTransaction answer gave)."""
         ...
 
     def response_to_generic(self, responses: list[Any], request: Any, where: Where) -> Any:

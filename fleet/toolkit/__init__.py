@@ -3,8 +3,13 @@
 `connect()` opens the connection; the `ChargePoint16` / `ChargePoint201` it yields has one typed
 method per action the station sends, and `call()` for any action by name. Subclass
 `ChargePointHandlers16` / `ChargePointHandlers201` to answer what the CSMS sends.
+
+The generic API is one script for every version: ``cp.generic`` (a `GenericChargePoint`) sends
+OCPP 2.0.1 messages over a 1.6 or a 2.0.1 connection, and `GenericChargePointHandlers` answers
+a CSMS of either version in 2.0.1 terms. What 1.6 cannot carry raises `NotExpressible`.
 """
 
+from fleet.generic import LEGACY_VENDOR, NotExpressible
 from fleet.toolkit._chargepoint import (
     ChargePoint16,
     ChargePoint201,
@@ -27,10 +32,12 @@ from fleet.toolkit._generated import (
     CsmsHandlers16,
     CsmsHandlers201,
 )
+from fleet.toolkit._generic import GenericChargePoint, GenericChargePointHandlers, GenericStation
 from fleet.toolkit._security import client_ssl_context
 from fleet.toolkit._websocket import WebSocket
 
 __all__ = [
+    "LEGACY_VENDOR",
     "CallTimeout",
     "CallTiming",
     "ChargePoint16",
@@ -42,7 +49,11 @@ __all__ = [
     "ConnectionStats",
     "CsmsHandlers16",
     "CsmsHandlers201",
+    "GenericChargePoint",
+    "GenericChargePointHandlers",
+    "GenericStation",
     "HandshakeRejected",
+    "NotExpressible",
     "OcppConnection",
     "SubprotocolRefused",
     "WebSocket",

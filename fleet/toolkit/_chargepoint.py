@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import trio
 import trio_websocket
 
+from fleet.generic import Ocpp16Link
 from fleet.ocpp import OcppVersion, Role, RpcEndpoint
 from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, CallTiming, OcppConnection
 from fleet.toolkit._errors import ConnectError, HandshakeRejected, SubprotocolRefused
@@ -22,6 +23,7 @@ from fleet.toolkit._generated import (
     ChargePointHandlers16,
     ChargePointHandlers201,
 )
+from fleet.toolkit._generic import GenericChargePoint, legacy_handlers
 from fleet.toolkit._security import basic_auth_header, client_ssl_context
 from fleet.toolkit._websocket import WebSocket, wrap_client_stream
 
@@ -39,11 +41,38 @@ __all__ = [
 
 
 class ChargePoint16(OcppConnection, ChargePointCalls16):
-    """An OCPP 1.6J charge point connection: one typed method per action it sends."""
+    """An OCPP 1.6J charge point connection: one typed method per action it sends.
+
+    ``cp.generic`` sends the same in OCPP 2.0.1 terms (`GenericChargePoint`).
+    """
+
+    _generic_link: Ocpp16Link | None = None
+    _generic: GenericChargePoint | None = None
+
+    @property
+    def generic(self) -> GenericChargePoint:
+        """The version-independent API of this connection (2.0.1 messages, mapped to 1.6)."""
+        if self._generic is None:
+            if self._generic_link is None:
+                self._generic_link = Ocpp16Link()
+            self._generic = GenericChargePoint(self, self._generic_link)
+        return self._generic
 
 
 class ChargePoint201(OcppConnection, ChargePointCalls201):
-    """An OCPP 2.0.1 charge point connection: one typed method per action it sends."""
+    """An OCPP 2.0.1 charge point connection: one typed method per action it sends.
+
+    ``cp.generic`` is the version-independent API; on 2.0.1 it sends messages as they are.
+    """
+
+    _generic: GenericChargePoint | None = None
+
+    @property
+    def generic(self) -> GenericChargePoint:
+        """The version-independent API of this connection (`GenericChargePoint`)."""
+        if self._generic is None:
+            self._generic = GenericChargePoint(self, None)
+        return self._generic
 
 
 _VERSION_NAMES = {
@@ -91,7 +120,7 @@ def connect(
     station_id: str,
     *,
     version: Literal["1.6"] = ...,
-    handlers: ChargePointHandlers16 | None = ...,
+    handlers: ChargePointHandlers16 | ChargePointHandlers201 | None = ...,
     call_timeout: float = ...,
     connect_timeout: float = ...,
     password: str | None = ...,
@@ -171,8 +200,9 @@ async def connect(
         station_id: the charge point's identity.
         version: "1.6" (subprotocol ``ocpp1.6``) or "2.0.1" (``ocpp2.0.1``).
         handlers: answers to what the CSMS sends: a `ChargePointHandlers16` /
-            `ChargePointHandlers201` subclass instance. Actions not overridden, or no
-            handlers, are answered with a NotImplemented CALLERROR.
+            `ChargePointHandlers201` subclass instance, or a `GenericChargePointHandlers`
+            (2.0.1 terms) for either version. Actions not overridden, or no handlers, are
+            answered with a NotImplemented CALLERROR.
         call_timeout: default seconds to wait for each answer.
         connect_timeout: seconds for TCP, TLS and the websocket handshake together.
         password: HTTP Basic auth (security profile 1); the user name defaults to the
@@ -187,7 +217,8 @@ async def connect(
 
     Yields:
         A `ChargePoint16` or `ChargePoint201` with one typed method per action it sends
-        (``await cp.authorize(...)``) and `call(action, payload)` for any action by name.
+        (``await cp.authorize(...)``) and `call(action, payload)` for any action by name;
+        ``cp.generic`` is the same connection in OCPP 2.0.1 terms, whatever its version.
 
     Raises:
         ValueError: an unknown version or a URL that is not ws:// or wss://.
@@ -201,6 +232,12 @@ async def connect(
     ocpp_version = parse_version(version)
     cls = ChargePoint16 if ocpp_version is OcppVersion.V16 else ChargePoint201
     base = "ChargePointHandlers16" if ocpp_version is OcppVersion.V16 else "ChargePointHandlers201"
+    link = Ocpp16Link() if ocpp_version is OcppVersion.V16 else None
+    if link is not None and isinstance(handlers, ChargePointHandlers201):
+        # Generic handlers (2.0.1 terms) answering a 1.6 CSMS: each CALL is mapped.
+        handlers = legacy_handlers(handlers, link)  # type: ignore[assignment]
+    elif ocpp_version is OcppVersion.V201 and isinstance(handlers, ChargePointHandlers16):
+        raise TypeError("ChargePointHandlers16 answer OCPP 1.6; this connection is 2.0.1")
     websocket = open_station_websocket(
         csms_url,
         station_id,
@@ -225,6 +262,8 @@ async def connect(
                     call_timeout=call_timeout,
                     on_call=on_call,
                 )
+                if link is not None:
+                    cp._generic_link = link  # type: ignore[union-attr]
                 nursery.start_soon(cp.read_messages)
                 if ping_interval is not None:
                     nursery.start_soon(cp.keep_alive, ping_interval, ping_timeout)

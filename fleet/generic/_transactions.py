@@ -1,0 +1,521 @@
+"""Transactions and connector status over a 1.6 link: the adapters that keep state.
+
+OCPP 2.0.1 reports a session with TransactionEvent (Started, Updated, Ended), names the
+transaction itself (a string), and splits a connector's state in two: StatusNotification's
+connectorStatus (Available, Occupied, Reserved, Unavailable, Faulted) and TransactionEvent's
+chargingState (Charging, EVConnected, SuspendedEV, SuspendedEVSE, Idle). OCPP 1.6 reports it
+with StartTransaction (the CSMS gives an integer id), MeterValues with that id, and
+StopTransaction, and has one ChargePointStatus (Available, Preparing, Charging, SuspendedEV,
+SuspendedEVSE, Finishing, Reserved, Unavailable, Faulted), sent in StatusNotification.
+
+So a 1.6 link keeps, per connection (`LinkState`): the station's transaction ids and the
+integers the CSMS gave them; each connector's transaction and charging state; and the last
+1.6 status it sent. With these:
+
+- TransactionEvent Started -> StartTransaction (meterStart from the meterValue's
+  Energy.Active.Import.Register), then MeterValues with the other readings, then a
+  StatusNotification when the 1.6 status changes (Preparing -> Charging, say).
+- Updated -> MeterValues with the CSMS's id, and a StatusNotification when chargingState
+  changes the 1.6 status.
+- Ended -> StopTransaction (meterStop, reason, transactionData), then StatusNotification
+  Finishing.
+- StatusNotification(Occupied) -> Preparing, Charging, SuspendedEV, SuspendedEVSE or Finishing,
+  from the connector's transaction and charging state.
+
+A 1.6 connectorId is a 2.0.1 EVSE with one connector: evse.id <-> connectorId, connectorId 1.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from fleet.generic._common import ID_TAG_INFO, TRANSACTION_ID, LinkState
+from fleet.generic._common import IN_TRANSACTION as _IN_TRANSACTION
+from fleet.generic._engine import LEGACY_VENDOR, Values, Where
+from fleet.generic._meter import METER_VALUES, energy_register_wh
+from fleet.ocpp import dec_hook, v16, v201
+
+__all__ = ["STATUS_NOTIFICATION", "STOP_REASON", "TRANSACTION_EVENT"]
+
+
+_STATUS_OF_CONNECTOR = {
+    "Available": "Available",
+    "Reserved": "Reserved",
+    "Unavailable": "Unavailable",
+    "Faulted": "Faulted",
+}
+
+# 1.6 status -> 2.0.1 connectorStatus (the 1.6 status is kept when it says more).
+_CONNECTOR_OF_STATUS = {
+    **{status: status for status in _STATUS_OF_CONNECTOR},
+    "Preparing": "Occupied",
+    "Charging": "Occupied",
+    "SuspendedEV": "Occupied",
+    "SuspendedEVSE": "Occupied",
+    "Finishing": "Occupied",
+}
+
+#: 2.0.1 stoppedReason <-> 1.6 StopTransaction.reason.
+STOP_REASON = Values(
+    {
+        "DeAuthorized": "DeAuthorized",
+        "EmergencyStop": "EmergencyStop",
+        "EVDisconnected": "EVDisconnected",
+        "ImmediateReset": "HardReset",
+        "Local": "Local",
+        "Other": "Other",
+        "PowerLoss": "PowerLoss",
+        "Reboot": "Reboot",
+        "Remote": "Remote",
+    },
+    generic_only={
+        reason: "1.6 Reason has no such value (its catch-all is Other)"
+        for reason in (
+            "EnergyLimitReached",
+            "GroundFault",
+            "LocalOutOfCredit",
+            "MasterPass",
+            "OvercurrentFault",
+            "PowerQuality",
+            "SOCLimitReached",
+            "StoppedByEV",
+            "TimeLimitReached",
+            "Timeout",
+        )
+    },
+    legacy_only={"SoftReset": "ImmediateReset", "UnlockCommand": "Remote"},
+)
+
+#: TransactionEvent fields a 1.6 link does not send: 1.6 has no place for them, and its
+#: transaction messages mean the same without them.
+NOT_CARRIED = {
+    "triggerReason": "1.6 transaction messages give no trigger",
+    "seqNo": "1.6 orders transaction messages by sending them one at a time",
+    "offline": "1.6 has no offline flag (the timestamps tell)",
+    "numberOfPhasesUsed": "1.6 transaction messages have no phase count",
+    "cableMaxCurrent": "1.6 transaction messages have no cable rating",
+    "transactionInfo.remoteStartId": "1.6 RemoteStartTransaction has no id to echo",
+    "transactionInfo.timeSpentCharging": "1.6 has no such figure",
+    "transactionInfo.chargingState": "sent as the StatusNotification it implies",
+}
+
+# The TransactionEvent fields each event type carries to 1.6 (the rest: NOT_CARRIED or errors).
+_COMMON_FIELDS = {"eventType", "timestamp", "transactionInfo.transactionId", "meterValue", "evse"}
+_STARTED_FIELDS = _COMMON_FIELDS | {"idToken", "reservationId"}
+_UPDATED_FIELDS = _COMMON_FIELDS
+_ENDED_FIELDS = _COMMON_FIELDS | {"idToken", "transactionInfo.stoppedReason"}
+
+Step = tuple[str, Any] | Callable[[list[Any]], "tuple[str, Any] | None"]
+
+
+def _wire(message: Any, kind: type) -> dict[str, Any]:
+    if isinstance(message, Mapping):
+        message = msgspec.convert(message, kind, dec_hook=dec_hook)
+    return msgspec.to_builtins(message, builtin_types=(datetime.datetime,))  # type: ignore[no-any-return]
+
+
+def _state(where: Where) -> LinkState:
+    state = where.link
+    if not isinstance(state, LinkState):
+        raise TypeError("transactions need the connection's LinkState (where.link)")
+    return state
+
+
+def _connector(data: Mapping[str, Any], where: Where, state: LinkState, tx: str) -> int:
+    evse = data.get("evse")
+    if evse is not None:
+        if evse.get("connectorId", 1) != 1:
+            raise where.fail(
+                "evse.connectorId",
+                evse["connectorId"],
+                "a 1.6 connectorId is an EVSE with one connector (connectorId 1)",
+            )
+        if "customData" in evse:
+            raise where.fail("evse.customData", evse["customData"], "1.6 has no customData")
+        return int(evse["id"])
+    if tx in state.connector_of:
+        return state.connector_of[tx]
+    raise where.fail("evse", None, "1.6 StartTransaction needs the connectorId: give evse.id")
+
+
+def _check_carried(data: Mapping[str, Any], where: Where, allowed: set[str]) -> None:
+    for key, value in data.items():
+        if key == "transactionInfo":
+            for inner, inner_value in value.items():
+                path = f"transactionInfo.{inner}"
+                if path not in NOT_CARRIED and path not in allowed:
+                    raise where.fail(path, inner_value, "OCPP 1.6 has no such field here")
+        elif key not in NOT_CARRIED and key not in allowed:
+            raise where.fail(key, value, "OCPP 1.6 has no such field here")
+
+
+def _status_step(state: LinkState, connector: int, timestamp: Any) -> Step:
+    """A StatusNotification if the connector's 1.6 status changed (decided when it is due)."""
+
+    def step(responses: list[Any]) -> tuple[str, Any] | None:
+        status = state.occupied_status(connector)
+        if state.status_sent.get(connector) == status:
+            return None
+        state.status_sent[connector] = status
+        request = v16.StatusNotificationRequest(
+            connector_id=connector,
+            error_code=v16.ChargePointErrorCode.NO_ERROR,
+            status=v16.ChargePointStatus(status),
+            timestamp=timestamp,
+        )
+        return ("StatusNotification", request)
+
+    return step
+
+
+class _TransactionEvent:
+    """TransactionEvent <-> StartTransaction / MeterValues / StopTransaction (see the module)."""
+
+    generic = "TransactionEvent"
+    legacy = ("StartTransaction", "StopTransaction")
+    note = (
+        "Started -> StartTransaction (+ MeterValues, StatusNotification); Updated -> "
+        "MeterValues (+ StatusNotification); Ended -> StopTransaction (+ StatusNotification "
+        "Finishing). The station's transactionId <-> the CSMS's integer, kept per connection."
+    )
+
+    def request_to_legacy(self, request: Any, where: Where) -> list[Step]:
+        state = _state(where)
+        data = _wire(request, v201.TransactionEventRequest)
+        if "customData" in data:
+            raise where.fail("customData", data["customData"], "1.6 has no customData")
+        tx = data["transactionInfo"]["transactionId"]
+        kind = data["eventType"]
+        stamp = data["timestamp"]
+        meter = data.get("meterValue")
+        charging = data["transactionInfo"].get("chargingState")
+        if kind == "Started":
+            _check_carried(data, where, _STARTED_FIELDS)
+            connector = _connector(data, where, state, tx)
+            token = data.get("idToken")
+            if token is None:
+                raise where.fail("idToken", None, "1.6 StartTransaction needs an idTag")
+            if "additionalInfo" in token or "customData" in token:
+                extra = "additionalInfo" if "additionalInfo" in token else "customData"
+                raise where.fail(f"idToken.{extra}", token[extra], "a 1.6 idTag is a string")
+            meter_start = energy_register_wh(meter or [])
+            if meter_start is None:
+                raise where.fail(
+                    "meterValue",
+                    meter,
+                    "1.6 StartTransaction needs meterStart: give an "
+                    "Energy.Active.Import.Register reading",
+                )
+            start = {
+                "connectorId": connector,
+                "idTag": token["idToken"],
+                "meterStart": meter_start,
+                "timestamp": stamp,
+            }
+            if "reservationId" in data:
+                start["reservationId"] = data["reservationId"]
+            legacy_meter = METER_VALUES.to_legacy(meter, where, "meterValue") if meter else None
+            steps: list[Step] = [
+                ("StartTransaction", _build(v16.StartTransactionRequest, start, where))
+            ]
+
+            def started(responses: list[Any]) -> tuple[str, Any] | None:
+                answer = responses[0]
+                state.add(tx, answer.transaction_id)
+                state.transaction_of[connector] = tx
+                state.connector_of[tx] = connector
+                state.finished.discard(connector)
+                if charging is not None:
+                    state.charging_state[connector] = charging
+                else:
+                    state.charging_state.pop(connector, None)
+                if legacy_meter is None or _only_register(meter):
+                    return None
+                return (
+                    "MeterValues",
+                    _build(
+                        v16.MeterValuesRequest,
+                        {
+                            "connectorId": connector,
+                            "transactionId": answer.transaction_id,
+                            "meterValue": legacy_meter,
+                        },
+                        where,
+                    ),
+                )
+
+            steps.append(started)
+            steps.append(_status_step(state, connector, stamp))
+            return steps
+        if kind == "Updated":
+            _check_carried(data, where, _UPDATED_FIELDS)
+            legacy_id = TRANSACTION_ID.to_legacy(tx, where, "transactionInfo.transactionId")
+            connector = _connector(data, where, state, tx)
+            steps = []
+            if meter:
+                values = {
+                    "connectorId": connector,
+                    "transactionId": legacy_id,
+                    "meterValue": METER_VALUES.to_legacy(meter, where, "meterValue"),
+                }
+                steps.append(("MeterValues", _build(v16.MeterValuesRequest, values, where)))
+            if charging is not None:
+                new = _IN_TRANSACTION.get(charging, "Charging")
+                if new != state.status_sent.get(connector) or not steps:
+
+                    def charging_changed(responses: list[Any]) -> tuple[str, Any] | None:
+                        state.charging_state[connector] = charging
+                        return _status_step(state, connector, stamp)(responses)  # type: ignore[operator]
+
+                    steps.append(charging_changed)
+            if not steps:
+                raise where.fail(
+                    "eventType",
+                    kind,
+                    "this Updated event carries nothing 1.6 sends: no meterValue and no "
+                    "chargingState",
+                )
+            return steps
+        # Ended
+        _check_carried(data, where, _ENDED_FIELDS)
+        legacy_id = TRANSACTION_ID.to_legacy(tx, where, "transactionInfo.transactionId")
+        connector = _connector(data, where, state, tx)
+        meter_stop = energy_register_wh(meter or [])
+        if meter_stop is None:
+            raise where.fail(
+                "meterValue",
+                meter,
+                "1.6 StopTransaction needs meterStop: give an Energy.Active.Import.Register "
+                "reading",
+            )
+        stop: dict[str, Any] = {
+            "transactionId": legacy_id,
+            "meterStop": meter_stop,
+            "timestamp": stamp,
+        }
+        token = data.get("idToken")
+        if token is not None:
+            if "additionalInfo" in token or "customData" in token:
+                extra = "additionalInfo" if "additionalInfo" in token else "customData"
+                raise where.fail(f"idToken.{extra}", token[extra], "a 1.6 idTag is a string")
+            stop["idTag"] = token["idToken"]
+        reason = data["transactionInfo"].get("stoppedReason")
+        if reason is not None:
+            stop["reason"] = STOP_REASON.to_legacy(reason, where, "transactionInfo.stoppedReason")
+        if meter and not _only_register(meter):
+            stop["transactionData"] = METER_VALUES.to_legacy(meter, where, "meterValue")
+
+        def ended(responses: list[Any]) -> tuple[str, Any] | None:
+            state.transaction_of.pop(connector, None)
+            state.connector_of.pop(tx, None)
+            state.to_generic.pop(state.to_legacy.pop(tx, -1), None)
+            state.charging_state.pop(connector, None)
+            state.finished.add(connector)
+            return _status_step(state, connector, stamp)(responses)  # type: ignore[operator]
+
+        return [("StopTransaction", _build(v16.StopTransactionRequest, stop, where)), ended]
+
+    def response_to_generic(self, responses: list[Any], request: Any, where: Where) -> Any:
+        first = responses[0]
+        out: dict[str, Any] = {}
+        info = getattr(first, "id_tag_info", msgspec.UNSET)
+        if info is not msgspec.UNSET:
+            out["idTokenInfo"] = ID_TAG_INFO.to_generic_dict(msgspec.to_builtins(info), where)
+        if isinstance(first, v16.StartTransactionResponse):
+            # The CSMS's own number for the transaction, kept as the rule for 1.6 fields says.
+            out["customData"] = {"vendorId": LEGACY_VENDOR, "transactionId": first.transaction_id}
+        return msgspec.convert(out, v201.TransactionEventResponse, dec_hook=dec_hook)
+
+    def request_to_generic(self, action: str, request: Any, where: Where) -> Any:
+        """A 1.6 StartTransaction / StopTransaction as the TransactionEvent it is.
+
+        A StartTransaction has no transaction id yet (the CSMS gives it): it reads as "".
+        """
+        data = _wire(request, type(request))
+        if action == "StartTransaction":
+            out: dict[str, Any] = {
+                "eventType": "Started",
+                "timestamp": data["timestamp"],
+                "triggerReason": "Authorized",
+                "seqNo": 0,
+                "transactionInfo": {"transactionId": "", "chargingState": "Charging"},
+                "evse": {"id": data["connectorId"], "connectorId": 1},
+                "idToken": {"idToken": data["idTag"], "type": "Central"},
+                "meterValue": [
+                    _register(data["meterStart"], data["timestamp"], "Transaction.Begin")
+                ],
+            }
+            if "reservationId" in data:
+                out["reservationId"] = data["reservationId"]
+        else:
+            out = {
+                "eventType": "Ended",
+                "timestamp": data["timestamp"],
+                "triggerReason": "StopAuthorized" if "idTag" in data else "Local",
+                "seqNo": 0,
+                "transactionInfo": {
+                    "transactionId": TRANSACTION_ID.to_generic(
+                        data["transactionId"], where, "transactionInfo.transactionId", _drop
+                    )
+                },
+            }
+            if "reason" in data:
+                out["transactionInfo"]["stoppedReason"] = STOP_REASON.to_generic(
+                    data["reason"], where, "transactionInfo.stoppedReason", _drop
+                )
+                if data["reason"] in STOP_REASON.legacy_only:
+                    out["customData"] = {"vendorId": LEGACY_VENDOR, "reason": data["reason"]}
+            if "idTag" in data:
+                out["idToken"] = {"idToken": data["idTag"], "type": "Central"}
+            readings = [_register(data["meterStop"], data["timestamp"], "Transaction.End")]
+            if "transactionData" in data:
+                readings = METER_VALUES.to_generic(
+                    data["transactionData"], where, "meterValue", _drop
+                )
+                if energy_register_wh(readings) != data["meterStop"]:
+                    readings.append(
+                        _register(data["meterStop"], data["timestamp"], "Transaction.End")
+                    )
+            out["meterValue"] = readings
+        return msgspec.convert(out, v201.TransactionEventRequest, dec_hook=dec_hook)
+
+    def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
+        data = _wire(response, v201.TransactionEventResponse)
+        out: dict[str, Any] = {}
+        if "idTokenInfo" in data:
+            out["idTagInfo"] = ID_TAG_INFO.to_legacy_dict(
+                data["idTokenInfo"], where.deeper("idTokenInfo")
+            )
+        if action == "StartTransaction":
+            custom = data.get("customData") or {}
+            if "transactionId" not in custom:
+                raise where.fail(
+                    "customData", custom, "a 1.6 StartTransaction answer needs the transactionId"
+                )
+            out["transactionId"] = custom["transactionId"]
+            out.setdefault("idTagInfo", {"status": "Accepted"})
+            return _build(v16.StartTransactionResponse, out, where)
+        return _build(v16.StopTransactionResponse, out, where)
+
+
+def _drop(value: Any) -> None:
+    pass
+
+
+def _register(wh: int, timestamp: Any, context: str) -> dict[str, Any]:
+    return {
+        "timestamp": timestamp,
+        "sampledValue": [
+            {
+                "value": wh,
+                "context": context,
+                "measurand": "Energy.Active.Import.Register",
+                "unitOfMeasure": {"unit": "Wh"},
+            }
+        ],
+    }
+
+
+def _only_register(meter: list[Any] | None) -> bool:
+    """The meter values are one Energy.Active.Import.Register reading and nothing else."""
+    if not meter or len(meter) != 1:
+        return False
+    samples = meter[0].get("sampledValue", [])
+    return len(samples) == 1 and samples[0].get("measurand") == "Energy.Active.Import.Register"
+
+
+def _build(kind: type, data: dict[str, Any], where: Where) -> Any:
+    try:
+        return msgspec.convert(data, kind, dec_hook=dec_hook)
+    except msgspec.ValidationError as exc:
+        raise where.fail("message", data, f"1.6 wants: {exc}") from None
+
+
+class _StatusNotification:
+    """StatusNotification: 2.0.1 connectorStatus (+ the connector's transaction and charging
+    state) <-> 1.6 ChargePointStatus; 1.6 errorCode NoError (Faulted: OtherError)."""
+
+    generic = "StatusNotification"
+    legacy = ("StatusNotification",)
+    note = (
+        "connectorStatus Occupied -> Preparing, Charging, SuspendedEV, SuspendedEVSE or "
+        "Finishing from the connector's transaction; evseId <-> connectorId (connectorId 1); "
+        "errorCode NoError, or OtherError when Faulted; 1.6 fields kept in customData"
+    )
+
+    def request_to_legacy(self, request: Any, where: Where) -> list[Step]:
+        data = _wire(request, v201.StatusNotificationRequest)
+        state = where.link if isinstance(where.link, LinkState) else LinkState()
+        if data["connectorId"] not in (0, 1):
+            raise where.fail(
+                "connectorId",
+                data["connectorId"],
+                "a 1.6 connectorId is an EVSE with one connector (connectorId 1)",
+            )
+        connector = data["evseId"]
+        status_2 = data["connectorStatus"]
+        status = _STATUS_OF_CONNECTOR.get(status_2) or state.occupied_status(connector)
+        out: dict[str, Any] = {
+            "connectorId": connector,
+            "errorCode": "OtherError" if status == "Faulted" else "NoError",
+            "status": status,
+            "timestamp": data["timestamp"],
+        }
+        custom = data.get("customData")
+        if custom is not None:
+            if custom.get("vendorId") != LEGACY_VENDOR:
+                raise where.fail("customData", custom, "OCPP 1.6 messages have no customData")
+            out.update({k: v for k, v in custom.items() if k != "vendorId"})
+        message = _build(v16.StatusNotificationRequest, out, where)
+
+        def sent(responses: list[Any]) -> None:
+            state.status_sent[connector] = message.status
+            if message.status == "Available":
+                state.finished.discard(connector)
+
+        return [("StatusNotification", message), _after(sent)]
+
+    def response_to_generic(self, responses: list[Any], request: Any, where: Where) -> Any:
+        return v201.StatusNotificationResponse()
+
+    def request_to_generic(self, action: str, request: Any, where: Where) -> Any:
+        data = _wire(request, v16.StatusNotificationRequest)
+        status = data["status"]
+        out: dict[str, Any] = {
+            "timestamp": data.get("timestamp") or datetime.datetime.now(datetime.UTC),
+            "connectorStatus": _CONNECTOR_OF_STATUS[status],
+            "evseId": data["connectorId"],
+            "connectorId": 0 if data["connectorId"] == 0 else 1,
+        }
+        kept = {k: v for k, v in data.items() if k in ("info", "vendorId", "vendorErrorCode")}
+        if status not in _STATUS_OF_CONNECTOR:
+            kept["status"] = status
+        if data["errorCode"] != ("OtherError" if status == "Faulted" else "NoError"):
+            kept["errorCode"] = data["errorCode"]
+        if kept:
+            out["customData"] = {"vendorId": LEGACY_VENDOR, **kept}
+        return msgspec.convert(out, v201.StatusNotificationRequest, dec_hook=dec_hook)
+
+    def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
+        data = _wire(response, v201.StatusNotificationResponse)
+        if "customData" in data:
+            raise where.fail("customData", data["customData"], "1.6 has no customData")
+        return v16.StatusNotificationResponse()
+
+
+def _after(effect: Callable[[list[Any]], None]) -> Step:
+    """A step that sends nothing: it records what the calls before it did, once they did."""
+
+    def step(responses: list[Any]) -> None:
+        effect(responses)
+        return None
+
+    return step
+
+
+TRANSACTION_EVENT = _TransactionEvent()
+STATUS_NOTIFICATION = _StatusNotification()
