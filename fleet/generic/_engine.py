@@ -32,6 +32,7 @@ from fleet.ocpp import dec_hook
 __all__ = [
     "LEGACY",
     "LEGACY_VENDOR",
+    "LEGACY_VENDOR_ID",
     "SAME",
     "ActionAdapter",
     "ActionMap",
@@ -39,17 +40,35 @@ __all__ = [
     "Field",
     "Fixed",
     "Func",
+    "Loss",
     "Nested",
     "NotCarried",
     "StructMap",
     "Values",
     "Where",
+    "keep_as",
+    "kept_field",
 ]
 
 LEGACY = "1.6"
 
 #: The ``customData`` vendor id under which 1.6 fields with no 2.0.1 place are kept.
 LEGACY_VENDOR = "ocpp1.6"
+
+#: The name a kept 1.6 field ``vendorId`` (StatusNotification's) has in that customData,
+#: where ``vendorId`` names customData's own vendor.
+LEGACY_VENDOR_ID = "legacyVendorId"
+
+
+def keep_as(path: str) -> str:
+    """The customData key of a kept 1.6 field."""
+    return LEGACY_VENDOR_ID if path == "vendorId" else path
+
+
+def kept_field(key: str) -> str:
+    """The 1.6 field of a customData key (`keep_as` undone)."""
+    return "vendorId" if key == LEGACY_VENDOR_ID else key
+
 
 _MISSING: Any = object()
 
@@ -327,9 +346,9 @@ class StructMap:
         if custom is not None:
             if custom.get("vendorId") != LEGACY_VENDOR:
                 raise where.fail("customData", dict(custom), "OCPP 1.6 messages have no customData")
-            for path, value in custom.items():
-                if path != "vendorId":
-                    _put(out, path, value)  # 1.6 fields kept from the peer, or set by the user
+            for key, value in custom.items():
+                if key != "vendorId":  # 1.6 fields kept from the peer, or set by the user
+                    _put(out, kept_field(key), value)
         for path, value in _leaves(data):
             if not any(path == c or path.startswith(c + ".") for c in consumed):
                 raise where.fail(path, value, "OCPP 1.6 has no such field here")
@@ -363,7 +382,10 @@ class StructMap:
             if path not in consumed and not any(path.startswith(c + ".") for c in consumed):
                 kept[path] = value
         if kept:
-            out["customData"] = {"vendorId": LEGACY_VENDOR, **kept}
+            out["customData"] = {
+                "vendorId": LEGACY_VENDOR,
+                **{keep_as(path): value for path, value in kept.items()},
+            }
         return out
 
     # -- for the docs ------------------------------------------------------------------------
@@ -475,3 +497,23 @@ class ActionMap:
 
     def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
         return self.response.to_legacy(response, where)
+
+
+@dataclasses.dataclass(frozen=True)
+class Loss:
+    """A generic value an adapter written as code refuses on 1.6 (tables show theirs).
+
+    The docs table lists it, and a test sends `example` to see the `NotExpressible`.
+
+    Attributes:
+        part: "request" or "response".
+        field: the generic wire path the error names.
+        why: the reason, as the error gives it.
+        example: a generic message (wire form) that raises it, on a link in the state
+            `setup` leaves (see the adapter).
+    """
+
+    part: str
+    field: str
+    why: str
+    example: Mapping[str, Any]

@@ -35,7 +35,7 @@ import msgspec
 
 from fleet.generic._common import ID_TAG_INFO, TRANSACTION_ID, LinkState
 from fleet.generic._common import IN_TRANSACTION as _IN_TRANSACTION
-from fleet.generic._engine import LEGACY_VENDOR, Values, Where
+from fleet.generic._engine import LEGACY_VENDOR, Loss, Values, Where, keep_as, kept_field
 from fleet.generic._meter import METER_VALUES, energy_register_wh
 from fleet.ocpp import dec_hook, v16, v201
 
@@ -172,11 +172,154 @@ def _status_step(state: LinkState, connector: int, timestamp: Any) -> Step:
     return step
 
 
+def _legacy_fields(custom: Mapping[str, Any] | None, where: Where) -> dict[str, Any]:
+    """The 1.6 fields in a customData of `LEGACY_VENDOR`; any other customData is an error."""
+    if custom is None:
+        return {}
+    if custom.get("vendorId") != LEGACY_VENDOR:
+        raise where.fail("customData", dict(custom), "1.6 has no customData")
+    return {kept_field(k): v for k, v in custom.items() if k != "vendorId"}
+
+
+def _drop(value: Any) -> None:
+    pass
+
+
+def _register(wh: int, timestamp: Any, context: str) -> dict[str, Any]:
+    return {
+        "timestamp": timestamp,
+        "sampledValue": [
+            {
+                "value": wh,
+                "context": context,
+                "measurand": "Energy.Active.Import.Register",
+                "unitOfMeasure": {"unit": "Wh"},
+            }
+        ],
+    }
+
+
+def _only_register(meter: list[Any] | None) -> bool:
+    """The meter values are one Energy.Active.Import.Register reading and nothing else."""
+    if not meter or len(meter) != 1:
+        return False
+    samples = meter[0].get("sampledValue", [])
+    return len(samples) == 1 and samples[0].get("measurand") == "Energy.Active.Import.Register"
+
+
+def _build(kind: type, data: dict[str, Any], where: Where) -> Any:
+    try:
+        return msgspec.convert(data, kind, dec_hook=dec_hook)
+    except msgspec.ValidationError as exc:
+        raise where.fail("message", data, f"1.6 wants: {exc}") from None
+
+
+# -- what the docs table says, and the tests send ---------------------------------------------
+
+_STAMP = "2026-01-01T00:00:00Z"
+
+
+def _event(kind: str, **fields: Any) -> dict[str, Any]:
+    """A TransactionEvent (wire form) for the examples: transaction "tx-1" on EVSE 1."""
+    event: dict[str, Any] = {
+        "eventType": kind,
+        "timestamp": _STAMP,
+        "triggerReason": "Authorized",
+        "seqNo": 0,
+        "transactionInfo": {"transactionId": "tx-1"},
+        "evse": {"id": 1},
+        "meterValue": [_register(0, _STAMP, "Transaction.Begin")],
+    }
+    if kind == "Started":
+        event["idToken"] = {"idToken": "321", "type": "Central"}
+    event.update(fields)
+    return {key: value for key, value in event.items() if value is not None}
+
+
+def _transaction_event_losses() -> tuple[Loss, ...]:
+    need = "1.6 StartTransaction needs"
+    return (
+        Loss("request", "idToken", f"{need} an idTag", _event("Started", idToken=None)),
+        Loss(
+            "request",
+            "meterValue",
+            f"{need} meterStart: give an Energy.Active.Import.Register reading",
+            _event("Started", meterValue=None),
+        ),
+        Loss("request", "evse", f"{need} the connectorId", _event("Started", evse=None)),
+        Loss(
+            "request",
+            "evse.connectorId",
+            "a 1.6 connectorId is an EVSE with one connector",
+            _event("Started", evse={"id": 1, "connectorId": 2}),
+        ),
+        Loss(
+            "request",
+            "idToken.additionalInfo",
+            "a 1.6 idTag is a string",
+            _event(
+                "Started",
+                idToken={
+                    "idToken": "321",
+                    "type": "Central",
+                    "additionalInfo": [{"additionalIdToken": "x", "type": "y"}],
+                },
+            ),
+        ),
+        Loss(
+            "request",
+            "transactionInfo.transactionId",
+            "1.6 transaction ids are integers the CSMS gives",
+            _event("Updated"),
+        ),
+        Loss(
+            "request",
+            "eventType",
+            "this Updated event carries nothing 1.6 sends",
+            _event("Updated", transactionInfo={"transactionId": "7"}, meterValue=None),
+        ),
+        Loss(
+            "request",
+            "meterValue",
+            "1.6 StopTransaction needs meterStop",
+            _event("Ended", transactionInfo={"transactionId": "7"}, meterValue=None),
+        ),
+        Loss(
+            "request",
+            "transactionInfo.stoppedReason",
+            "1.6 Reason has no such value",
+            _event(
+                "Ended",
+                transactionInfo={"transactionId": "7", "stoppedReason": "TimeLimitReached"},
+            ),
+        ),
+        Loss(
+            "request",
+            "customData",
+            "1.6 has no customData",
+            _event("Started", customData={"vendorId": "com.example", "soc": 80}),
+        ),
+        Loss(
+            "response",
+            "customData",
+            "a 1.6 StartTransaction answer needs the transactionId",
+            {"idTokenInfo": {"status": "Accepted"}},
+        ),
+    )
+
+
+def _status(**fields: Any) -> dict[str, Any]:
+    status = {"timestamp": _STAMP, "connectorStatus": "Available", "evseId": 1, "connectorId": 1}
+    return {**status, **fields}
+
+
 class _TransactionEvent:
     """TransactionEvent <-> StartTransaction / MeterValues / StopTransaction (see the module)."""
 
     generic = "TransactionEvent"
     legacy = ("StartTransaction", "StopTransaction")
+    losses = _transaction_event_losses()
+    not_carried = NOT_CARRIED
     note = (
         "Started -> StartTransaction (+ MeterValues, StatusNotification); Updated -> "
         "MeterValues (+ StatusNotification); Ended -> StopTransaction (+ StatusNotification "
@@ -186,8 +329,8 @@ class _TransactionEvent:
     def request_to_legacy(self, request: Any, where: Where) -> list[Step]:
         state = _state(where)
         data = _wire(request, v201.TransactionEventRequest)
-        if "customData" in data:
-            raise where.fail("customData", data["customData"], "1.6 has no customData")
+        # 1.6 fields kept from a 1.6 message (or set by the user) go back into the first CALL.
+        overrides = _legacy_fields(data.pop("customData", None), where)
         tx = data["transactionInfo"]["transactionId"]
         kind = data["eventType"]
         stamp = data["timestamp"]
@@ -219,9 +362,8 @@ class _TransactionEvent:
             if "reservationId" in data:
                 start["reservationId"] = data["reservationId"]
             legacy_meter = METER_VALUES.to_legacy(meter, where, "meterValue") if meter else None
-            steps: list[Step] = [
-                ("StartTransaction", _build(v16.StartTransactionRequest, start, where))
-            ]
+            first = _build(v16.StartTransactionRequest, {**start, **overrides}, where)
+            steps: list[Step] = [("StartTransaction", first)]
 
             def started(responses: list[Any]) -> tuple[str, Any] | None:
                 answer = responses[0]
@@ -261,6 +403,7 @@ class _TransactionEvent:
                     "connectorId": connector,
                     "transactionId": legacy_id,
                     "meterValue": METER_VALUES.to_legacy(meter, where, "meterValue"),
+                    **overrides,
                 }
                 steps.append(("MeterValues", _build(v16.MeterValuesRequest, values, where)))
             if charging is not None:
@@ -317,6 +460,7 @@ class _TransactionEvent:
             state.finished.add(connector)
             return _status_step(state, connector, stamp)(responses)  # type: ignore[operator]
 
+        stop.update(overrides)
         return [("StopTransaction", _build(v16.StopTransactionRequest, stop, where)), ended]
 
     def response_to_generic(self, responses: list[Any], request: Any, where: Where) -> Any:
@@ -402,45 +546,27 @@ class _TransactionEvent:
         return _build(v16.StopTransactionResponse, out, where)
 
 
-def _drop(value: Any) -> None:
-    pass
-
-
-def _register(wh: int, timestamp: Any, context: str) -> dict[str, Any]:
-    return {
-        "timestamp": timestamp,
-        "sampledValue": [
-            {
-                "value": wh,
-                "context": context,
-                "measurand": "Energy.Active.Import.Register",
-                "unitOfMeasure": {"unit": "Wh"},
-            }
-        ],
-    }
-
-
-def _only_register(meter: list[Any] | None) -> bool:
-    """The meter values are one Energy.Active.Import.Register reading and nothing else."""
-    if not meter or len(meter) != 1:
-        return False
-    samples = meter[0].get("sampledValue", [])
-    return len(samples) == 1 and samples[0].get("measurand") == "Energy.Active.Import.Register"
-
-
-def _build(kind: type, data: dict[str, Any], where: Where) -> Any:
-    try:
-        return msgspec.convert(data, kind, dec_hook=dec_hook)
-    except msgspec.ValidationError as exc:
-        raise where.fail("message", data, f"1.6 wants: {exc}") from None
-
-
 class _StatusNotification:
     """StatusNotification: 2.0.1 connectorStatus (+ the connector's transaction and charging
     state) <-> 1.6 ChargePointStatus; 1.6 errorCode NoError (Faulted: OtherError)."""
 
     generic = "StatusNotification"
     legacy = ("StatusNotification",)
+    not_carried: Mapping[str, str] = {}
+    losses = (
+        Loss(
+            "request",
+            "connectorId",
+            "a 1.6 connectorId is an EVSE with one connector",
+            _status(connectorId=2),
+        ),
+        Loss(
+            "request",
+            "customData",
+            "OCPP 1.6 messages have no customData",
+            _status(customData={"vendorId": "com.example", "door": "open"}),
+        ),
+    )
     note = (
         "connectorStatus Occupied -> Preparing, Charging, SuspendedEV, SuspendedEVSE or "
         "Finishing from the connector's transaction; evseId <-> connectorId (connectorId 1); "
@@ -469,7 +595,7 @@ class _StatusNotification:
         if custom is not None:
             if custom.get("vendorId") != LEGACY_VENDOR:
                 raise where.fail("customData", custom, "OCPP 1.6 messages have no customData")
-            out.update({k: v for k, v in custom.items() if k != "vendorId"})
+            out.update({kept_field(k): v for k, v in custom.items() if k != "vendorId"})
         message = _build(v16.StatusNotificationRequest, out, where)
 
         def sent(responses: list[Any]) -> None:
@@ -491,7 +617,9 @@ class _StatusNotification:
             "evseId": data["connectorId"],
             "connectorId": 0 if data["connectorId"] == 0 else 1,
         }
-        kept = {k: v for k, v in data.items() if k in ("info", "vendorId", "vendorErrorCode")}
+        kept = {
+            keep_as(k): v for k, v in data.items() if k in ("info", "vendorId", "vendorErrorCode")
+        }
         if status not in _STATUS_OF_CONNECTOR:
             kept["status"] = status
         if data["errorCode"] != ("OtherError" if status == "Faulted" else "NoError"):
