@@ -1004,3 +1004,19 @@ def test_each_adapter_is_a_2_0_1_action_with_a_note() -> None:
         assert V201[adapter.generic].sent_by_charge_point
         assert adapter.note
         assert all(name in V16 for name in adapter.legacy)
+
+
+def test_1_6_signed_data_too_long_for_2_0_1_is_kept_whole() -> None:
+    blob = "AB" * 1300  # 2600 characters: 2.0.1 signedMeterData holds 2500
+    sampled = [{"value": blob, "format": "SignedData", "unit": "Wh"}]
+    read = read_meter(sampled)
+    sample = read["sampledValue"][0]
+    assert "signedMeterValue" not in sample
+    assert sample["customData"] == {
+        "vendorId": LEGACY_VENDOR,
+        "format": "SignedData",
+        "value": blob,
+    }
+    assert energy_register_wh([read]) is None
+    back = METER_VALUE.to_legacy(read, where("MeterValues"), "meterValue[0]")
+    assert back["sampledValue"] == [{"unit": "Wh", "value": blob, "format": "SignedData"}]
