@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from fleet.generic._common import TransactionIds
+from fleet.generic._common import LinkState
 from fleet.generic._csms_actions import CSMS_ACTIONS
 from fleet.generic._engine import Where
 from fleet.generic._errors import NotExpressible
@@ -70,7 +70,7 @@ LEGACY_PROFILE = {
 
 
 def where(adapter: Any, part: str = "request") -> Where:
-    ids = TransactionIds()
+    ids = LinkState()
     ids.add("tx-7f3a", 4711)
     return Where(adapter.generic, part, link=ids)
 

@@ -19,6 +19,7 @@ leave room, in short (each table says more):
   certificate or signature. A generic request may name the
   1.6 action itself: ``customData {"vendorId": "ocpp1.6", "action": "GetLog"}``; a 1.6 request
   read where the default would choose another action is marked so, and goes back as it came.
+- **DataTransfer** goes both ways: the CSMS's is the station actions' adapter (`DATA_TRANSFER`).
 - **statusInfo** of a 2.0.1 answer is not carried: a 1.6 answer is a status, and statusInfo is
   detail for people (reasonCode, additionalInfo), not something a 1.6 CSMS acts on.
 - **Ids 1.6 lacks** (remoteStartId, requestId of UpdateFirmware and GetDiagnostics) are not
@@ -48,14 +49,13 @@ from fleet.generic._engine import (
     Each,
     Field,
     Fixed,
-    Func,
-    Keep,
     Nested,
     NotCarried,
     StructMap,
     Values,
     Where,
 )
+from fleet.generic._station_actions import DATA_TRANSFER
 from fleet.generic._variables import GET_VARIABLES, SET_VARIABLES
 from fleet.ocpp import dec_hook, v16, v201
 
@@ -90,25 +90,6 @@ def _answer(generic: type, legacy: type, *values: str, **options: Any) -> Struct
 def _same(generic: type, legacy: type, *fields: str) -> StructMap:
     return StructMap(generic, legacy, *(Field(f, f) for f in fields))
 
-
-# -- data as 1.6 strings ---------------------------------------------------------------------
-
-
-def _text_to_legacy(value: Any, where: Where, field: str) -> str:
-    if not isinstance(value, str):
-        raise where.fail(
-            field,
-            value,
-            "1.6 DataTransfer data is a string (2.0.1 allows any JSON value): encode it",
-        )
-    return value
-
-
-def _text_to_generic(value: Any, where: Where, field: str, keep: Keep) -> Any:
-    return value
-
-
-DATA = Func(_text_to_legacy, _text_to_generic, "a string; other JSON values are an error")
 
 # -- tables ----------------------------------------------------------------------------------
 
@@ -173,26 +154,6 @@ CLEAR_CHARGING_PROFILE = ActionMap(
         "Unknown",
     ),
     note="chargingProfileCriteria's fields are 1.6's top-level ones",
-)
-
-DATA_TRANSFER = ActionMap(
-    "DataTransfer",
-    "DataTransfer",
-    StructMap(
-        v201.DataTransferRequest,
-        v16.DataTransferRequest,
-        Field("vendorId", "vendorId"),
-        Field("messageId", "messageId"),
-        Field("data", "data", DATA),
-    ),
-    StructMap(
-        v201.DataTransferResponse,
-        v16.DataTransferResponse,
-        _statuses("Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId"),
-        STATUS_INFO,
-        Field("data", "data", DATA),
-    ),
-    note="CSMS to station; data is a string in 1.6",
 )
 
 GET_COMPOSITE_SCHEDULE_RESPONSE = StructMap(
