@@ -71,6 +71,17 @@ class LibraryCsms:
             if line.get("station") == station and line.get("direction") == "received"
         )
 
+    def statuses(self, station: str) -> list[str]:
+        """The statuses of the station's StatusNotifications, in order (1.6 status, 2.0.1
+        connectorStatus)."""
+        return [
+            line["status"]
+            for line in self.lines
+            if line.get("station") == station
+            and line.get("action") == "StatusNotification"
+            and line.get("direction") == "received"
+        ]
+
     def errors(self) -> list[dict]:
         return [line for line in self.lines if "error" in line]
 

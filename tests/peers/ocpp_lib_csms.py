@@ -131,8 +131,8 @@ class Station16(Reporting, ChargePoint16):
         return result16.Authorize(id_tag_info={"status": "Accepted"})
 
     @on(Action16.status_notification)
-    def on_status(self, **_: object) -> result16.StatusNotification:
-        self.seen("StatusNotification")
+    def on_status(self, status: str = "", **_: object) -> result16.StatusNotification:
+        emit(station=self.id, action="StatusNotification", direction="received", status=status)
         return result16.StatusNotification()
 
     @on(Action16.start_transaction)
@@ -176,13 +176,20 @@ class Station201(Reporting, ChargePoint201):
         return result201.Authorize(id_token_info={"status": "Accepted"})
 
     @on(Action201.status_notification)
-    def on_status(self, **_: object) -> result201.StatusNotification:
-        self.seen("StatusNotification")
+    def on_status(self, connector_status: str = "", **_: object) -> result201.StatusNotification:
+        emit(
+            station=self.id,
+            action="StatusNotification",
+            direction="received",
+            status=connector_status,
+        )
         return result201.StatusNotification()
 
     @on(Action201.transaction_event)
-    def on_transaction_event(self, id_token: object = None, **_: object) -> object:
-        self.seen("TransactionEvent")
+    def on_transaction_event(
+        self, event_type: str = "", id_token: object = None, **_: object
+    ) -> object:
+        emit(station=self.id, action="TransactionEvent", direction="received", event=event_type)
         if id_token is not None:
             return result201.TransactionEvent(id_token_info={"status": "Accepted"})
         return result201.TransactionEvent()
