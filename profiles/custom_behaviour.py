@@ -4,34 +4,119 @@ The profile names it as ``behaviour = "custom_behaviour:drive"``; the fleet impo
 the profile's folder and calls ``await drive(station)`` once per station. Everything sent
 through ``station.connect()`` is measured like the built-in behaviour: latency from each
 call's intended time, errors and timeouts in the report.
+
+It is written once, against the generic API (OCPP 2.0.1 terms, ``cp.generic``), and runs
+unchanged on the profile's mixed fleet: on a 1.6 station the toolkit sends BootNotification,
+StatusNotification Preparing / Charging / Finishing / Available, StartTransaction, MeterValues
+and StopTransaction; on a 2.0.1 station the same script's TransactionEvents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from fleet.ocpp import v16, v201
+from fleet.ocpp import v201
 from fleet.run import CustomStation
+
+REGISTER = v201.MeasurandEnum.ENERGY_ACTIVE_IMPORT_REGISTER
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def reading(wh: int) -> list[v201.MeterValue]:
+    sample = v201.SampledValue(value=wh, measurand=REGISTER)
+    return [v201.MeterValue(timestamp=now(), sampled_value=[sample])]
+
+
+def status(connector_status: v201.ConnectorStatusEnum) -> v201.StatusNotificationRequest:
+    return v201.StatusNotificationRequest(
+        timestamp=now(), connector_status=connector_status, evse_id=1, connector_id=1
+    )
 
 
 async def drive(station: CustomStation) -> None:
-    """Boot, then heartbeat every 1-2 s until the run ends: a minimal, idle charger."""
+    """Boot, then charging sessions on connector 1 until the run ends: authorize, start,
+    a meter value every 1-2 s for a few seconds, stop. Idle 1-3 s between sessions."""
     async with station.connect() as cp:
-        if station.version == "ocpp1.6":
-            await cp.boot_notification(
-                v16.BootNotificationRequest(
-                    charge_point_vendor="custom", charge_point_model=station.station_id[-20:]
+        g = cp.generic  # the same calls on 1.6 and 2.0.1
+        await g.boot_notification(
+            v201.BootNotificationRequest(
+                reason=v201.BootReasonEnum.POWER_UP,
+                charging_station=v201.ChargingStation(
+                    model=station.station_id[-20:], vendor_name="custom"
+                ),
+            )
+        )
+        await g.status_notification(status(v201.ConnectorStatusEnum.AVAILABLE))
+        energy = 0
+        sessions = 0
+        while await station.sleep(station.rng.uniform(1.0, 3.0)):
+            token = v201.IdToken(id_token=f"TAG-{station.index}", type=v201.IdTokenEnum.CENTRAL)
+            auth = await g.authorize(v201.AuthorizeRequest(id_token=token))
+            if auth.id_token_info.status != v201.AuthorizationStatusEnum.ACCEPTED:
+                continue
+            sessions += 1
+            transaction = f"{station.station_id}-{sessions}"
+            await g.status_notification(status(v201.ConnectorStatusEnum.OCCUPIED))
+            await g.transaction_event(
+                event(
+                    v201.TransactionEventEnum.STARTED,
+                    v201.TriggerReasonEnum.AUTHORIZED,
+                    0,
+                    v201.Transaction(
+                        transaction_id=transaction,
+                        charging_state=v201.ChargingStateEnum.CHARGING,
+                    ),
+                    energy,
+                    evse=v201.EVSE(id=1, connector_id=1),
+                    id_token=token,
                 )
             )
-            heartbeat = v16.HeartbeatRequest()
-        else:
-            await cp.boot_notification(
-                v201.BootNotificationRequest(
-                    reason=v201.BootReasonEnum.POWER_UP,
-                    charging_station=v201.ChargingStation(model="custom", vendor_name="fleet"),
+            updates = station.rng.randint(1, 3)
+            for seq_no in range(1, updates + 1):
+                if not await station.sleep(station.rng.uniform(1.0, 2.0)):
+                    break  # the run is ending: stop the session now
+                energy += station.rng.randint(500, 3000)
+                await g.transaction_event(
+                    event(
+                        v201.TransactionEventEnum.UPDATED,
+                        v201.TriggerReasonEnum.METER_VALUE_PERIODIC,
+                        seq_no,
+                        v201.Transaction(transaction_id=transaction),
+                        energy,
+                    )
+                )
+            await g.transaction_event(
+                event(
+                    v201.TransactionEventEnum.ENDED,
+                    v201.TriggerReasonEnum.STOP_AUTHORIZED,
+                    updates + 1,
+                    v201.Transaction(
+                        transaction_id=transaction, stopped_reason=v201.ReasonEnum.LOCAL
+                    ),
+                    energy,
+                    id_token=token,
                 )
             )
-            heartbeat = v201.HeartbeatRequest()
-        while await station.sleep(station.rng.uniform(1.0, 2.0)):
-            answer = await cp.heartbeat(heartbeat)
-            assert answer.current_time <= dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+            await g.status_notification(status(v201.ConnectorStatusEnum.AVAILABLE))
+
+
+def event(
+    kind: v201.TransactionEventEnum,
+    trigger: v201.TriggerReasonEnum,
+    seq_no: int,
+    info: v201.Transaction,
+    energy_wh: int,
+    **more: object,
+) -> v201.TransactionEventRequest:
+    return v201.TransactionEventRequest(
+        event_type=kind,
+        timestamp=now(),
+        trigger_reason=trigger,
+        seq_no=seq_no,
+        transaction_info=info,
+        meter_value=reading(energy_wh),
+        **more,  # type: ignore[arg-type]
+    )
