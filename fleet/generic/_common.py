@@ -122,6 +122,12 @@ class LinkState(TransactionIds):
         charging_state: connector -> the last 2.0.1 chargingState given for it.
         finished: connectors whose transaction ended, not yet Available again.
         status_sent: connector -> the last 1.6 ChargePointStatus sent for it.
+        core_requests: requestId -> the core 1.6 action ("GetDiagnostics", "UpdateFirmware")
+            that a 2.0.1 GetLog / UpdateFirmware was read from, with the requestId the
+            generic model needed: its status notifications go back as the core ones
+            (DiagnosticsStatusNotification, FirmwareStatusNotification), not the Security
+            Whitepaper's, which that CSMS did not ask for.
+        next_request_id: the next such requestId to give.
     """
 
     def __init__(self) -> None:
@@ -131,6 +137,15 @@ class LinkState(TransactionIds):
         self.charging_state: dict[int, str] = {}
         self.finished: set[int] = set()
         self.status_sent: dict[int, str] = {}
+        self.core_requests: dict[int, str] = {}
+        self.next_request_id = 1
+
+    def core_request(self, action: str) -> int:
+        """A requestId for a core 1.6 `action` read as its 2.0.1 counterpart, remembered."""
+        request_id = self.next_request_id
+        self.next_request_id += 1
+        self.core_requests[request_id] = action
+        return request_id
 
     def occupied_status(self, connector: int) -> str:
         """The 1.6 status an Occupied connector has now."""
