@@ -1382,3 +1382,23 @@ def test_the_configuration_table_is_consistent() -> None:
     assert {e.mutability for e in CONFIGURATION_KEYS} <= {"ReadOnly", "ReadWrite", "WriteOnly"}
     for entry in CONFIGURATION_KEYS:
         assert len(entry.key) <= 50 and len(entry.variable) <= 50
+
+
+def _declared_losses() -> list[tuple[Any, Any]]:
+    return [(adapter, loss) for adapter in CSMS_ACTIONS for loss in getattr(adapter, "losses", ())]
+
+
+@pytest.mark.parametrize(
+    ("adapter", "loss"),
+    _declared_losses(),
+    ids=[f"{a.generic}-{loss.field}" for a, loss in _declared_losses()],
+)
+def test_declared_losses_raise_as_declared(adapter: Any, loss: Any) -> None:
+    """Adapters written as code declare their losses for the docs; each example raises so."""
+    message = generic(f"{adapter.generic}{loss.part.capitalize()}", dict(loss.example))
+    with pytest.raises(NotExpressible) as caught:
+        if loss.part == "request":
+            adapter.request_to_legacy(message, where(adapter))
+        else:
+            adapter.response_to_legacy(message, adapter.legacy[0], None, where(adapter, "response"))
+    assert (caught.value.field, caught.value.reason) == (loss.field, loss.why)

@@ -49,6 +49,7 @@ from fleet.generic._engine import (
     Each,
     Field,
     Fixed,
+    Loss,
     Nested,
     NotCarried,
     StructMap,
@@ -500,6 +501,15 @@ CERTIFICATE_SIGNED = ActionMap(
 _ALL_TYPES = ("CSMSRootCertificate", "ManufacturerRootCertificate")
 
 
+_NO_CHILDREN = "1.6 reports root certificates only, with no child certificates"
+_EXAMPLE_HASH = {
+    "hashAlgorithm": "SHA256",
+    "issuerNameHash": "a1",
+    "issuerKeyHash": "b2",
+    "serialNumber": "c3",
+}
+
+
 def _no_custom(data: Mapping[str, Any], where: Where, field: str) -> None:
     custom = data.get("customData")
     if custom is not None and dict(custom) != {"vendorId": LEGACY_VENDOR}:
@@ -517,6 +527,30 @@ class GetInstalledCertificateIdsAdapter:
 
     generic = "GetInstalledCertificateIds"
     legacy = ("GetInstalledCertificateIds",)
+    not_carried: Mapping[str, str] = {"statusInfo": STATUS_INFO.why}
+    losses = (
+        Loss(
+            "request",
+            "certificateType[0]",
+            _ROOT_TYPES,
+            {"certificateType": ["V2GRootCertificate"]},
+        ),
+        Loss(
+            "response",
+            "certificateHashDataChain[0].childCertificateHashData",
+            _NO_CHILDREN,
+            {
+                "status": "Accepted",
+                "certificateHashDataChain": [
+                    {
+                        "certificateHashData": _EXAMPLE_HASH,
+                        "certificateType": "CSMSRootCertificate",
+                        "childCertificateHashData": [_EXAMPLE_HASH],
+                    }
+                ],
+            },
+        ),
+    )
     note = (
         "one CALL per certificateType (none: both 1.6 types); CSMSRootCertificate <-> "
         "CentralSystemRootCertificate"
@@ -570,7 +604,9 @@ class GetInstalledCertificateIdsAdapter:
     def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
         data = wire(response, v201.GetInstalledCertificateIdsResponse)
         _no_custom(data, where, "")
-        asked = wire(request, v16.GetInstalledCertificateIdsRequest)["certificateType"]
+        asked = None
+        if request is not None:
+            asked = wire(request, v16.GetInstalledCertificateIdsRequest)["certificateType"]
         hashes = []
         for i, chain in enumerate(data.get("certificateHashDataChain", [])):
             field = f"certificateHashDataChain[{i}]"
@@ -579,12 +615,12 @@ class GetInstalledCertificateIdsAdapter:
                 raise where.fail(
                     f"{field}.childCertificateHashData",
                     chain["childCertificateHashData"],
-                    "1.6 reports root certificates only, with no child certificates",
+                    _NO_CHILDREN,
                 )
             kind = CERTIFICATE_USE.to_legacy(
                 chain["certificateType"], where, f"{field}.certificateType"
             )
-            if kind != asked:
+            if asked is not None and kind != asked:
                 raise where.fail(
                     f"{field}.certificateType",
                     chain["certificateType"],
@@ -610,21 +646,42 @@ GET_INSTALLED_CERTIFICATE_IDS = GetInstalledCertificateIdsAdapter()
 # -- one generic action, two 1.6 actions -----------------------------------------------------
 
 
+_EXAMPLE_TIME = "2026-01-01T00:00:00Z"
+
+
 class ChoosingAdapter:
     """One generic action that goes as one of several 1.6 actions, chosen by its content.
 
     `choose` says which by default; a generic request may name the 1.6 action in its
     customData (vendorId "ocpp1.6", key `ACTION_KEY`). A 1.6 request read where `choose`
-    would pick another action gets that mark, so that it goes back as it came.
+    would pick another action gets that mark, so that it goes back as it came. `example` is
+    a valid generic request (the docs' example of a wrong mark).
     """
 
-    def __init__(self, generic: str, maps: Mapping[str, ActionMap], choose: Any, note: str) -> None:
+    def __init__(
+        self,
+        generic: str,
+        maps: Mapping[str, ActionMap],
+        choose: Any,
+        note: str,
+        example: Mapping[str, Any],
+    ) -> None:
         self.generic = generic
         self.maps = dict(maps)
         self.legacy = tuple(self.maps)
         self.choose = choose
         self.note = note
         self._request_type = getattr(v201, f"{generic}Request")
+        # The tables say the rest.
+        self.not_carried: Mapping[str, str] = {}
+        self.losses = (
+            Loss(
+                "request",
+                f"customData.{ACTION_KEY}",
+                f"{generic} goes as {' or '.join(self.legacy)}",
+                {**example, "customData": {"vendorId": LEGACY_VENDOR, ACTION_KEY: "Heartbeat"}},
+            ),
+        )
 
     def _pick(self, request: Any, where: Where) -> tuple[str, dict[str, Any]]:
         data = wire(request, self._request_type)
@@ -756,6 +813,7 @@ TRIGGER = ChoosingAdapter(
     "DiagnosticsLog is GetDiagnostics); ExtendedTriggerMessage for "
     "SignChargingStationCertificate (<-> SignChargePointCertificate), or when customData "
     "names it (LogStatusNotification of a Security Whitepaper GetLog)",
+    {"requestedMessage": "Heartbeat"},
 )
 
 # UpdateFirmware <-> UpdateFirmware / SignedUpdateFirmware
@@ -850,6 +908,7 @@ UPDATE_FIRMWARE = ChoosingAdapter(
     _choose_firmware,
     "UpdateFirmware (requestId not carried, read as 0; its empty answer is Accepted); "
     "SignedUpdateFirmware when the firmware has a signing certificate or signature",
+    {"requestId": 1, "firmware": {"location": "https://x/", "retrieveDateTime": _EXAMPLE_TIME}},
 )
 
 # GetLog <-> GetDiagnostics / GetLog
@@ -943,6 +1002,7 @@ GET_LOG = ChoosingAdapter(
     _choose_log,
     "DiagnosticsLog as GetDiagnostics (core; requestId read as 0, its answer Accepted), "
     "SecurityLog as the Security Whitepaper's GetLog",
+    {"log": {"remoteLocation": "ftp://x/"}, "logType": "SecurityLog", "requestId": 1},
 )
 
 #: Every CSMS-initiated generic action with a 1.6 counterpart, one adapter each.

@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 
 from fleet.generic._charging import wire
-from fleet.generic._engine import LEGACY, LEGACY_VENDOR, Where
+from fleet.generic._engine import LEGACY, LEGACY_VENDOR, Loss, Where
 from fleet.generic._errors import NotExpressible
 from fleet.ocpp import dec_hook, v16, v201
 
@@ -284,52 +284,59 @@ def key_of(
         if "customData" in data:
             raise where.fail(f"{field}.{part}.customData", data["customData"], _NO_CUSTOM)
     if "evse" in component:
-        raise where.fail(
-            f"{field}.component.evse",
-            component["evse"],
-            "1.6 configuration keys are per Charge Point; none is an EVSE's",
-        )
+        raise where.fail(f"{field}.component.evse", component["evse"], _NO_EVSE)
     if "instance" in component:
         raise where.fail(
-            f"{field}.component.instance",
-            component["instance"],
-            "1.6 configuration keys name no component instance",
+            f"{field}.component.instance", component["instance"], _NO_COMPONENT_INSTANCE
         )
     name = component["name"]
     if name == LEGACY_COMPONENT:
         if "instance" in variable:
-            raise where.fail(
-                f"{field}.variable.instance",
-                variable["instance"],
-                f"a variable of {LEGACY_COMPONENT} is the 1.6 key of its name; keys have no "
-                "instance",
-            )
+            raise where.fail(f"{field}.variable.instance", variable["instance"], _NO_KEY_INSTANCE)
         return variable["name"], _BY_KEY.get(variable["name"])
     entry = _BY_VARIABLE.get((name, variable["name"], variable.get("instance")))
     if entry is None:
         shown = f"{name}.{variable['name']}"
         if "instance" in variable:
             shown += f"[{variable['instance']}]"
-        raise where.fail(
-            f"{field}.variable",
-            shown,
-            "no standard 1.6 configuration key is this variable; a 1.6 key the table lacks "
-            f"is a variable of component {LEGACY_COMPONENT!r} named as the key",
-        )
+        raise where.fail(f"{field}.variable", shown, _NO_KEY)
     return entry.key, entry
 
 
 _NO_CUSTOM = "1.6 ChangeConfiguration and GetConfiguration have no customData"
+_NO_EVSE = "1.6 configuration keys are per Charge Point; none is an EVSE's"
+_NO_COMPONENT_INSTANCE = "1.6 configuration keys name no component instance"
+_NO_KEY_INSTANCE = (
+    f"a variable of {LEGACY_COMPONENT} is the 1.6 key of its name; keys have no instance"
+)
+_NO_KEY = (
+    "no standard 1.6 configuration key is this variable; a 1.6 key the table lacks is a "
+    f"variable of component {LEGACY_COMPONENT!r} named as the key"
+)
+_ACTUAL_ONLY = "a 1.6 configuration key has one value, the Actual one (no Target, MinSet, MaxSet)"
+_TOO_LONG = f"a 1.6 configuration value is at most {_VALUE_LENGTH} characters"
+_ONE_STATUS = "a 1.6 ChangeConfiguration sets one key: its answer is one status"
+
+
+def _item(attribute_type: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A variable item of the docs' examples (HeartbeatInterval unless told)."""
+    item: dict[str, Any] = {
+        "component": {"name": "OCPPCommCtrlr"},
+        "variable": {"name": "HeartbeatInterval"},
+    }
+    if attribute_type is not None:
+        item["attributeType"] = attribute_type
+    return {**item, **fields}
+
+
+def _result() -> dict[str, Any]:
+    return _item(attributeStatus="Accepted")
 
 
 def _attribute_type(item: Mapping[str, Any], where: Where, field: str) -> None:
     kind = item.get("attributeType", "Actual")
     if kind != "Actual":
-        raise where.fail(
-            f"{field}.attributeType",
-            kind,
-            "a 1.6 configuration key has one value, the Actual one (no Target, MinSet, MaxSet)",
-        )
+        raise where.fail(f"{field}.attributeType", kind, _ACTUAL_ONLY)
 
 
 def _no_custom(
@@ -374,6 +381,53 @@ class SetVariablesAdapter:
 
     generic = "SetVariables"
     legacy = ("ChangeConfiguration",)
+    not_carried: Mapping[str, str] = {
+        "setVariableResult[].attributeStatusInfo": "a 1.6 answer is a status only",
+    }
+    losses = (
+        Loss(
+            "request",
+            "setVariableData[0].attributeType",
+            _ACTUAL_ONLY,
+            {"setVariableData": [_item("Target", attributeValue="60")]},
+        ),
+        Loss(
+            "request",
+            "setVariableData[0].variable",
+            _NO_KEY,
+            {
+                "setVariableData": [
+                    {
+                        "attributeValue": "UTC",
+                        "component": {"name": "ClockCtrlr"},
+                        "variable": {"name": "TimeZone"},
+                    }
+                ]
+            },
+        ),
+        Loss(
+            "request",
+            "setVariableData[0].component.evse",
+            _NO_EVSE,
+            {
+                "setVariableData": [
+                    _item(attributeValue="60", component={"name": "TxCtrlr", "evse": {"id": 1}})
+                ]
+            },
+        ),
+        Loss(
+            "request",
+            "setVariableData[0].attributeValue",
+            _TOO_LONG,
+            {"setVariableData": [_item(attributeValue="9" * 501)]},
+        ),
+        Loss(
+            "response",
+            "setVariableResult",
+            _ONE_STATUS,
+            {"setVariableResult": [_result(), _result()]},
+        ),
+    )
     note = (
         "one ChangeConfiguration per item, keys by the configuration table; a 1.6 answer "
         "NotSupported is UnknownVariable"
@@ -395,11 +449,7 @@ class SetVariablesAdapter:
                     f"{field}.attributeValue", value, f"1.6 {key} has {entry.value.doc}"
                 )
             if len(legacy) > _VALUE_LENGTH:
-                raise where.fail(
-                    f"{field}.attributeValue",
-                    value,
-                    f"a 1.6 configuration value is at most {_VALUE_LENGTH} characters",
-                )
+                raise where.fail(f"{field}.attributeValue", value, _TOO_LONG)
             calls.append(
                 ("ChangeConfiguration", v16.ChangeConfigurationRequest(key=key, value=legacy))
             )
@@ -436,11 +486,7 @@ class SetVariablesAdapter:
         _no_custom(data, where, "")
         results = data["setVariableResult"]
         if len(results) != 1:
-            raise where.fail(
-                "setVariableResult",
-                results,
-                "a 1.6 ChangeConfiguration sets one key: its answer is one status",
-            )
+            raise where.fail("setVariableResult", results, _ONE_STATUS)
         _no_custom(results[0], where, "setVariableResult[0].")
         status = _SET_STATUS_BACK[results[0]["attributeStatus"]]
         return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus(status))
@@ -463,6 +509,38 @@ class GetVariablesAdapter:
 
     generic = "GetVariables"
     legacy = ("GetConfiguration",)
+    not_carried: Mapping[str, str] = {
+        "getVariableResult[].attributeStatusInfo": "a 1.6 key is known or unknown, no more",
+        "getVariableResult[].attributeStatus": "Rejected and NotSupportedAttributeType keys "
+        "are left out of the 1.6 answer (1.6 has no refused key)",
+    }
+    losses = (
+        Loss(
+            "request",
+            "getVariableData[0].attributeType",
+            _ACTUAL_ONLY,
+            {"getVariableData": [_item("MaxSet")]},
+        ),
+        Loss(
+            "request",
+            "getVariableData[0].component.instance",
+            _NO_COMPONENT_INSTANCE,
+            {"getVariableData": [_item(component={"name": "TxCtrlr", "instance": "a"})]},
+        ),
+        Loss(
+            "request",
+            "getVariableData[0].variable.instance",
+            _NO_KEY_INSTANCE,
+            {
+                "getVariableData": [
+                    {
+                        "component": {"name": LEGACY_COMPONENT},
+                        "variable": {"name": "BlinkRepeat", "instance": "1"},
+                    }
+                ]
+            },
+        ),
+    )
     note = (
         "one GetConfiguration with every item's key; readonly kept in each result's "
         "customData; GetConfiguration without keys is GetBaseReport's, see get_all_request"
@@ -566,9 +644,7 @@ class GetVariablesAdapter:
                     legacy = value if entry is None else entry.value.to_legacy(value)
                     if legacy is None or len(legacy) > _VALUE_LENGTH:
                         why = (
-                            f"a 1.6 configuration value is at most {_VALUE_LENGTH} characters"
-                            if legacy is not None
-                            else f"1.6 {key} has {entry.value.doc}"  # type: ignore[union-attr]
+                            _TOO_LONG if legacy is not None else f"1.6 {key} has {entry.value.doc}"  # type: ignore[union-attr]
                         )
                         raise where.fail(f"getVariableResult[{i}].attributeValue", value, why)
                     kv["value"] = legacy
