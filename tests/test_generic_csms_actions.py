@@ -969,6 +969,41 @@ def test_get_all_variables_helper() -> None:
 # (generic action, part, message, field named, 1.6 action for a response)
 ERROR_CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
+        "GetCompositeSchedule",
+        "response",
+        {
+            "status": "Accepted",
+            "schedule": {
+                "evseId": 1,
+                "duration": 60,
+                "scheduleStart": T0,
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 6.0, "phaseToUse": 1}],
+            },
+        },
+        "schedule.chargingSchedulePeriod[0].phaseToUse",
+        "GetCompositeSchedule",
+    ),
+    (
+        "SendLocalList",
+        "request",
+        {
+            "versionNumber": 1,
+            "updateType": "Full",
+            "localAuthorizationList": [
+                {
+                    "idToken": {"idToken": "T", "type": "Central"},
+                    "idTokenInfo": {
+                        "status": "Accepted",
+                        "personalMessage": {"format": "UTF8", "content": "Hi"},
+                    },
+                }
+            ],
+        },
+        "localAuthorizationList[0].idTokenInfo.personalMessage.format",
+        "",
+    ),
+    (
         "ChangeAvailability",
         "request",
         {"operationalStatus": "Operative", "evse": {"id": 1, "connectorId": 2}},
