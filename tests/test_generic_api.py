@@ -327,3 +327,77 @@ async def test_generic_csms_calls_reach_generic_stations_of_both_versions(versio
     assert handlers.requests[3].transaction_id == "tx-7"
     assert handlers.requests[0].type == "Immediate"
     assert handlers.requests[1].evse is not None and handlers.requests[1].evse.id == 1
+
+
+# -- generic CSMS calls to the fleet's own stations, 1.6 and 2.0.1 side by side ------------
+
+
+@pytest.mark.deadline(60)
+async def test_generic_csms_calls_to_built_in_stations_of_both_versions() -> None:
+    from fleet.profile import parse_profile
+    from fleet.run import FleetRun
+    from tests.test_fleet import profile_text
+
+    text = profile_text(
+        count="count = 2",
+        duration='duration = "4s"',
+        versions='versions = { "1.6" = 0.5, "2.0.1" = 0.5 }',
+        first_start='first_start = "1h"',  # idle: no session in the way
+    )
+    run = FleetRun(parse_profile(text))
+    seen: dict[str, dict[str, Any]] = {}
+    interval = v201.GetVariableData(
+        component=v201.Component(name="OCPPCommCtrlr"),
+        variable=v201.Variable(name="HeartbeatInterval"),
+    )
+
+    async def ask(station_id: str) -> None:
+        while run.csms is None:
+            await trio.sleep(0.01)
+        session = await run.csms.wait_for_station(station_id)
+        await peers.wait_for(lambda: run.csms.received_by_station[station_id]["StatusNotification"])
+        generic = session.generic
+        found: dict[str, Any] = {"version": session.version}
+        found["set"] = await generic.set_variables(
+            v201.SetVariablesRequest(
+                set_variable_data=[
+                    v201.SetVariableData(
+                        attribute_value="123",
+                        component=interval.component,
+                        variable=interval.variable,
+                    )
+                ]
+            )
+        )
+        found["get"] = await generic.get_variables(
+            v201.GetVariablesRequest(get_variable_data=[interval])
+        )
+        found["all"] = await generic.get_all_variables(timeout=10)
+        found["trigger"] = await generic.trigger_message(
+            v201.TriggerMessageRequest(requested_message=v201.MessageTriggerEnum.HEARTBEAT)
+        )
+        found["availability"] = await generic.change_availability(
+            v201.ChangeAvailabilityRequest(
+                operational_status=v201.OperationalStatusEnum.INOPERATIVE, evse=v201.EVSE(id=1)
+            )
+        )
+        seen[station_id] = found
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ask, "SIM-000000")
+        nursery.start_soon(ask, "SIM-000001")
+        await run.run()
+    versions = sorted(found["version"] for found in seen.values())
+    assert versions == ["ocpp1.6", "ocpp2.0.1"]
+    for found in seen.values():
+        (result,) = found["set"].set_variable_result
+        assert result.attribute_status == "Accepted", found["version"]
+        (value,) = found["get"].get_variable_result
+        assert (value.attribute_status, value.attribute_value) == ("Accepted", "123")
+        every = {
+            (data.component.name, data.variable.name): data.variable_attribute[0]
+            for data in found["all"]
+        }
+        assert every[("OCPPCommCtrlr", "HeartbeatInterval")].value == "123", found["version"]
+        assert found["trigger"].status == "Accepted"
+        assert found["availability"].status in ("Accepted", "Scheduled")

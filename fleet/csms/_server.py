@@ -12,7 +12,7 @@ import contextlib
 import math
 import random
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -27,7 +27,7 @@ from fleet.csms._handlers import (
     RegistrationGate,
 )
 from fleet.generic import Ocpp16Link
-from fleet.ocpp import OcppVersion, Payload, Role, RpcEndpoint
+from fleet.ocpp import OcppVersion, Payload, Role, RpcEndpoint, v201
 from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, OcppConnection
 from fleet.toolkit._generated import CsmsCalls16, CsmsCalls201
 from fleet.toolkit._generic import GenericStation
@@ -64,6 +64,8 @@ class StationSession201(AdmitsRequestedCalls, OcppConnection, CsmsCalls201):
 
     station_id: str
     _generic: GenericStation | None = None
+    _reports: dict[int, _Report] | None = None
+    _request_ids = 0
 
     @property
     def generic(self) -> GenericStation:
@@ -71,6 +73,72 @@ class StationSession201(AdmitsRequestedCalls, OcppConnection, CsmsCalls201):
         if self._generic is None:
             self._generic = GenericStation(self, None)
         return self._generic
+
+    def next_request_id(self) -> int:
+        """A requestId for a CSMS request that the station answers with reports."""
+        self._request_ids += 1
+        return self._request_ids
+
+    def report_received(self, request: v201.NotifyReportRequest) -> None:
+        """A NotifyReport from the station: kept if someone is collecting its requestId."""
+        report = (self._reports or {}).get(request.request_id)
+        if report is not None:
+            report.parts.append(request)
+            if not request.tbc:
+                report.done.set()
+
+    async def collect_report(
+        self, request_id: int, started: Awaitable[Any], timeout: float
+    ) -> list[v201.NotifyReportRequest]:
+        """Await `started` (the GetBaseReport / GetReport call for `request_id`), then the
+        NotifyReports it asked for, until one has ``tbc`` false; in seqNo order.
+
+        Raises:
+            RuntimeError: the station answered the request with neither Accepted nor
+                EmptyResultSet (nothing to report: returns []).
+            trio.TooSlowError: not all within `timeout` seconds.
+        """
+        if self._reports is None:
+            self._reports = {}
+        report = self._reports[request_id] = _Report()
+        try:
+            with trio.fail_after(timeout):
+                answer = await started
+                if answer.status == "EmptyResultSet":
+                    return []
+                if answer.status != "Accepted":
+                    raise RuntimeError(
+                        f"station {self.station_id!r} answered the report request "
+                        f"{request_id} with {answer.status}"
+                    )
+                await report.done.wait()
+        finally:
+            del self._reports[request_id]
+        return sorted(report.parts, key=lambda part: part.seq_no)
+
+
+class _Report:
+    """The NotifyReports of one request, as they arrive."""
+
+    def __init__(self) -> None:
+        self.parts: list[v201.NotifyReportRequest] = []
+        self.done = trio.Event()
+
+
+class _ReportTap:
+    """A 2.0.1 session's handlers, but NotifyReport is shown to the session first (for
+    `collect_report`); everything else is the handlers' own."""
+
+    def __init__(self, handlers: object, session: Callable[[], StationSession201]) -> None:
+        self._handlers = handlers
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handlers, name)
+
+    def on_notify_report(self, request: v201.NotifyReportRequest) -> Any:
+        self._session().report_received(request)
+        return self._handlers.on_notify_report(request)  # type: ignore[attr-defined]
 
 
 StationSession = StationSession16 | StationSession201
@@ -403,6 +471,7 @@ class EmbeddedCsms:
             base = "CsmsHandlers16" if chosen is OcppVersion.V16 else "CsmsHandlers201"
             handlers = self._handlers_factory(self, station_id, chosen)
             if chosen is OcppVersion.V201 and handlers is not None:
+                handlers = _ReportTap(handlers, lambda: session)  # type: ignore[arg-type]
                 handlers = self.registration_gate.wrap(handlers, station_id)
             session = cls(
                 ws,

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
 from fleet.generic import Ocpp16Link, adapter_for_legacy
-from fleet.ocpp import OcppVersion, Payload
+from fleet.generic._variables import (
+    ConfigurationVariable,
+    configuration_to_variables,
+    get_all_request,
+)
+from fleet.ocpp import OcppVersion, Payload, v201
 from fleet.toolkit._generated import (
     HANDLER_NAMES,
     ChargePointCalls201,
@@ -113,13 +118,75 @@ class GenericChargePoint(_GenericCalls, ChargePointCalls201):
     """
 
 
+class ReportSource(Protocol):
+    """What `GenericStation.get_all_variables` needs of a 2.0.1 session: the station's
+    NotifyReports for a request id (the embedded CSMS's sessions collect them)."""
+
+    def next_request_id(self) -> int: ...
+
+    async def collect_report(
+        self, request_id: int, started: Awaitable[Any], timeout: float
+    ) -> list[Any]: ...
+
+
 class GenericStation(_GenericCalls, CsmsCalls201):
     """A connected station as a CSMS sees it, generically: the 2.0.1 actions a CSMS sends.
 
     Get it as ``csms.station(id).generic``. Methods are those of a 2.0.1 station session
     (``reset``, ``request_start_transaction``, ``set_variables``, ``get_variables``,
-    ``set_charging_profile``, ...) and `call()`; each takes and returns 2.0.1 Structs.
+    ``set_charging_profile``, ...) and `call()`; each takes and returns 2.0.1 Structs; and
+    `get_all_variables()`.
     """
+
+    async def get_all_variables(self, *, timeout: float = 30.0) -> list[v201.ReportData]:
+        """Every configuration variable the station has, with its value and mutability.
+
+        2.0.1: GetBaseReport(ConfigurationInventory), then the NotifyReports it answers with
+        (until ``tbc`` is false). 1.6: GetConfiguration with no keys; each key reads as its
+        2.0.1 component and variable (fleet/generic/MAPPING.md), a key the table lacks as
+        variable `key` of component "ocpp1.6".
+
+        Returns:
+            One `ReportData` per variable: its Actual attribute's value (absent when the
+            station gave none) and mutability (ReadOnly or ReadWrite).
+
+        Raises:
+            CallError: the station refused GetBaseReport (its status is in the message).
+            trio.TooSlowError: the reports did not end within `timeout` seconds.
+        """
+        if self.link is not None:
+            answer = await self.connection.call(
+                "GetConfiguration", get_all_request(), timeout=timeout
+            )
+            return [_report_data(each) for each in configuration_to_variables(answer)]
+        source: ReportSource = self.connection
+        request_id = source.next_request_id()
+        request = v201.GetBaseReportRequest(
+            request_id=request_id, report_base=v201.ReportBaseEnum.CONFIGURATION_INVENTORY
+        )
+        reports = await source.collect_report(
+            request_id, self.connection.call("GetBaseReport", request, timeout=timeout), timeout
+        )
+        return [data for report in reports for data in (report.report_data or ())]
+
+
+def _report_data(each: ConfigurationVariable) -> v201.ReportData:
+    mutability = "ReadOnly" if each.readonly else "ReadWrite"
+    attribute = (
+        v201.VariableAttribute(mutability=mutability)  # type: ignore[arg-type]
+        if each.value is None
+        else v201.VariableAttribute(value=each.value, mutability=mutability)  # type: ignore[arg-type]
+    )
+    variable = (
+        v201.Variable(name=each.variable)
+        if each.instance is None
+        else v201.Variable(name=each.variable, instance=each.instance)
+    )
+    return v201.ReportData(
+        component=v201.Component(name=each.component),
+        variable=variable,
+        variable_attribute=[attribute],
+    )
 
 
 class _LegacyHandlers:
