@@ -269,14 +269,19 @@ GENERIC_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, dict[str, An
     (
         "UpdateFirmware",
         {
-            "requestId": 0,
+            "requestId": 17,
             "firmware": {"location": "https://fw.example/v2.bin", "retrieveDateTime": T0},
             "retries": 3,
             "retryInterval": 60,
         },
         {"status": "Accepted"},
         "UpdateFirmware",
-        None,
+        {  # the requestId is not sent: read, the link gives one (its first: 1)
+            "requestId": 1,
+            "firmware": {"location": "https://fw.example/v2.bin", "retrieveDateTime": T0},
+            "retries": 3,
+            "retryInterval": 60,
+        },
     ),
     (
         "UpdateFirmware",
@@ -300,13 +305,19 @@ GENERIC_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, dict[str, An
         {
             "log": {"remoteLocation": "ftp://logs.example/", "oldestTimestamp": T0},
             "logType": "DiagnosticsLog",
-            "requestId": 0,
+            "requestId": 5,
             "retries": 1,
             "retryInterval": 30,
         },
         {"status": "Accepted", "filename": "diag-0301.tar.gz"},
         "GetDiagnostics",
-        None,
+        {
+            "log": {"remoteLocation": "ftp://logs.example/", "oldestTimestamp": T0},
+            "logType": "DiagnosticsLog",
+            "requestId": 1,
+            "retries": 1,
+            "retryInterval": 30,
+        },
     ),
     (
         "GetLog",
@@ -862,7 +873,7 @@ def test_16_values_read_as_their_generic_meaning() -> None:
     assert read("GetDiagnostics", {"location": "ftp://x/"}) == {
         "log": {"remoteLocation": "ftp://x/"},
         "logType": "DiagnosticsLog",
-        "requestId": 0,
+        "requestId": 1,
     }
     assert read("ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "60"}) == {
         "setVariableData": [
@@ -873,6 +884,20 @@ def test_16_values_read_as_their_generic_meaning() -> None:
             }
         ]
     }
+
+
+def test_a_core_request_read_gets_a_request_id_the_link_remembers() -> None:
+    adapter = ADAPTERS["UpdateFirmware"]
+    link = where(adapter)
+    core = v16.UpdateFirmwareRequest(location="https://x/", retrieve_date=T0)
+    first = adapter.request_to_generic("UpdateFirmware", core, link)
+    log = ADAPTERS["GetLog"]
+    second = log.request_to_generic("GetDiagnostics", {"location": "ftp://x/"}, link)
+    assert (first.request_id, second.request_id) == (1, 2)
+    assert link.link.core_requests == {1: "UpdateFirmware", 2: "GetDiagnostics"}
+    # With no link (a table used on its own), the table's fill.
+    alone = Where("UpdateFirmware", "request")
+    assert adapter.request_to_generic("UpdateFirmware", core, alone).request_id == 0
 
 
 def test_a_16_composite_schedule_without_its_start_stays_in_custom_data() -> None:

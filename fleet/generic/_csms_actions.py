@@ -23,7 +23,10 @@ leave room, in short (each table says more):
 - **statusInfo** of a 2.0.1 answer is not carried: a 1.6 answer is a status, and statusInfo is
   detail for people (reasonCode, additionalInfo), not something a 1.6 CSMS acts on.
 - **Ids 1.6 lacks** (remoteStartId, requestId of UpdateFirmware and GetDiagnostics) are not
-  sent and read back as 0: they only match later notifications, which 1.6 does not number.
+  sent: they only match later notifications, which 1.6 does not number. remoteStartId reads
+  back as 0; a core UpdateFirmware or GetDiagnostics read on a link gets a requestId from the
+  link (`LinkState.core_request`), which remembers it so that the station's notifications
+  with it go back as the core ones.
 """
 
 from __future__ import annotations
@@ -821,7 +824,23 @@ TRIGGER = ChoosingAdapter(
 _SIGNED_ONLY = "1.6 UpdateFirmware has no {}: it goes as SignedUpdateFirmware, which needs both "
 _SIGNED_ONLY += "signingCertificate and signature"
 
-UPDATE_FIRMWARE_CORE = ActionMap(
+
+class _CoreRequest(ActionMap):
+    """A core 1.6 request with no requestId, read as a 2.0.1 one that needs it: the link
+    gives one and remembers which core action it came from (`LinkState.core_request`), so
+    that the station's status notifications with it go back as the core ones."""
+
+    def request_to_generic(self, action: str, request: Any, where: Where) -> Any:
+        generic = self.request.to_generic(request, where)
+        core_request = getattr(where.link, "core_request", None)
+        if core_request is None:
+            return generic
+        data = wire(generic, self.request.generic)
+        data["requestId"] = core_request(action)
+        return msgspec.convert(data, self.request.generic, dec_hook=dec_hook)
+
+
+UPDATE_FIRMWARE_CORE = _CoreRequest(
     "UpdateFirmware",
     "UpdateFirmware",
     Guarded(
@@ -830,7 +849,7 @@ UPDATE_FIRMWARE_CORE = ActionMap(
         NotCarried(
             "requestId",
             "1.6 UpdateFirmware has no requestId (FirmwareStatusNotification echoes none); "
-            "read as 0",
+            "read as one the link gives and remembers (0 with no link)",
             fill=0,
         ),
         Field("firmware.location", "location"),
@@ -906,14 +925,15 @@ UPDATE_FIRMWARE = ChoosingAdapter(
     "UpdateFirmware",
     {"UpdateFirmware": UPDATE_FIRMWARE_CORE, "SignedUpdateFirmware": UPDATE_FIRMWARE_SIGNED},
     _choose_firmware,
-    "UpdateFirmware (requestId not carried, read as 0; its empty answer is Accepted); "
+    "UpdateFirmware (requestId not carried; read, the link gives one; its empty answer is "
+    "Accepted); "
     "SignedUpdateFirmware when the firmware has a signing certificate or signature",
     {"requestId": 1, "firmware": {"location": "https://x/", "retrieveDateTime": _EXAMPLE_TIME}},
 )
 
 # GetLog <-> GetDiagnostics / GetLog
 
-GET_DIAGNOSTICS = ActionMap(
+GET_DIAGNOSTICS = _CoreRequest(
     "GetLog",
     "GetDiagnostics",
     Guarded(
@@ -927,7 +947,7 @@ GET_DIAGNOSTICS = ActionMap(
         NotCarried(
             "requestId",
             "1.6 GetDiagnostics has no requestId (DiagnosticsStatusNotification echoes none); "
-            "read as 0",
+            "read as one the link gives and remembers (0 with no link)",
             fill=0,
         ),
         Field("log.remoteLocation", "location"),
@@ -1000,7 +1020,8 @@ GET_LOG = ChoosingAdapter(
     "GetLog",
     {"GetDiagnostics": GET_DIAGNOSTICS, "GetLog": GET_LOG_SECURITY},
     _choose_log,
-    "DiagnosticsLog as GetDiagnostics (core; requestId read as 0, its answer Accepted), "
+    "DiagnosticsLog as GetDiagnostics (core; requestId not carried, read, the link gives "
+    "one; its answer is Accepted), "
     "SecurityLog as the Security Whitepaper's GetLog",
     {"log": {"remoteLocation": "ftp://x/"}, "logType": "SecurityLog", "requestId": 1},
 )
