@@ -1,5 +1,6 @@
 """Charging profiles and schedules: the nested tables SetChargingProfile, RequestStartTransaction
-and GetCompositeSchedule share, and `Guarded`, a table with the checks a row cannot say.
+and GetCompositeSchedule share; and, for the CSMS actions' tables, `Guarded` (a table with the
+checks a row cannot say) and `wire` (a message's wire-form dict).
 
 2.0.1 ChargingProfile <-> 1.6 ChargingProfile (csChargingProfiles in SetChargingProfile):
 
