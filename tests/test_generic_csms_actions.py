@@ -19,7 +19,7 @@ from fleet.generic._variables import (
     configuration_to_variables,
     get_all_request,
 )
-from fleet.ocpp import actions_of, dec_hook, v16, v201
+from fleet.ocpp import CustomData, actions_of, dec_hook, v16, v201
 
 V16 = actions_of("ocpp1.6")
 V201 = actions_of("ocpp2.0.1")
@@ -1402,11 +1402,37 @@ def test_set_variables_answer_to_16_is_one_status() -> None:
     assert caught.value.field == "setVariableResult"
 
 
-def test_a_16_get_configuration_of_every_key_is_not_a_get_variables() -> None:
+def test_a_16_get_configuration_of_every_key_asks_a_generic_station_every_standard_key() -> None:
+    # A generic station answers a 1.6 "every key" with its on_get_variables: it is asked for
+    # each standard key's variable, and the 1.6 answer lists the ones it knows, no unknownKey.
     adapter = ADAPTERS["GetVariables"]
-    with pytest.raises(NotExpressible) as caught:
-        adapter.request_to_generic("GetConfiguration", get_all_request(), where(adapter))
-    assert caught.value.field == "key"
+    asked = adapter.request_to_generic("GetConfiguration", get_all_request(), where(adapter))
+    names = [(d.component.name, d.variable.name) for d in asked.get_variable_data]
+    assert ("OCPPCommCtrlr", "HeartbeatInterval") in names
+    assert ("ocpp1.6", "NumberOfConnectors") in names  # 1.6-only keys pass as ocpp1.6's
+    assert asked.custom_data == CustomData(vendor_id="ocpp1.6", allKeys=True)
+    results = [
+        v201.GetVariableResult(
+            attribute_status="Accepted" if name == "HeartbeatInterval" else "UnknownVariable",
+            component=data.component,
+            variable=data.variable,
+            attribute_value="60" if name == "HeartbeatInterval" else msgspec.UNSET,
+        )
+        for data, (_, name) in zip(asked.get_variable_data, names, strict=True)
+    ]
+    answer = adapter.response_to_legacy(
+        v201.GetVariablesResponse(get_variable_result=results),
+        "GetConfiguration",
+        get_all_request(),
+        where(adapter, "response"),
+    )
+    assert answer == v16.GetConfigurationResponse(
+        configuration_key=[v16.KeyValue(key="HeartbeatInterval", readonly=False, value="60")]
+    )
+    # And the generic request goes back to 1.6 as the same "every key".
+    assert adapter.request_to_legacy(asked, where(adapter)) == [
+        ("GetConfiguration", get_all_request())
+    ]
 
 
 # -- coverage -----------------------------------------------------------------------------------

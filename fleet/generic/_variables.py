@@ -28,8 +28,7 @@ from typing import Any
 import msgspec
 
 from fleet.generic._charging import wire
-from fleet.generic._engine import LEGACY, LEGACY_VENDOR, Loss, Where
-from fleet.generic._errors import NotExpressible
+from fleet.generic._engine import LEGACY_VENDOR, Loss, Where
 from fleet.ocpp import dec_hook, v16, v201
 
 __all__ = [
@@ -258,6 +257,16 @@ LEGACY_ONLY_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 _BY_KEY = {entry.key: entry for entry in CONFIGURATION_KEYS}
+
+#: Every standard 1.6 key, in the order of the tables: what a 1.6 GetConfiguration without
+#: keys asks a generic station for (as GetVariables of each key's variable).
+STANDARD_KEYS: tuple[str, ...] = (
+    *(entry.key for entry in CONFIGURATION_KEYS),
+    *(key for key, _ in LEGACY_ONLY_KEYS),
+)
+
+#: The customData mark of a GetVariables read from a 1.6 GetConfiguration without keys.
+ALL_KEYS = "allKeys"
 _BY_VARIABLE = {(e.component, e.variable, e.instance): e for e in CONFIGURATION_KEYS}
 
 
@@ -543,11 +552,14 @@ class GetVariablesAdapter:
     )
     note = (
         "one GetConfiguration with every item's key; readonly kept in each result's "
-        "customData; GetConfiguration without keys is GetBaseReport's, see get_all_request"
+        "customData; a GetConfiguration without keys asks every standard key's variable "
+        "(customData allKeys), and the answer lists those the station knows"
     )
 
     def request_to_legacy(self, request: Any, where: Where) -> list[tuple[str, Any]]:
         data = wire(request, v201.GetVariablesRequest)
+        if _asks_all(data):
+            return [("GetConfiguration", v16.GetConfigurationRequest())]
         _no_custom(data, where, "")
         keys = []
         for i, item in enumerate(data["getVariableData"]):
@@ -561,6 +573,7 @@ class GetVariablesAdapter:
         (response,) = responses
         answer = wire(response, v16.GetConfigurationResponse)
         data = wire(request, v201.GetVariablesRequest)
+        every = _asks_all(data)
         known = {kv["key"]: kv for kv in answer.get("configurationKey", [])}
         unknown = set(answer.get("unknownKey", []))
         asked = set()
@@ -582,7 +595,7 @@ class GetVariablesAdapter:
                     "vendorId": LEGACY_VENDOR,
                     "readonly": known[key]["readonly"],
                 }
-            elif key in unknown:
+            elif key in unknown or every:  # a get-all answer lists only the keys it has
                 result["attributeStatus"] = "UnknownVariable"
             else:
                 result["attributeStatus"] = "Rejected"
@@ -602,28 +615,27 @@ class GetVariablesAdapter:
     def request_to_generic(self, action: str, request: Any, where: Where) -> Any:
         data = wire(request, v16.GetConfigurationRequest)
         keys = data.get("key") or []
+        out: dict[str, Any] = {}
         if not keys:
-            raise NotExpressible(
-                "GetVariables",
-                "request",
-                "key",
-                keys,
-                LEGACY,
-                "a 1.6 GetConfiguration without keys asks for every key: 2.0.1 asks that with "
-                "GetBaseReport, answered by NotifyReport, not by a GetVariables response",
-            )
+            # Every key: 2.0.1 would send GetBaseReport, answered later by NotifyReport; a
+            # 1.6 CSMS wants them in the answer. So the generic handler is asked for every
+            # standard key's variable, and the keys it knows are the answer.
+            keys = list(STANDARD_KEYS)
+            out["customData"] = {"vendorId": LEGACY_VENDOR, ALL_KEYS: True}
         items = []
         for key in keys:
             component, variable, _ = variable_of(key)
             items.append({"component": component, "variable": variable})
-        return msgspec.convert(
-            {"getVariableData": items}, v201.GetVariablesRequest, dec_hook=dec_hook
-        )
+        out["getVariableData"] = items
+        return msgspec.convert(out, v201.GetVariablesRequest, dec_hook=dec_hook)
 
     def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
         data = wire(response, v201.GetVariablesResponse)
         _no_custom(data, where, "", ("configurationKey", "unknownKey"))
         keys = wire(request, v16.GetConfigurationRequest).get("key") or []
+        every = not keys  # a get-all: only the keys the station has are answered
+        if every:
+            keys = list(STANDARD_KEYS)
         results = data["getVariableResult"]
         if len(results) != len(keys):
             raise where.fail(
@@ -649,7 +661,7 @@ class GetVariablesAdapter:
                         raise where.fail(f"getVariableResult[{i}].attributeValue", value, why)
                     kv["value"] = legacy
                 known.append(kv)
-            elif status in ("UnknownVariable", "UnknownComponent"):
+            elif status in ("UnknownVariable", "UnknownComponent") and not every:
                 unknown.append(key)
         custom = data.get("customData") or {}
         known += custom.get("configurationKey", [])
@@ -660,6 +672,11 @@ class GetVariablesAdapter:
         if unknown:
             out["unknownKey"] = unknown
         return msgspec.convert(out, v16.GetConfigurationResponse, dec_hook=dec_hook)
+
+
+def _asks_all(data: Mapping[str, Any]) -> bool:
+    custom = data.get("customData")
+    return bool(custom) and custom.get("vendorId") == LEGACY_VENDOR and bool(custom.get(ALL_KEYS))
 
 
 def _readonly(result: Mapping[str, Any], entry: ConfigurationKey | None) -> bool:
