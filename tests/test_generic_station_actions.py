@@ -1020,3 +1020,53 @@ def test_1_6_signed_data_too_long_for_2_0_1_is_kept_whole() -> None:
     assert energy_register_wh([read]) is None
     back = METER_VALUE.to_legacy(read, where("MeterValues"), "meterValue[0]")
     assert back["sampledValue"] == [{"unit": "Wh", "value": blob, "format": "SignedData"}]
+
+
+@pytest.mark.parametrize(
+    ("request_action", "legacy_request", "generic_action", "status", "core_notification"),
+    [
+        (
+            "UpdateFirmware",
+            v16.UpdateFirmwareRequest(
+                location="ftp://fw.example/1.bin",
+                retrieve_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+            ),
+            "FirmwareStatusNotification",
+            "Downloading",
+            "FirmwareStatusNotification",
+        ),
+        (
+            "GetDiagnostics",
+            v16.GetDiagnosticsRequest(location="ftp://logs.example/"),
+            "LogStatusNotification",
+            "Uploading",
+            "DiagnosticsStatusNotification",
+        ),
+    ],
+)
+def test_a_notification_for_a_core_request_goes_back_as_the_core_notification(
+    request_action: str,
+    legacy_request: Any,
+    generic_action: str,
+    status: str,
+    core_notification: str,
+) -> None:
+    # The CSMS used the core message; 2.0.1 needs a requestId, which the link gives and
+    # remembers, so the station's notification with it goes as the core one, without it.
+    from fleet.generic import Ocpp16Link, adapter, adapter_for_legacy
+
+    link = Ocpp16Link()
+    asked = adapter_for_legacy(request_action).request_to_generic(
+        request_action, legacy_request, link.request_where(request_action)
+    )
+    notification = {"status": status, "requestId": asked.request_id}
+    _, steps = link.calls_for(generic_action, notification)
+    ((action, sent),) = steps
+    assert action == core_notification
+    assert sent.status == status and not hasattr(sent, "request_id")
+    # A requestId the link did not give (a GetLog of the security extension) keeps its own.
+    other = adapter(generic_action).request_to_legacy(
+        {"status": status, "requestId": asked.request_id + 100},
+        link.request_where(generic_action),
+    )
+    assert other[0][0] != core_notification

@@ -328,8 +328,12 @@ class OneOf:
         request_type: type,
         note: str,
         losses: tuple[Loss, ...] = (),
+        core: Mapping[str, str] | None = None,
     ) -> None:
         self.generic = generic
+        # A core 1.6 request (UpdateFirmware, GetDiagnostics) -> the core notification that
+        # answers it, for requestIds the link gave such requests (`LinkState.core_request`).
+        self._core = dict(core or {})
         self.maps = {each.legacy_action: each for each in maps}
         self.legacy = tuple(self.maps)
         self.note = note
@@ -341,6 +345,12 @@ class OneOf:
     def _pick(self, data: dict[str, Any], where: Where) -> tuple[ActionMap, dict[str, Any]]:
         custom = data.get("customData")
         if custom is None or custom.get("vendorId") != LEGACY_VENDOR or "action" not in custom:
+            asked_by = getattr(where.link, "core_requests", {}).get(data.get("requestId"))
+            if asked_by in self._core:
+                # The CSMS asked with the core message: answer with the core notification;
+                # the requestId was ours, given to the generic request, not the CSMS's.
+                data = {k: v for k, v in data.items() if k != "requestId"}
+                return self.maps[self._core[asked_by]], data
             return self.maps[self._choose(data)], data
         action = custom["action"]
         if action not in self.maps:
@@ -429,6 +439,7 @@ FIRMWARE_STATUS_NOTIFICATION = OneOf(
     "FirmwareStatusNotification",
     (_FIRMWARE_CORE, _FIRMWARE_SIGNED),
     _firmware_message,
+    core={"UpdateFirmware": "FirmwareStatusNotification"},
     request_type=v201.FirmwareStatusNotificationRequest,
     note="with a requestId or a status only the security extension has: "
     "SignedFirmwareStatusNotification; else FirmwareStatusNotification (core statuses)",
@@ -519,6 +530,7 @@ LOG_STATUS_NOTIFICATION = OneOf(
     "LogStatusNotification",
     (_LOG_CORE, _LOG_SECURITY),
     _log_message,
+    core={"GetDiagnostics": "DiagnosticsStatusNotification"},
     request_type=v201.LogStatusNotificationRequest,
     note="with a requestId or a status only the security extension has: LogStatusNotification; "
     "else DiagnosticsStatusNotification (UploadFailure <-> UploadFailed)",
