@@ -29,7 +29,7 @@ from fleet.csms._handlers import (
 from fleet.generic import Ocpp16Link
 from fleet.ocpp import OcppVersion, Payload, Role, RpcEndpoint, v201
 from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, OcppConnection
-from fleet.toolkit._generated import CsmsCalls16, CsmsCalls201
+from fleet.toolkit._generated import HANDLER_NAMES, CsmsCalls16, CsmsCalls201
 from fleet.toolkit._generic import GenericStation
 from fleet.toolkit._security import parse_basic_auth
 from fleet.toolkit._websocket import WebSocketServer
@@ -132,9 +132,10 @@ class _ReportTap:
     def __init__(self, handlers: object, session: Callable[[], StationSession201]) -> None:
         self._handlers = handlers
         self._session = session
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._handlers, name)
+        # Bound once: the gate looks a handler up on every message.
+        for method in HANDLER_NAMES["CsmsHandlers201"].values():
+            if method != "on_notify_report":
+                setattr(self, method, getattr(handlers, method))
 
     def on_notify_report(self, request: v201.NotifyReportRequest) -> Any:
         self._session().report_received(request)
