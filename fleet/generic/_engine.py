@@ -293,7 +293,6 @@ class StructMap:
         self.generic = generic
         self.legacy = legacy
         self.rows = rows
-        self._legacy_to_generic = {r.legacy: r.generic for r in rows if isinstance(r, Field)}
 
     # -- whole messages --------------------------------------------------------------------
 
@@ -322,10 +321,18 @@ class StructMap:
         match = re.search(r" - at `\$\.?([^`]*)`$", text)
         legacy_path = match.group(1) if match else ""
         legacy_path = re.sub(r"\[(\d+)\]", r".\1", legacy_path)
-        field = self._legacy_to_generic.get(legacy_path.split(".")[0], legacy_path or "message")
+        field = self.generic_path(legacy_path.split(".")) or legacy_path or "message"
         reason = text[: match.start()] if match else text
-        value = _get(legacy, legacy_path) if legacy_path else legacy
+        value = _item(legacy, legacy_path) if legacy_path else legacy
         return where.fail(field, None if value is _MISSING else value, f"1.6 wants: {reason}")
+
+    def generic_path(self, legacy: list[str]) -> str | None:
+        """The generic path of a 1.6 one (parts; list indexes as digits), through the tables
+        of nested objects; None where no row reads it."""
+        for row in self.rows:
+            if type(row) is Field and legacy[: row.legacy.count(".") + 1] == row.legacy.split("."):
+                return row.generic + _deeper_path(row.conv, legacy[row.legacy.count(".") + 1 :])
+        return None
 
     # -- dicts -----------------------------------------------------------------------------
 
@@ -395,6 +402,27 @@ class StructMap:
 
     def legacy_fields(self) -> list[str]:
         return [f.encode_name for f in msgspec.structs.fields(self.legacy)]
+
+
+def _deeper_path(conv: Conv, rest: list[str]) -> str:
+    if rest and isinstance(conv, Each) and rest[0].isdigit():
+        return f"[{rest[0]}]" + _deeper_path(conv.item, rest[1:])
+    if rest and isinstance(conv, Nested):
+        inner = conv.table.generic_path(rest)
+        return "" if inner is None else f".{inner}"
+    return ""  # the field itself (a conversion written as code says no more)
+
+
+def _item(data: Any, path: str) -> Any:
+    """The value at a 1.6 path whose list indexes are digits (``a.0.b``)."""
+    for part in path.split("."):
+        if isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        elif isinstance(data, Mapping) and part in data:
+            data = data[part]
+        else:
+            return _MISSING
+    return data
 
 
 def _wire(message: Any, kind: type) -> dict[str, Any]:
