@@ -13,10 +13,16 @@ from fleet.generic._common import LinkState
 from fleet.generic._engine import LEGACY_VENDOR, ActionAdapter, Where
 from fleet.generic._errors import NotExpressible
 from fleet.generic._link import Ocpp16Link, adapter, adapter_for_legacy, adapters, generic_actions
+from fleet.generic._variables import (
+    ConfigurationVariable,
+    configuration_to_variables,
+    get_all_request,
+)
 
 __all__ = [
     "LEGACY_VENDOR",
     "ActionAdapter",
+    "ConfigurationVariable",
     "LinkState",
     "NotExpressible",
     "Ocpp16Link",
@@ -24,5 +30,7 @@ __all__ = [
     "adapter",
     "adapter_for_legacy",
     "adapters",
+    "configuration_to_variables",
     "generic_actions",
+    "get_all_request",
 ]

@@ -16,9 +16,10 @@ from typing import Any, Protocol
 
 import trio
 
-from fleet.generic import Ocpp16Link, adapter_for_legacy
-from fleet.generic._variables import (
+from fleet.generic import (
     ConfigurationVariable,
+    Ocpp16Link,
+    adapter_for_legacy,
     configuration_to_variables,
     get_all_request,
 )
