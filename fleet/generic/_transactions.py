@@ -313,6 +313,27 @@ def _status(**fields: Any) -> dict[str, Any]:
     return {**status, **fields}
 
 
+# 1.6 gives no trigger for a stop; its reason says the most. (2.0.1 has no "Local" trigger:
+# a local stop, or one with an idTag, is StopAuthorized.)
+_STOP_TRIGGER = {
+    "DeAuthorized": "Deauthorized",
+    "EVDisconnected": "EVDeparted",
+    "HardReset": "ResetCommand",
+    "SoftReset": "ResetCommand",
+    "Reboot": "ResetCommand",
+    "Remote": "RemoteStop",
+    "UnlockCommand": "UnlockCommand",
+    "EmergencyStop": "AbnormalCondition",
+    "PowerLoss": "AbnormalCondition",
+}
+
+
+def _stop_trigger(data: Mapping[str, Any]) -> str:
+    if "idTag" in data:
+        return "StopAuthorized"
+    return _STOP_TRIGGER.get(data.get("reason", ""), "StopAuthorized")
+
+
 class _TransactionEvent:
     """TransactionEvent <-> StartTransaction / MeterValues / StopTransaction (see the module)."""
 
@@ -499,7 +520,7 @@ class _TransactionEvent:
             out = {
                 "eventType": "Ended",
                 "timestamp": data["timestamp"],
-                "triggerReason": "StopAuthorized" if "idTag" in data else "Local",
+                "triggerReason": _stop_trigger(data),
                 "seqNo": 0,
                 "transactionInfo": {
                     "transactionId": TRANSACTION_ID.to_generic(
