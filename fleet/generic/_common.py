@@ -86,7 +86,8 @@ def _transaction_id_to_legacy(value: str, where: Where, field: str) -> int:
     ids: TransactionIds | None = where.link
     if ids is not None and value in ids.to_legacy:
         return ids.to_legacy[value]
-    if value.isascii() and value.isdigit() and int(value) <= _INT32:
+    digits = value[1:] if value.startswith("-") else value
+    if digits.isascii() and digits.isdigit() and -_INT32 - 1 <= int(value) <= _INT32:
         return int(value)
     raise where.fail(
         field,
