@@ -347,7 +347,23 @@ AUTHORIZATION_DATA = StructMap(
     Field("idTokenInfo", "idTagInfo", ID_TAG_INFO_FIELD),
 )
 
-SEND_LOCAL_LIST = ActionMap(
+
+class _SendLocalList(ActionMap):
+    """1.6 clears the local list with an empty localAuthorizationList; 2.0.1 has no empty
+    one (minItems 1) and clears it with none. An empty 1.6 list reads as none, kept."""
+
+    def request_to_generic(self, action: str, request: Any, where: Where) -> Any:
+        data = wire(request, v16.SendLocalListRequest)
+        if data.get("localAuthorizationList") != []:
+            return self.request.to_generic(data, where)
+        del data["localAuthorizationList"]
+        generic = wire(self.request.to_generic(data, where), v201.SendLocalListRequest)
+        custom = generic.get("customData") or {"vendorId": LEGACY_VENDOR}
+        generic["customData"] = {**custom, "localAuthorizationList": []}
+        return msgspec.convert(generic, v201.SendLocalListRequest, dec_hook=dec_hook)
+
+
+SEND_LOCAL_LIST = _SendLocalList(
     "SendLocalList",
     "SendLocalList",
     StructMap(
@@ -369,7 +385,8 @@ SEND_LOCAL_LIST = ActionMap(
         "VersionMismatch",
         legacy_only={"NotSupported": "Failed"},
     ),
-    note="idToken <-> idTag, idTokenInfo <-> idTagInfo; 1.6 NotSupported reads as Failed (kept)",
+    note="idToken <-> idTag, idTokenInfo <-> idTagInfo; an empty 1.6 localAuthorizationList "
+    "(clear the list) reads as none (kept); 1.6 NotSupported reads as Failed (kept)",
 )
 
 SET_CHARGING_PROFILE = ActionMap(
