@@ -401,3 +401,32 @@ async def test_generic_csms_calls_to_built_in_stations_of_both_versions() -> Non
         assert every[("OCPPCommCtrlr", "HeartbeatInterval")].value == "123", found["version"]
         assert found["trigger"].status == "Accepted"
         assert found["availability"].status in ("Accepted", "Scheduled")
+
+
+async def test_a_transaction_started_before_a_reconnect_ends_after_it() -> None:
+    # 1.6 needs the CSMS's integer to stop a transaction; a charger keeps it across
+    # reconnects, and so does the generic API when given the last connection's state.
+    seen = Seen()
+    async with open_csms(handlers=seen.handlers) as csms:
+        with trio.fail_after(20):
+            async with fleet.toolkit.connect(csms.url, "cp-r", version="1.6") as cp:
+                token = v201.IdToken(id_token="321", type=v201.IdTokenEnum.CENTRAL)
+                await scenarios.start_charging(cp.generic, token, "tx-r")
+                state = cp.generic.state
+            ended = v201.TransactionEventRequest(
+                event_type=v201.TransactionEventEnum.ENDED,
+                timestamp=scenarios.now(),
+                trigger_reason=v201.TriggerReasonEnum.EV_COMMUNICATION_LOST,
+                seq_no=1,
+                transaction_info=v201.Transaction(transaction_id="tx-r"),
+                meter_value=scenarios.energy(800),
+            )
+            async with fleet.toolkit.connect(csms.url, "cp-r", version="1.6") as cp:
+                with pytest.raises(fleet.toolkit.NotExpressible, match="generic_state"):
+                    await cp.generic.transaction_event(ended)  # a new state knows nothing
+            async with fleet.toolkit.connect(
+                csms.url, "cp-r", version="1.6", generic_state=state
+            ) as cp:
+                await cp.generic.transaction_event(ended)
+    assert csms.received_by_station["cp-r"]["StopTransaction"] == 1
+    assert seen.statuses["cp-r"] == ["Preparing", "Charging", "Finishing"]

@@ -293,3 +293,104 @@ def test_every_declared_loss_raises_naming_its_field(action: str, loss: Any) -> 
         "1.6",
     )
     assert loss.why in str(error)
+
+
+# -- what a new user's try found -----------------------------------------------------------
+
+
+def started(link: Ocpp16Link, csms: FakeCsms, tx: str, charging: str = "Charging") -> Any:
+    return send(
+        link,
+        csms,
+        "TransactionEvent",
+        event(
+            "Started",
+            tx,
+            info=v201.Transaction(transaction_id=tx, charging_state=charging),
+            evse=v201.EVSE(id=1),
+            id_token=TOKEN,
+            meter_value=register(0),
+        ),
+    )
+
+
+def test_a_charging_state_that_implies_no_new_status_sends_nothing() -> None:
+    link, csms = Ocpp16Link(), FakeCsms()
+    started(link, csms, "tx-1", "EVConnected")
+    before = len(csms.calls)
+    answer = send(
+        link,
+        csms,
+        "TransactionEvent",
+        event("Updated", info=v201.Transaction(transaction_id="tx-1", charging_state="Idle")),
+    )
+    assert len(csms.calls) == before  # EVConnected and Idle are both SuspendedEV in 1.6
+    assert answer == v201.TransactionEventResponse()
+    assert link.state.charging_state[1] == "Idle"
+
+
+@pytest.mark.parametrize("kind", ["Updated", "Ended"])
+def test_an_event_for_a_transaction_this_link_did_not_start_is_refused(kind: str) -> None:
+    link, csms = Ocpp16Link(), FakeCsms()
+    started(link, csms, "tx-ok")
+    before = (dict(link.state.transaction_of), len(csms.calls))
+    with pytest.raises(NotExpressible) as caught:
+        link.calls_for(
+            "TransactionEvent",
+            event(kind, "999", evse=v201.EVSE(id=1), meter_value=register(10)),
+        )
+    assert caught.value.field == "transactionInfo.transactionId"
+    assert "generic_state" in str(caught.value)
+    assert (dict(link.state.transaction_of), len(csms.calls)) == before
+
+
+class FailingStatus(FakeCsms):
+    """Answers StatusNotification with a CALLERROR, once."""
+
+    failed = False
+
+    def answer(self, action: str, request: Any) -> Any:
+        if action == "StatusNotification" and not self.failed:
+            self.failed = True
+            self.calls.append((action, request))
+            raise RuntimeError("CALLERROR")
+        return super().answer(action, request)
+
+
+def test_a_started_whose_status_failed_is_sent_again_without_a_second_start() -> None:
+    link, csms = Ocpp16Link(), FailingStatus()
+    with pytest.raises(RuntimeError):
+        started(link, csms, "tx-1")
+    # The StartTransaction was answered: the link holds the transaction, the status is due.
+    assert link.state.to_legacy == {"tx-1": 42} and 1 not in link.state.status_sent
+    answer = started(link, csms, "tx-1")
+    actions = [action for action, _ in csms.calls]
+    assert actions == ["StartTransaction", "StatusNotification", "StatusNotification"]
+    assert csms.statuses() == ["Charging", "Charging"]
+    assert link.state.status_sent[1] == "Charging"
+    assert answer.custom_data == CustomData(vendor_id="ocpp1.6", transactionId=42)
+
+
+def test_a_too_long_id_tag_in_a_transaction_event_names_the_field() -> None:
+    link = Ocpp16Link()
+    token = v201.IdToken(id_token="x" * 21, type=v201.IdTokenEnum.CENTRAL)
+    with pytest.raises(NotExpressible) as caught:
+        link.calls_for(
+            "TransactionEvent",
+            event("Started", evse=v201.EVSE(id=1), id_token=token, meter_value=register(0)),
+        )
+    assert (caught.value.field, caught.value.value) == ("idToken.idToken", "x" * 21)
+    assert "StartTransaction.idTag" in str(caught.value)
+
+
+def test_a_register_reading_without_measurand_is_the_meter_start_and_not_sent_twice() -> None:
+    link, csms = Ocpp16Link(), FakeCsms()
+    reading = [v201.MeterValue(timestamp=STAMP, sampled_value=[v201.SampledValue(value=250)])]
+    send(
+        link,
+        csms,
+        "TransactionEvent",
+        event("Started", evse=v201.EVSE(id=1), id_token=TOKEN, meter_value=reading),
+    )
+    assert [action for action, _ in csms.calls] == ["StartTransaction", "StatusNotification"]
+    assert csms.calls[0][1].meter_start == 250

@@ -31,10 +31,14 @@ class NotExpressible(LocalProtocolError):
         self.value = value
         self.version = version
         self.reason = reason
-        shown = _shown(value)
-        super().__init__(
-            f"{action} {part}: {field} = {shown} cannot be sent over OCPP {version}: {reason}"
-        )
+        if field == action:  # the whole action
+            text = f"{action} cannot be sent over OCPP {version}: {reason}"
+        else:
+            shown = _shown(value)
+            text = (
+                f"{action} {part}: {field} = {shown} cannot be sent over OCPP {version}: {reason}"
+            )
+        super().__init__(text)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (

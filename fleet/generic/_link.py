@@ -76,12 +76,17 @@ def adapter_for_legacy(action: str) -> ActionAdapter:
 
 
 class Ocpp16Link:
-    """One 1.6 connection's generic side: its `LinkState` and the places errors name."""
+    """One 1.6 connection's generic side: its `LinkState` and the places errors name.
+
+    Args:
+        state: the station's state to carry on (its transactions' ids, its connectors'
+            statuses), e.g. from the connection before a reconnect; a new one by default.
+    """
 
     version = OcppVersion.V16
 
-    def __init__(self) -> None:
-        self.state = LinkState()
+    def __init__(self, state: LinkState | None = None) -> None:
+        self.state = state if state is not None else LinkState()
 
     def request_where(self, action: str) -> Where:
         return Where(action, "request", link=self.state)

@@ -28,13 +28,13 @@ A 1.6 connectorId is a 2.0.1 EVSE with one connector: evse.id <-> connectorId, c
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
 
 from fleet.generic._common import ID_TAG_INFO, TRANSACTION_ID, LinkState
-from fleet.generic._common import IN_TRANSACTION as _IN_TRANSACTION
 from fleet.generic._engine import LEGACY_VENDOR, Loss, Values, Where, keep_as, kept_field
 from fleet.generic._meter import METER_VALUES, energy_register_wh
 from fleet.ocpp import dec_hook, v16, v201
@@ -142,6 +142,28 @@ def _connector(data: Mapping[str, Any], where: Where, state: LinkState, tx: str)
     raise where.fail("evse", None, "1.6 StartTransaction needs the connectorId: give evse.id")
 
 
+def _ongoing(data: Mapping[str, Any], where: Where, state: LinkState, tx: str) -> tuple[int, int]:
+    """The CSMS's integer and the connector of a transaction this link started.
+
+    Raises:
+        NotExpressible: the link knows no such transaction (1.6 needs the CSMS's integer),
+            or `evse` names another connector than the transaction's.
+    """
+    if tx not in state.to_legacy:
+        raise where.fail(
+            "transactionInfo.transactionId",
+            tx,
+            "1.6 transaction ids are integers the CSMS gives in its StartTransaction answer, "
+            "and this link started no such transaction (to keep them across connections, "
+            "give connect() the same generic_state)",
+        )
+    connector = state.connector_of[tx]
+    evse = data.get("evse")
+    if evse is not None and _connector(data, where, state, tx) != connector:
+        raise where.fail("evse.id", evse["id"], f"the transaction runs on connector {connector}")
+    return state.to_legacy[tx], connector
+
+
 def _check_carried(data: Mapping[str, Any], where: Where, allowed: set[str]) -> None:
     for key, value in data.items():
         if key == "transactionInfo":
@@ -153,14 +175,16 @@ def _check_carried(data: Mapping[str, Any], where: Where, allowed: set[str]) -> 
             raise where.fail(key, value, "OCPP 1.6 has no such field here")
 
 
-def _status_step(state: LinkState, connector: int, timestamp: Any) -> Step:
-    """A StatusNotification if the connector's 1.6 status changed (decided when it is due)."""
+def _status_steps(state: LinkState, connector: int, timestamp: Any) -> list[Step]:
+    """A StatusNotification if the connector's 1.6 status changed (decided when it is due),
+    and the record that it was sent (only once it was answered: a failed one is due again)."""
+    due: list[str] = []
 
-    def step(responses: list[Any]) -> tuple[str, Any] | None:
+    def send(responses: list[Any]) -> tuple[str, Any] | None:
         status = state.occupied_status(connector)
         if state.status_sent.get(connector) == status:
             return None
-        state.status_sent[connector] = status
+        due.append(status)
         request = v16.StatusNotificationRequest(
             connector_id=connector,
             error_code=v16.ChargePointErrorCode.NO_ERROR,
@@ -169,7 +193,15 @@ def _status_step(state: LinkState, connector: int, timestamp: Any) -> Step:
         )
         return ("StatusNotification", request)
 
-    return step
+    def sent(responses: list[Any]) -> None:
+        if due:
+            state.status_sent[connector] = due[-1]
+
+    return [send, sent]
+
+
+def _set(table: dict[int, str], key: int, value: str) -> None:
+    table[key] = value
 
 
 def _legacy_fields(custom: Mapping[str, Any] | None, where: Where) -> dict[str, Any]:
@@ -204,14 +236,52 @@ def _only_register(meter: list[Any] | None) -> bool:
     if not meter or len(meter) != 1:
         return False
     samples = meter[0].get("sampledValue", [])
-    return len(samples) == 1 and samples[0].get("measurand") == "Energy.Active.Import.Register"
+    # No measurand means the register (2.0.1 SampledValueType's default).
+    register = samples[0].get("measurand", "Energy.Active.Import.Register") if samples else None
+    return len(samples) == 1 and register == "Energy.Active.Import.Register"
 
 
-def _build(kind: type, data: dict[str, Any], where: Where) -> Any:
+# The generic field each 1.6 field of StatusNotification comes from, for errors.
+_STATUS_NAMES = {
+    "connectorId": "evseId",
+    "timestamp": "timestamp",
+    "status": "customData.status",
+    "errorCode": "customData.errorCode",
+    "info": "customData.info",
+    "vendorId": "customData.legacyVendorId",
+    "vendorErrorCode": "customData.vendorErrorCode",
+}
+
+# The generic field each 1.6 field of the transaction messages comes from, for errors.
+_NAMES = {
+    "connectorId": "evse.id",
+    "idTag": "idToken.idToken",
+    "meterStart": "meterValue",
+    "meterStop": "meterValue",
+    "reservationId": "reservationId",
+    "timestamp": "timestamp",
+    "reason": "transactionInfo.stoppedReason",
+    "transactionData": "meterValue",
+    "meterValue": "meterValue",
+}
+
+
+def _build(
+    kind: type, data: dict[str, Any], where: Where, names: Mapping[str, str] | None = None
+) -> Any:
     try:
         return msgspec.convert(data, kind, dec_hook=dec_hook)
     except msgspec.ValidationError as exc:
-        raise where.fail("message", data, f"1.6 wants: {exc}") from None
+        # msgspec names the 1.6 field ("... - at `$.idTag`"); the user wrote the generic one.
+        text = str(exc)
+        match = re.search(r" - at `\$\.([A-Za-z]+)[^`]*`$", text)
+        legacy = match.group(1) if match else ""
+        field = (names or _NAMES).get(legacy, legacy or "message")
+        reason = text[: match.start()] if match else text
+        value = data.get(legacy, data) if legacy else data
+        raise where.fail(
+            field, value, f"1.6 {kind.__name__.removesuffix('Request')}.{legacy} wants: {reason}"
+        ) from None
 
 
 # -- what the docs table says, and the tests send ---------------------------------------------
@@ -360,6 +430,10 @@ class _TransactionEvent:
         if kind == "Started":
             _check_carried(data, where, _STARTED_FIELDS)
             connector = _connector(data, where, state, tx)
+            if tx in state.to_legacy:
+                # Sent again after a later CALL of it failed (its StartTransaction was
+                # answered): the transaction exists at the CSMS; send only what is still due.
+                return _status_steps(state, state.connector_of.get(tx, connector), stamp)
             token = data.get("idToken")
             if token is None:
                 raise where.fail("idToken", None, "1.6 StartTransaction needs an idTag")
@@ -383,7 +457,7 @@ class _TransactionEvent:
             if "reservationId" in data:
                 start["reservationId"] = data["reservationId"]
             legacy_meter = METER_VALUES.to_legacy(meter, where, "meterValue") if meter else None
-            first = _build(v16.StartTransactionRequest, {**start, **overrides}, where)
+            first = _build(v16.StartTransactionRequest, {**start, **overrides}, where, _NAMES)
             steps: list[Step] = [("StartTransaction", first)]
 
             def started(responses: list[Any]) -> tuple[str, Any] | None:
@@ -398,26 +472,24 @@ class _TransactionEvent:
                     state.charging_state.pop(connector, None)
                 if legacy_meter is None or _only_register(meter):
                     return None
-                return (
-                    "MeterValues",
-                    _build(
-                        v16.MeterValuesRequest,
-                        {
-                            "connectorId": connector,
-                            "transactionId": answer.transaction_id,
-                            "meterValue": legacy_meter,
-                        },
-                        where,
-                    ),
-                )
+                values = {
+                    "connectorId": connector,
+                    "transactionId": answer.transaction_id,
+                    "meterValue": legacy_meter,
+                }
+                return ("MeterValues", _build(v16.MeterValuesRequest, values, where, _NAMES))
 
-            steps.append(started)
-            steps.append(_status_step(state, connector, stamp))
-            return steps
+            return [*steps, started, *_status_steps(state, connector, stamp)]
         if kind == "Updated":
             _check_carried(data, where, _UPDATED_FIELDS)
-            legacy_id = TRANSACTION_ID.to_legacy(tx, where, "transactionInfo.transactionId")
-            connector = _connector(data, where, state, tx)
+            if not meter and charging is None:
+                raise where.fail(
+                    "eventType",
+                    kind,
+                    "this Updated event carries nothing 1.6 sends: no meterValue and no "
+                    "chargingState",
+                )
+            legacy_id, connector = _ongoing(data, where, state, tx)
             steps = []
             if meter:
                 values = {
@@ -428,26 +500,13 @@ class _TransactionEvent:
                 }
                 steps.append(("MeterValues", _build(v16.MeterValuesRequest, values, where)))
             if charging is not None:
-                new = _IN_TRANSACTION.get(charging, "Charging")
-                if new != state.status_sent.get(connector) or not steps:
-
-                    def charging_changed(responses: list[Any]) -> tuple[str, Any] | None:
-                        state.charging_state[connector] = charging
-                        return _status_step(state, connector, stamp)(responses)  # type: ignore[operator]
-
-                    steps.append(charging_changed)
-            if not steps:
-                raise where.fail(
-                    "eventType",
-                    kind,
-                    "this Updated event carries nothing 1.6 sends: no meterValue and no "
-                    "chargingState",
-                )
+                # 1.6 says a charging state with the status it implies; a change that implies
+                # no new status (EVConnected -> Idle: both SuspendedEV) sends nothing.
+                steps.append(_after(lambda _: _set(state.charging_state, connector, charging)))
+                steps += _status_steps(state, connector, stamp)
             return steps
         # Ended
         _check_carried(data, where, _ENDED_FIELDS)
-        legacy_id = TRANSACTION_ID.to_legacy(tx, where, "transactionInfo.transactionId")
-        connector = _connector(data, where, state, tx)
         meter_stop = energy_register_wh(meter or [])
         if meter_stop is None:
             raise where.fail(
@@ -456,11 +515,7 @@ class _TransactionEvent:
                 "1.6 StopTransaction needs meterStop: give an Energy.Active.Import.Register "
                 "reading",
             )
-        stop: dict[str, Any] = {
-            "transactionId": legacy_id,
-            "meterStop": meter_stop,
-            "timestamp": stamp,
-        }
+        stop: dict[str, Any] = {"meterStop": meter_stop, "timestamp": stamp}
         token = data.get("idToken")
         if token is not None:
             if "additionalInfo" in token or "customData" in token:
@@ -472,27 +527,38 @@ class _TransactionEvent:
             stop["reason"] = STOP_REASON.to_legacy(reason, where, "transactionInfo.stoppedReason")
         if meter and not _only_register(meter):
             stop["transactionData"] = METER_VALUES.to_legacy(meter, where, "meterValue")
+        legacy_id, connector = _ongoing(data, where, state, tx)
+        stop["transactionId"] = legacy_id
 
-        def ended(responses: list[Any]) -> tuple[str, Any] | None:
-            state.transaction_of.pop(connector, None)
+        def ended(responses: list[Any]) -> None:
+            if state.transaction_of.get(connector) == tx:
+                del state.transaction_of[connector]
+                state.charging_state.pop(connector, None)
+                state.finished.add(connector)
             state.connector_of.pop(tx, None)
             state.to_generic.pop(state.to_legacy.pop(tx, -1), None)
-            state.charging_state.pop(connector, None)
-            state.finished.add(connector)
-            return _status_step(state, connector, stamp)(responses)  # type: ignore[operator]
 
         stop.update(overrides)
-        return [("StopTransaction", _build(v16.StopTransactionRequest, stop, where)), ended]
+        first = _build(v16.StopTransactionRequest, stop, where, _NAMES)
+        return [("StopTransaction", first), _after(ended), *_status_steps(state, connector, stamp)]
 
     def response_to_generic(self, responses: list[Any], request: Any, where: Where) -> Any:
-        first = responses[0]
+        # Started -> the StartTransaction answer (none when a retry found it answered);
+        # Ended -> the StopTransaction answer; Updated -> MeterValues answers, or none.
+        first = responses[0] if responses else None
         out: dict[str, Any] = {}
         info = getattr(first, "id_tag_info", msgspec.UNSET)
         if info is not msgspec.UNSET:
             out["idTokenInfo"] = ID_TAG_INFO.to_generic_dict(msgspec.to_builtins(info), where)
-        if isinstance(first, v16.StartTransactionResponse):
+        data = _wire(request, v201.TransactionEventRequest)
+        if data["eventType"] == "Started":
             # The CSMS's own number for the transaction, kept as the rule for 1.6 fields says.
-            out["customData"] = {"vendorId": LEGACY_VENDOR, "transactionId": first.transaction_id}
+            legacy_id = (
+                first.transaction_id
+                if isinstance(first, v16.StartTransactionResponse)
+                else _state(where).to_legacy[data["transactionInfo"]["transactionId"]]
+            )
+            out["customData"] = {"vendorId": LEGACY_VENDOR, "transactionId": legacy_id}
         return msgspec.convert(out, v201.TransactionEventResponse, dec_hook=dec_hook)
 
     def request_to_generic(self, action: str, request: Any, where: Where) -> Any:
@@ -617,7 +683,7 @@ class _StatusNotification:
             if custom.get("vendorId") != LEGACY_VENDOR:
                 raise where.fail("customData", custom, "OCPP 1.6 messages have no customData")
             out.update({kept_field(k): v for k, v in custom.items() if k != "vendorId"})
-        message = _build(v16.StatusNotificationRequest, out, where)
+        message = _build(v16.StatusNotificationRequest, out, where, _STATUS_NAMES)
 
         def sent(responses: list[Any]) -> None:
             state.status_sent[connector] = message.status

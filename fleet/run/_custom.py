@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import trio
 
 import fleet.toolkit as tk
+from fleet.generic import LinkState
 from fleet.metrics import Metrics
 from fleet.ocpp import OcppVersion
 from fleet.profile import Profile
@@ -73,6 +74,9 @@ class CustomStation:
         self._boot_intended: float | None = None  # the pending boot's first BootNotification
         self._booted = False
         self._boot_answered_once = False
+        # The generic API's 1.6 state (transaction ids the CSMS gave), kept across this
+        # behaviour's connections as a charger keeps them across reconnects.
+        self.generic_state = LinkState()
 
     @property
     def stopping(self) -> bool:
@@ -111,6 +115,7 @@ class CustomStation:
                 client_cert=tls.client_cert,
                 client_key=tls.client_key,
                 on_call=self._record,
+                generic_state=self.generic_state,
             )
             async with connection as cp:
                 now = trio.current_time()

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import trio
 import trio_websocket
 
-from fleet.generic import Ocpp16Link
+from fleet.generic import LinkState, Ocpp16Link
 from fleet.ocpp import OcppVersion, Role, RpcEndpoint
 from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, CallTiming, OcppConnection
 from fleet.toolkit._errors import ConnectError, HandshakeRejected, SubprotocolRefused
@@ -132,6 +132,7 @@ def connect(
     ping_interval: float | None = ...,
     ping_timeout: float = ...,
     on_call: Callable[[CallTiming], None] | None = ...,
+    generic_state: LinkState | None = ...,
 ) -> contextlib.AbstractAsyncContextManager[ChargePoint16]: ...
 @overload
 def connect(
@@ -151,6 +152,7 @@ def connect(
     ping_interval: float | None = ...,
     ping_timeout: float = ...,
     on_call: Callable[[CallTiming], None] | None = ...,
+    generic_state: LinkState | None = ...,
 ) -> contextlib.AbstractAsyncContextManager[ChargePoint201]: ...
 @overload
 def connect(
@@ -170,6 +172,7 @@ def connect(
     ping_interval: float | None = ...,
     ping_timeout: float = ...,
     on_call: Callable[[CallTiming], None] | None = ...,
+    generic_state: LinkState | None = ...,
 ) -> contextlib.AbstractAsyncContextManager[ChargePoint16 | ChargePoint201]: ...
 
 
@@ -191,6 +194,7 @@ async def connect(
     ping_interval: float | None = None,
     ping_timeout: float = 10.0,
     on_call: Callable[[CallTiming], None] | None = None,
+    generic_state: LinkState | None = None,
 ) -> AsyncIterator[ChargePoint16 | ChargePoint201]:
     """Connect one charge point to a CSMS, for the duration of an ``async with`` block.
 
@@ -214,6 +218,9 @@ async def connect(
         ping_interval: send a websocket ping this often (seconds); None sends none.
         ping_timeout: close the connection when a pong takes longer than this.
         on_call: called with a `CallTiming` after every CALL the station sends.
+        generic_state: on 1.6, the `LinkState` of ``cp.generic`` (transaction ids the CSMS
+            gave, connector statuses): pass the last connection's ``cp.generic.state`` to
+            end after a reconnect a transaction started before it. Default: a new one.
 
     Yields:
         A `ChargePoint16` or `ChargePoint201` with one typed method per action it sends
@@ -232,7 +239,7 @@ async def connect(
     ocpp_version = parse_version(version)
     cls = ChargePoint16 if ocpp_version is OcppVersion.V16 else ChargePoint201
     base = "ChargePointHandlers16" if ocpp_version is OcppVersion.V16 else "ChargePointHandlers201"
-    link = Ocpp16Link() if ocpp_version is OcppVersion.V16 else None
+    link = Ocpp16Link(generic_state) if ocpp_version is OcppVersion.V16 else None
     if link is not None and isinstance(handlers, ChargePointHandlers201):
         # Generic handlers (2.0.1 terms) answering a 1.6 CSMS: each CALL is mapped.
         handlers = legacy_handlers(handlers, link)  # type: ignore[assignment]

@@ -18,6 +18,7 @@ import trio
 
 from fleet.generic import (
     ConfigurationVariable,
+    LinkState,
     Ocpp16Link,
     adapter_for_legacy,
     configuration_to_variables,
@@ -68,6 +69,13 @@ class _GenericCalls:
     def version(self) -> OcppVersion:
         """The link's OCPP version."""
         return OcppVersion(self.connection.version)
+
+    @property
+    def state(self) -> LinkState | None:
+        """A 1.6 link's `LinkState` (transaction ids the CSMS gave, connector statuses); give
+        it to the next `connect(..., generic_state=...)` to carry on after a reconnect.
+        None on 2.0.1, where messages carry everything themselves."""
+        return self.link.state if self.link is not None else None
 
     async def call(
         self,
