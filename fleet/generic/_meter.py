@@ -228,7 +228,14 @@ class _SampledValue:
             out["format"] = "SignedData"
             return out
 
-        text = decimal_text(reading, multiplier)
+        try:
+            text = decimal_text(reading, multiplier)
+        except (ValueError, ArithmeticError):  # thousands of digits, or past Decimal's range
+            raise here.fail(
+                "unitOfMeasure.multiplier",
+                multiplier,
+                "1.6 has no multiplier: the value scaled by it is too long a 1.6 decimal",
+            ) from None
         old = kept.get("value")
         if isinstance(old, str) and _reads_as(old, text):
             text = old
