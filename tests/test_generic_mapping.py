@@ -639,9 +639,6 @@ EDGES = [
         "request",
         {**_STOP, "transactionData": []},
         id="StopTransaction-empty-transactionData",
-        marks=pytest.mark.xfail(
-            strict=True, reason="not fixed: an empty transactionData goes back as none"
-        ),
     ),
     pytest.param(
         "TransactionEvent",
@@ -649,11 +646,6 @@ EDGES = [
         "request",
         {**_STOP, "transactionData": _NOT_A_REGISTER},
         id="StopTransaction-transactionData-without-the-meterStop-reading",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="not fixed: the Transaction.End register reading made from meterStop is "
-            "added to the meterValue and goes back in transactionData",
-        ),
     ),
     pytest.param(
         "StatusNotification",

@@ -508,6 +508,8 @@ class _TransactionEvent:
         # Ended
         _check_carried(data, where, _ENDED_FIELDS)
         meter_stop = energy_register_wh(meter or [])
+        if meter_stop is None and "meterStop" in overrides:
+            meter_stop = overrides["meterStop"]  # kept from a 1.6 StopTransaction
         if meter_stop is None:
             raise where.fail(
                 "meterValue",
@@ -603,15 +605,21 @@ class _TransactionEvent:
             if "idTag" in data:
                 out["idToken"] = {"idToken": data["idTag"], "type": "Central"}
             readings = [_register(data["meterStop"], data["timestamp"], "Transaction.End")]
-            if "transactionData" in data:
+            kept: dict[str, Any] = {}
+            if data.get("transactionData"):
                 readings = METER_VALUES.to_generic(
                     data["transactionData"], where, "meterValue", _drop
                 )
                 if energy_register_wh(readings) != data["meterStop"]:
-                    readings.append(
-                        _register(data["meterStop"], data["timestamp"], "Transaction.End")
-                    )
+                    # The readings say another register value (or none): meterStop is kept
+                    # as the 1.6 field it is, not made into a reading of its own.
+                    kept["meterStop"] = data["meterStop"]
+            elif "transactionData" in data:
+                kept["transactionData"] = []
             out["meterValue"] = readings
+            if kept:
+                custom = out.get("customData") or {"vendorId": LEGACY_VENDOR}
+                out["customData"] = {**custom, **kept}
         return msgspec.convert(out, v201.TransactionEventRequest, dec_hook=dec_hook)
 
     def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
