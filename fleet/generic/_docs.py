@@ -599,10 +599,15 @@ paths are wire names (camelCase), list items as `[0]`.
   carried, and a 1.6 idTag reads as type `{ID_TOKEN_TYPE}` (the 2.0.1 type with no format of its
   own). additionalInfo is an error.
 - **Transaction ids.** 2.0.1 names a transaction with the station's own string; 1.6 with the
-  integer the CSMS gives in its StartTransaction answer. A 1.6 link remembers both, per
-  connection: the station's id goes out as the CSMS's integer and comes back as the station's
-  id; an integer the link does not know reads as its decimal string (and a decimal string
-  goes as that integer).
+  integer the CSMS gives in its StartTransaction answer. A 1.6 link remembers both (its
+  `LinkState`, per connection unless `connect(generic_state=...)` carries it on): the
+  station's id goes out as the CSMS's integer and comes back as the station's id. A station's
+  Updated or Ended event must name a transaction the link started; elsewhere an integer the
+  link does not know reads as its decimal string, and a decimal string goes as that integer
+  (a CSMS's RequestStopTransaction).
+- **Energy.** meterStart and meterStop are the Energy.Active.Import.Register reading (no
+  measurand means that register) in whole Wh: kWh and multipliers are converted exactly,
+  then rounded half to even.
 - **Statuses.** 2.0.1 splits a connector's state in StatusNotification's connectorStatus and
   TransactionEvent's chargingState. 1.6 connectorStatus Occupied is sent as Preparing,
   Charging, SuspendedEV, SuspendedEVSE or Finishing, from the connector's transaction and
@@ -611,7 +616,7 @@ paths are wire names (camelCase), list items as `[0]`.
 
 ## Where our names differ from the seed toolkit
 
-The seed Kotlin toolkit (its README: shared/seeds/ocpp-toolkit-README.md) has three APIs: 1.6
+The Kotlin OCPP toolkit this project answers to (IZIVIA's ocpp-toolkit) has three APIs: 1.6
 (`AuthorizeReq16`, `StartTransactionReq16`, ...), 2.0 (`AuthorizeReq`, `TransactionEventReq`,
 ...) and a generic one with Req/Resp types of its own, shaped after 2.0.1. Ours has no such
 third set: the generic messages *are* the 2.0.1 Structs (`v201.AuthorizeRequest`,
