@@ -156,6 +156,17 @@ def test_unit_conversion_uses_phases_and_voltage() -> None:
     assert periods == [Period(start=0, limit=10.1, number_phases=3)]  # 10.14 rounded down
 
 
+def test_cap_for_an_ev_on_fewer_phases() -> None:
+    s = store()
+    ok(s, prof(1, 16, unit=Unit.A))
+    lim = s.limit_at(1, T0)
+    assert lim is not None
+    assert lim.cap_watts(3) == pytest.approx(11040) and lim.cap_watts(1) == pytest.approx(3680)
+    ok(s, prof(1, 7000))
+    lim = s.limit_at(1, T0)
+    assert lim is not None and lim.cap_watts(1) == 7000
+
+
 def test_station_wide_tx_default_applies_to_each_evse_and_a_specific_one_wins_a_tie() -> None:
     s = store()
     ok(s, prof(1, 6000, evse=0))
@@ -447,6 +458,18 @@ def test_v16_messages() -> None:
         s, v16.GetCompositeScheduleRequest(connector_id=5, duration=60), T0, max_watts=1
     )
     assert bad.status is v16.GetCompositeScheduleStatus.REJECTED
+
+
+def test_v16_composite_for_the_grid_connection() -> None:
+    s = store("1.6")
+    ok(s, prof(1, 16, unit=Unit.A, evse=0))
+    answer = composite_v16(
+        s, v16.GetCompositeScheduleRequest(connector_id=0, duration=60), T0, max_watts=44000
+    )
+    roundtrip(answer)
+    schedule = answer.charging_schedule
+    assert not isinstance(schedule, msgspec.UnsetType)
+    assert schedule.charging_schedule_period[0].limit == 32.0  # two EVSEs at 16 A
 
 
 def v201_profile(id: int, purpose: str = "TxDefaultProfile", **kw) -> v201.ChargingProfile:

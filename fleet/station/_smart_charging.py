@@ -143,6 +143,13 @@ class Limit(msgspec.Struct, frozen=True, kw_only=True):
     def value(self, unit: Unit) -> float:
         return self.watts if unit is Unit.W else self.amps
 
+    def cap_watts(self, ev_phases: int, voltage: float = DEFAULT_VOLTAGE) -> float:
+        """The power an EV drawing on `ev_phases` phases may take: a limit in amperes is per
+        phase (an EV on fewer phases gets less), one in watts is the power itself."""
+        if self.unit is Unit.W:
+            return self.watts
+        return self.amps * voltage * min(ev_phases, self.phases)
+
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     """The answer to SetChargingProfile / ClearChargingProfile before it is put in a message."""
