@@ -148,6 +148,15 @@ def test_connector_zero_keeps_one_connector_free() -> None:
     assert book.conditions_changed(free()) == (StatusChange(1, False),)
 
 
+def test_a_connector_held_for_any_cannot_be_reserved_specifically() -> None:
+    book = ReservationBook(any_connector=True)
+    book.reserve(req(rid=1, connector=0, token="A"), free(), 0.0)
+    assert book.reserve(req(rid=2, connector=1, token="B"), free(), 0.0).status == "Accepted"
+    # connector 2 is now the only one left for reservation 1
+    assert book.reserve(req(rid=3, connector=2, token="C"), free(), 0.0).status == "Occupied"
+    assert book.reserved() == {1, 2}
+
+
 def test_connector_zero_refusals() -> None:
     book = ReservationBook(any_connector=True)
     assert book.reserve(req(connector=0), {1: F, 2: F}, 0.0).status == "Faulted"
@@ -227,3 +236,11 @@ def test_reserved_shown_is_always_what_the_reservations_imply(ops) -> None:
         shown &= {c for c, s in conditions.items() if s is A}
         assert book.reserved() <= {c for c, s in conditions.items() if s is A}
         assert shown == set(book.reserved())
+        if op == "reserve":
+            # accepted or not, reservations for any connector never outnumber the free
+            # connectors no specific reservation holds, as long as nothing broke down since
+            held = {r.connector_id for r in book._reservations.values() if r.connector_id}
+            anys = sum(1 for r in book._reservations.values() if r.connector_id == 0)
+            unheld = [c for c, s in conditions.items() if s is A and c not in held]
+            if all(s is A for s in conditions.values()):
+                assert anys <= len(unheld)

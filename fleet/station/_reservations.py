@@ -25,7 +25,9 @@ Rules (1.6 quotes are from section 5.13 "Reserve Now"; 2.0.1 from H01-H04):
   the new one is refused the old one stays.
 - A given connector: Faulted -> Faulted, Unavailable -> Unavailable, in a session or reserved by
   another reservation -> Occupied (1.6: "also Occupied when the ... connector has been reserved
-  for the same or another idTag"), else Accepted and the connector shows Reserved.
+  for the same or another idTag"); also Occupied when reservations for any connector need it
+  (it shows Reserved for them: taking it would break their guarantee); else Accepted and the
+  connector shows Reserved.
 - Any connector (1.6 connector 0, 2.0.1 no evseId, optionally of a connectorType): Accepted if
   one connector (of that type) stays free for every such reservation (1.6: "one connector
   remains available for the reserved idTag", 2.0.1 H01.FR.07); while the reservations of a
@@ -365,10 +367,10 @@ class ReservationBook:
             return "Faulted"
         if condition is Condition.UNAVAILABLE:
             return "Unavailable"
-        if condition is Condition.OCCUPIED or any(
-            r.connector_id == request.connector_id for r in others
+        if condition is Condition.OCCUPIED or request.connector_id in self._derive(
+            others, conditions
         ):
-            return "Occupied"
+            return "Occupied"  # in a session, reserved, or held for reservations of any
         return "Accepted"
 
     def _derive(
