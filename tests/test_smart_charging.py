@@ -335,6 +335,7 @@ def test_refusals_201() -> None:
         (prof(1, 1, purpose=tx, evse=0, tx="tx1"), "InvalidProfile"),
         (prof(1, 1, purpose=Purpose.STATION_MAX, evse=1), "InvalidProfile"),
         (prof(1, 1, evse=3), "UnknownEvse"),
+        (prof(1, 1, purpose=Purpose.STATION_MAX, evse=0, kind=Kind.RELATIVE), "InvalidProfile"),
         (prof(1, 1, stack=4), "InvalidStackLevel"),
         (prof(1, 1, unit=Unit.A), "UnsupportedRateUnit"),
         (prof(1, 1, tx="tx1"), "InvalidProfile"),  # transactionId on a TxDefaultProfile

@@ -239,7 +239,7 @@ def profile_from_v201(evse_id: int, p: v201.ChargingProfile) -> Profile:
     """A 2.0.1 SetChargingProfile's chargingProfile, on `evse_id`.
 
     Raises `UnsupportedPurpose` for ChargingStationExternalConstraints, which a CSMS may not set
-    (K01.FR.22); `set_profile_v201` turns it into a Rejected.
+    (it is the station's own, K11-K14); `set_profile_v201` turns it into a Rejected.
     """
     if (
         p.charging_profile_purpose
@@ -375,8 +375,8 @@ class ChargingProfiles:
         self._tx[evse] = _Tx(str(transaction_id), at)
 
     def end_transaction(self, evse: int) -> list[Profile]:
-        """The transaction on `evse` ended: its TxProfiles go (1.6 3.13.1 "TxProfile ... SHALL
-        be deleted when the transaction ends"; 2.0.1 K01.FR.?? / Part 2 3.2). Returns them."""
+        """The transaction on `evse` ended: its TxProfiles go (a TxProfile lives as long as its
+        transaction: 1.6 3.13.1, 2.0.1 K01 / Part 2 "Charging profile purposes"). Returns them."""
         self._tx.pop(evse, None)
         gone = [p for p in self._profiles.values() if p.purpose is Purpose.TX and p.evse == evse]
         for p in gone:
@@ -401,22 +401,24 @@ class ChargingProfiles:
                 if v201_
                 else Outcome(status="NotSupported")
             )
-        if not 0 <= p.evse <= self.evse_count:
+        if not 0 <= p.evse <= self.evse_count:  # K01.FR.28
             return _reject("UnknownEvse", f"no EVSE {p.evse}")
         if p.purpose is Purpose.STATION_MAX and p.evse != 0:
-            # 1.6 5.16 / 2.0.1 K01.FR.38 (evseId 0 only)
+            # 1.6 3.13.1 "can only be set at connectorId 0"; 2.0.1 SetChargingProfile evseId
             return _reject("InvalidProfile", "ChargingStationMaxProfile is for EVSE 0 only")
+        if v201_ and p.purpose is Purpose.STATION_MAX and p.kind is Kind.RELATIVE:  # K01.FR.38
+            return _reject("InvalidProfile", "ChargingStationMaxProfile cannot be Relative")
         if p.purpose is Purpose.TX:
             if p.evse == 0:  # 1.6 3.13.2 / 2.0.1 K01.FR.16
                 return _reject("InvalidProfile", "TxProfile needs an EVSE > 0")
             if v201_ and p.transaction_id is None:  # K01.FR.03
                 return _reject("InvalidProfile", "TxProfile without transactionId")
             tx = self._tx.get(p.evse)
-            if tx is None:  # 1.6 3.13.2 "without an active transaction" / K01.FR.09
+            if tx is None:  # 1.6 5.16 (no transaction on the connector) / K01.FR.09
                 return _reject("TxNotFound", f"no transaction on EVSE {p.evse}")
-            if p.transaction_id is not None and p.transaction_id != tx.id:
+            if p.transaction_id is not None and p.transaction_id != tx.id:  # K01.FR.33
                 return _reject("TxNotFound", f"transaction {p.transaction_id} is not running")
-        elif p.transaction_id is not None and v201_:  # K01.FR.?: only for TxProfile
+        elif p.transaction_id is not None and v201_:  # transactionId: TxProfile only
             return _reject("InvalidProfile", "transactionId on a profile other than TxProfile")
         if not 0 <= p.stack_level <= self.max_stack_level:
             return _reject("InvalidStackLevel", f"stackLevel above {self.max_stack_level}")
@@ -430,7 +432,7 @@ class ChargingProfiles:
             bad = self._check_schedule(p, s)
             if bad is not None:
                 return bad
-        if v201_:  # K01.FR.06: one profile per (EVSE, purpose, stackLevel) at a time
+        if v201_:  # K01.FR.06 / .39: one profile per (EVSE, purpose, stackLevel) at a time
             for q in self._profiles.values():
                 if (
                     q.id != p.id
@@ -447,7 +449,7 @@ class ChargingProfiles:
 
     def _check_schedule(self, p: Profile, s: Schedule) -> Outcome | None:
         v201_ = self.version == "2.0.1"
-        if s.unit not in self.allowed_units:  # 1.6 ChargingScheduleAllowedChargingRateUnit
+        if s.unit not in self.allowed_units:  # K01.FR.26; 1.6: the configuration key
             return _reject("UnsupportedRateUnit", f"unit {s.unit} is not allowed")
         if p.kind is Kind.RECURRING and s.start is None:
             return _reject("InvalidSchedule", "Recurring without startSchedule")
@@ -469,7 +471,7 @@ class ChargingProfiles:
                 return _reject("InvalidSchedule", "negative limit")
             if q.number_phases is not None and not 1 <= q.number_phases <= 3:
                 return _reject("InvalidSchedule", "numberPhases not 1..3")
-            if q.phase_to_use is not None and (  # K01.FR.19 / K01.FR.20
+            if q.phase_to_use is not None and (  # K01.FR.19 / .20 / .48
                 q.number_phases != 1 or not self.phase_switching or not 1 <= q.phase_to_use <= 3
             ):
                 return _reject("InvalidSchedule", "phaseToUse not allowed")
@@ -531,9 +533,9 @@ class ChargingProfiles:
         purpose: Purpose | None = None,
         stack_level: int | None = None,
     ) -> Outcome:
-        """ClearChargingProfile: by id (the criteria are then ignored, 1.6 5.5 / 2.0.1 K10.FR.
-        02), else every profile matching all criteria given (none given: all). Accepted when
-        something was cleared, else Unknown (1.6 5.5, K10.FR.08)."""
+        """ClearChargingProfile: by id (the criteria are then ignored), else every profile
+        matching all criteria given (none given: all). Accepted when something was cleared,
+        else Unknown (1.6 5.5 / 6.14, 2.0.1 K10)."""
         gone = (
             self.find(id=id)
             if id is not None
@@ -838,7 +840,7 @@ def clear_v201(
     c = _opt(req.charging_profile_criteria)
     purpose = None if c is None else _opt(c.charging_profile_purpose)
     if purpose is v201.ChargingProfilePurposeEnum.CHARGING_STATION_EXTERNAL_CONSTRAINTS:
-        outcome = Outcome(status="Unknown")  # K10.FR.?: not the CSMS's to clear; none held
+        outcome = Outcome(status="Unknown")  # not the CSMS's to clear, and none are held
     else:
         outcome = store.clear(
             id=_opt(req.charging_profile_id),
@@ -955,8 +957,8 @@ def composite_v201(
     max_watts: float,
     phases: int = 3,
 ) -> v201.GetCompositeScheduleResponse:
-    """GetCompositeSchedule (K08). Rejected for an unknown EVSE (K08.FR.05) or a unit the
-    station does not allow (K08.FR.?)."""
+    """GetCompositeSchedule (K08). Rejected for an unknown EVSE (reasonCode UnknownEvse) or a
+    unit the station does not allow (UnsupportedRateUnit)."""
     unit = _opt(req.charging_rate_unit)
     u = None if unit is None else Unit(unit.value)
     if not 0 <= req.evse_id <= store.evse_count:
