@@ -82,7 +82,7 @@ _tokens = st.sampled_from(["A", "b", "C", "d", "E"])
 _entries = st.sampled_from([OK, BLOCKED, Entry("Accepted", 50.0, "P"), Entry("Expired")])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.dictionaries(_tokens, _entries),
     st.lists(st.lists(st.tuples(_tokens, st.none() | _entries), max_size=6), max_size=8),
@@ -277,3 +277,41 @@ def test_v201_converters() -> None:
         stop_on_invalid=False,
         max_energy_on_invalid=250.0,
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.dictionaries(_tokens, _entries),
+    st.dictionaries(_tokens, _entries),
+    _tokens,
+    st.booleans(),
+    st.floats(0, 100),
+)
+def test_decisions_follow_the_rules(
+    pre, offline_ok, unknown_ok, listed, cached, token, online, now
+):
+    """Online never refuses; offline never starts a token the list or cache knows as invalid;
+    an offline start needs a valid entry or AllowOfflineTxForUnknownId; the list wins."""
+    auth = Authorizer(AuthSettings(pre, offline_ok, unknown_ok))
+    auth.local_list.update(1, True, list(listed.items()))
+    for t, entry in cached.items():
+        auth.answered(t, entry, 0.0)
+    verdict = auth.decide(token, online, now)
+    entry = listed.get(token)
+    if entry is not None:
+        assert verdict.source in ("list", "unknown")
+    else:
+        entry = cached.get(token)
+    if online:
+        assert verdict.decision is not Decision.REFUSE
+        if verdict.decision is Decision.START:
+            assert pre and entry is not None and entry.valid(now)
+    elif entry is not None and not entry.valid(now):
+        assert verdict.decision is Decision.REFUSE
+    elif verdict.decision is Decision.START:
+        assert (offline_ok and entry is not None) or unknown_ok
+    else:
+        assert not unknown_ok and not (offline_ok and entry is not None)

@@ -197,7 +197,7 @@ def test_converters() -> None:
     assert to_clock(dt.datetime(1970, 1, 1, 0, 0, 10), 4.0) == 6.0  # naive taken as UTC
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     st.lists(
         st.tuples(
