@@ -131,6 +131,18 @@ def test_tx_profile_overrides_tx_default_even_when_higher() -> None:
     assert [p.id for p in s.profiles] == [1]
 
 
+def test_a_remote_start_profile_follows_the_transaction_id() -> None:
+    for version in ("1.6", "2.0.1"):
+        s = store(version)
+        p = prof(5, 2000, purpose=Purpose.TX, evse=0)
+        assert not s.install_for_transaction(1, p, T0).accepted  # no transaction yet
+        s.start_transaction(1, "local-1", T0)
+        assert s.install_for_transaction(1, p, T0).accepted
+        s.set_transaction_id(1, "77")  # 1.6: StartTransaction.conf's id
+        assert s.find(id=5)[0].transaction_id == "77" and watts(s, 1, 1) == 2000
+        assert s.transaction(1) == ("77", T0)
+
+
 def test_max_profile_caps_in_watts_across_units() -> None:
     s = store()
     ok(s, prof(1, 16, unit=Unit.A, phases=3))  # 16 A * 230 V * 3 = 11040 W
@@ -599,7 +611,7 @@ def stores(draw: st.DrawFn) -> ChargingProfiles:
     return s
 
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

@@ -374,6 +374,25 @@ class ChargingProfiles:
         for it may now be set. (1.6: the id is the CSMS's transactionId as text.)"""
         self._tx[evse] = _Tx(str(transaction_id), at)
 
+    def set_transaction_id(self, evse: int, transaction_id: str) -> None:
+        """The running transaction on `evse` got its id (1.6: from StartTransaction.conf);
+        its TxProfiles follow it."""
+        tx = self._tx.get(evse)
+        if tx is None:
+            return
+        new = str(transaction_id)
+        for p in list(self._profiles.values()):
+            if p.purpose is Purpose.TX and p.evse == evse and p.transaction_id == tx.id:
+                self._profiles[p.id] = msgspec.structs.replace(p, transaction_id=new)
+        self._tx[evse] = _Tx(new, tx.started)
+
+    def install_for_transaction(self, evse: int, p: Profile, now: dt.datetime) -> Outcome:
+        """The TxProfile of a 1.6 RemoteStartTransaction / 2.0.1 RequestStartTransaction
+        (which carries no transactionId, F01.FR.11), once the transaction runs on `evse`."""
+        tx = self._tx.get(evse)
+        tid = None if tx is None else tx.id
+        return self.install(msgspec.structs.replace(p, evse=evse, transaction_id=tid), now)
+
     def end_transaction(self, evse: int) -> list[Profile]:
         """The transaction on `evse` ended: its TxProfiles go (a TxProfile lives as long as its
         transaction: 1.6 3.13.1, 2.0.1 K01 / Part 2 "Charging profile purposes"). Returns them."""
