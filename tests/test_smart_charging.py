@@ -485,6 +485,31 @@ def test_v16_composite_for_the_grid_connection() -> None:
     assert schedule.charging_schedule_period[0].limit == 32.0  # two EVSEs at 16 A
 
 
+def test_a_stretch_without_profile_gets_the_hardware_limit_on_the_wire() -> None:
+    s = store()
+    ok(s, prof(1, 4000, valid_from=at(120)))
+    _, ps = s.composite(1, T0, 600, Unit.W) or (None, [])
+    assert ps == [
+        Period(start=0, limit=float("inf"), number_phases=None),
+        Period(start=120, limit=4000, number_phases=3),
+    ]
+    answer = composite_v201(
+        s,
+        v201.GetCompositeScheduleRequest(
+            duration=600, evse_id=1, charging_rate_unit=v201.ChargingRateUnitEnum.W
+        ),
+        T0,
+        max_watts=11000,
+    )
+    roundtrip(answer)
+    schedule = answer.schedule
+    assert not isinstance(schedule, msgspec.UnsetType)
+    assert [(p.start_period, p.limit) for p in schedule.charging_schedule_period] == [
+        (0, 11000.0),
+        (120, 4000.0),
+    ]
+
+
 def v201_profile(id: int, purpose: str = "TxDefaultProfile", **kw) -> v201.ChargingProfile:
     return v201.ChargingProfile(
         id=id,

@@ -763,8 +763,10 @@ class ChargingProfiles:
     ) -> tuple[Unit, list[Period]] | None:
         """The composite schedule of `evse` from `start` for `duration` s in `unit` (None: the
         station's default): periods (startPeriod, limit, numberPhases), equal neighbours
-        merged. Where no profile limits the EVSE, `None`; the wire helpers give a default.
-        Returns None when there is no limit at all in the window."""
+        merged, limits rounded down to 0.1. A stretch no profile limits has limit `inf` and
+        numberPhases None (`composite_v16` / `composite_v201` put the hardware limit there);
+        None when no profile limits the window at all. Relative profiles with no transaction
+        count from `start`."""
         unit = unit or self.default_unit
         end = start + dt.timedelta(seconds=duration)
         points = [start, *sorted(x for x in self._points(evse, start, end, start, True) if x < end)]
