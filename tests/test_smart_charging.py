@@ -316,6 +316,13 @@ def test_same_id_replaces() -> None:
     assert len(s.profiles) == 1 and s.profiles[0].evse == 2
 
 
+def test_a_refused_replacement_keeps_the_installed_profile() -> None:
+    s = store()  # K01.FR.05: the old profile stays when its replacement is refused
+    ok(s, prof(1, 5000))
+    assert not s.install(prof(1, 5000, unit=Unit.A, phases=7), T0).accepted
+    assert s.find(id=1)[0].schedule.unit is Unit.W
+
+
 def test_same_stack_level_and_purpose_replaces_in_16_and_is_refused_in_201() -> None:
     s16 = store("1.6")
     ok(s16, prof(1, 5000, stack=1))

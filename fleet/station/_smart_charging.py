@@ -403,7 +403,10 @@ class ChargingProfiles:
         return gone
 
     def reboot(self) -> None:
-        """A reboot: transactions end, TxProfiles go, the rest stay when `persistent`."""
+        """A reboot: transactions end, TxProfiles go, the rest stay when `persistent` (1.6
+        errata 3.37 on 5.16 and 2.0.1 K01.FR.27: profiles SHALL persist across reboots; a
+        TxProfile outlives nothing its transaction does not). A lost connection changes
+        nothing here: offline, the profiles in force go on (1.6 3.13.4, 2.0.1 K06/K07)."""
         self._tx.clear()
         if not self.persistent:
             self._profiles.clear()
