@@ -480,8 +480,13 @@ GENERIC_SPECIAL: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "TransactionEvent/StartTransaction": {
         "customData": st.fixed_dictionaries(
             {"vendorId": st.just(LEGACY_VENDOR), "transactionId": st.integers(-3, 2**31 - 1)}
-        )
+        ),
+        # 1.6 transaction answers have none of these (an error, tested with the losses).
+        **dict.fromkeys(("totalCost", "chargingPriority", "updatedPersonalMessage"), st.nothing()),
     },
+    "TransactionEvent/StopTransaction": dict.fromkeys(
+        ("totalCost", "chargingPriority", "updatedPersonalMessage", "customData"), st.nothing()
+    ),
 }
 
 
@@ -496,7 +501,11 @@ def generic_responses(each: Any, action: str) -> st.SearchStrategy[Any]:
     chosen = [m for m in table_maps(each) if m.legacy_action == action]
     avoid = _avoid(chosen[0], "response") if chosen else {}
     special = GENERIC_SPECIAL.get(f"{each.generic}/{action}")
-    return messages(V201[each.generic].response, avoid, special)
+    found = messages(V201[each.generic].response, avoid, special)
+    if (each.generic, action) == ("TransactionEvent", "StartTransaction"):
+        # A 1.6 StartTransaction answer needs its idTagInfo.
+        found = found.filter(lambda message: message.id_token_info is not msgspec.UNSET)
+    return found
 
 
 @pytest.mark.parametrize(

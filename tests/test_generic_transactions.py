@@ -394,3 +394,40 @@ def test_a_register_reading_without_measurand_is_the_meter_start_and_not_sent_tw
     )
     assert [action for action, _ in csms.calls] == ["StartTransaction", "StatusNotification"]
     assert csms.calls[0][1].meter_start == 250
+
+
+class FailingMeterValues(FakeCsms):
+    """Answers MeterValues with a CALLERROR, once."""
+
+    failed = False
+
+    def answer(self, action: str, request: Any) -> Any:
+        if action == "MeterValues" and not self.failed:
+            self.failed = True
+            self.calls.append((action, request))
+            raise RuntimeError("CALLERROR")
+        return super().answer(action, request)
+
+
+def test_a_started_whose_readings_failed_sends_them_again() -> None:
+    link, csms = Ocpp16Link(), FailingMeterValues()
+    readings = [
+        v201.MeterValue(
+            timestamp=STAMP,
+            sampled_value=[
+                v201.SampledValue(value=10, measurand="Energy.Active.Import.Register"),
+                v201.SampledValue(value=16, measurand="Current.Import"),
+            ],
+        )
+    ]
+    started_event = event("Started", evse=v201.EVSE(id=1), id_token=TOKEN, meter_value=readings)
+    with pytest.raises(RuntimeError):
+        send(link, csms, "TransactionEvent", started_event)
+    send(link, csms, "TransactionEvent", started_event)
+    send(link, csms, "TransactionEvent", started_event)  # all delivered: nothing more is due
+    assert [action for action, _ in csms.calls] == [
+        "StartTransaction",
+        "MeterValues",
+        "MeterValues",
+        "StatusNotification",
+    ]

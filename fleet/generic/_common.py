@@ -139,6 +139,8 @@ class LinkState(TransactionIds):
         self.finished: set[int] = set()
         self.status_sent: dict[int, str] = {}
         self.core_requests: dict[int, str] = {}
+        # Started transactions whose start readings went out (or had none to send).
+        self.readings_sent: set[str] = set()
         self.next_request_id = 1
 
     def core_request(self, action: str) -> int:

@@ -375,6 +375,20 @@ def _transaction_event_losses() -> tuple[Loss, ...]:
             "a 1.6 StartTransaction answer needs the transactionId",
             {"idTokenInfo": {"status": "Accepted"}},
         ),
+        Loss(
+            "response",
+            "idTokenInfo",
+            "a 1.6 StartTransaction answer needs the idTagInfo",
+            {"customData": {"vendorId": "ocpp1.6", "transactionId": 1}},
+        ),
+        *(
+            Loss("response", field, "1.6 transaction answers have no such field", {field: value})
+            for field, value in (
+                ("totalCost", 1.5),
+                ("chargingPriority", 1),
+                ("updatedPersonalMessage", {"format": "ASCII", "content": "hi"}),
+            )
+        ),
     )
 
 
@@ -412,9 +426,16 @@ class _TransactionEvent:
     losses = _transaction_event_losses()
     not_carried = NOT_CARRIED
     note = (
-        "Started -> StartTransaction (+ MeterValues, StatusNotification); Updated -> "
-        "MeterValues (+ StatusNotification); Ended -> StopTransaction (+ StatusNotification "
-        "Finishing). The station's transactionId <-> the CSMS's integer, kept per connection."
+        "Started -> StartTransaction (+ MeterValues with its other readings, "
+        "StatusNotification); Updated -> MeterValues (+ StatusNotification); Ended -> "
+        "StopTransaction (+ StatusNotification Finishing). The station's transactionId <-> "
+        "the CSMS's integer, kept per connection. A Started needs an idToken: 1.6 starts a "
+        "transaction once authorized, so a 2.0.1 transaction that starts before "
+        "authorization (TxStartPoint EVConnected) cannot run on 1.6. meterStart/meterStop "
+        "are the latest Energy.Active.Import.Register reading, in whole Wh. stoppedReason <-> "
+        f"reason: {STOP_REASON.describe()}. Read from 1.6: StartTransaction is a Started with "
+        'transactionId "" (the CSMS has not numbered it yet), chargingState Charging and '
+        "seqNo 0; StopTransaction an Ended whose triggerReason follows the 1.6 reason."
     )
 
     def request_to_legacy(self, request: Any, where: Where) -> list[Step]:
@@ -432,8 +453,19 @@ class _TransactionEvent:
             connector = _connector(data, where, state, tx)
             if tx in state.to_legacy:
                 # Sent again after a later CALL of it failed (its StartTransaction was
-                # answered): the transaction exists at the CSMS; send only what is still due.
-                return _status_steps(state, state.connector_of.get(tx, connector), stamp)
+                # answered): the transaction exists at the CSMS; send only what is still due:
+                # its other readings, if their MeterValues did not get through, and its status.
+                connector = state.connector_of.get(tx, connector)
+                due: list[Step] = []
+                if meter and not _only_register(meter) and tx not in state.readings_sent:
+                    values = {
+                        "connectorId": connector,
+                        "transactionId": state.to_legacy[tx],
+                        "meterValue": METER_VALUES.to_legacy(meter, where, "meterValue"),
+                    }
+                    due.append(("MeterValues", _build(v16.MeterValuesRequest, values, where)))
+                    due.append(_after(lambda _: state.readings_sent.add(tx)))
+                return [*due, *_status_steps(state, connector, stamp)]
             token = data.get("idToken")
             if token is None:
                 raise where.fail("idToken", None, "1.6 StartTransaction needs an idTag")
@@ -471,6 +503,7 @@ class _TransactionEvent:
                 else:
                     state.charging_state.pop(connector, None)
                 if legacy_meter is None or _only_register(meter):
+                    state.readings_sent.add(tx)  # nothing more to send
                     return None
                 values = {
                     "connectorId": connector,
@@ -479,7 +512,8 @@ class _TransactionEvent:
                 }
                 return ("MeterValues", _build(v16.MeterValuesRequest, values, where, _NAMES))
 
-            return [*steps, started, *_status_steps(state, connector, stamp)]
+            readings_sent = _after(lambda _: state.readings_sent.add(tx))
+            return [*steps, started, readings_sent, *_status_steps(state, connector, stamp)]
         if kind == "Updated":
             _check_carried(data, where, _UPDATED_FIELDS)
             if not meter and charging is None:
@@ -538,6 +572,7 @@ class _TransactionEvent:
                 state.charging_state.pop(connector, None)
                 state.finished.add(connector)
             state.connector_of.pop(tx, None)
+            state.readings_sent.discard(tx)
             state.to_generic.pop(state.to_legacy.pop(tx, -1), None)
 
         stop.update(overrides)
@@ -624,6 +659,9 @@ class _TransactionEvent:
 
     def response_to_legacy(self, response: Any, action: str, request: Any, where: Where) -> Any:
         data = _wire(response, v201.TransactionEventResponse)
+        for field in ("totalCost", "chargingPriority", "updatedPersonalMessage"):
+            if field in data:
+                raise where.fail(field, data[field], "1.6 transaction answers have no such field")
         out: dict[str, Any] = {}
         if "idTokenInfo" in data:
             out["idTagInfo"] = ID_TAG_INFO.to_legacy_dict(
@@ -635,9 +673,14 @@ class _TransactionEvent:
                 raise where.fail(
                     "customData", custom, "a 1.6 StartTransaction answer needs the transactionId"
                 )
+            if "idTagInfo" not in out:
+                raise where.fail(
+                    "idTokenInfo", None, "a 1.6 StartTransaction answer needs the idTagInfo"
+                )
             out["transactionId"] = custom["transactionId"]
-            out.setdefault("idTagInfo", {"status": "Accepted"})
             return _build(v16.StartTransactionResponse, out, where)
+        if "customData" in data:
+            raise where.fail("customData", data["customData"], "1.6 has no customData")
         return _build(v16.StopTransactionResponse, out, where)
 
 
@@ -665,7 +708,8 @@ class _StatusNotification:
     note = (
         "connectorStatus Occupied -> Preparing, Charging, SuspendedEV, SuspendedEVSE or "
         "Finishing from the connector's transaction; evseId <-> connectorId (connectorId 1); "
-        "errorCode NoError, or OtherError when Faulted; 1.6 fields kept in customData"
+        "errorCode NoError, or OtherError when Faulted; 1.6 fields kept in customData. Read "
+        "from 1.6, a StatusNotification without a timestamp reads as the time it was read"
     )
 
     def request_to_legacy(self, request: Any, where: Where) -> list[Step]:

@@ -53,6 +53,15 @@ class PlannedStation(Protocol):
     def version(self) -> OcppVersion: ...
 
 
+class StationMemory:
+    """What one station keeps across its behaviour's restarts."""
+
+    def __init__(self) -> None:
+        self.behaviour: dict[str, Any] = {}
+        self.generic_state = LinkState()
+        self.connected_before = False
+
+
 class CustomStation:
     """What a custom behaviour gets for one station.
 
@@ -62,9 +71,23 @@ class CustomStation:
         index: its position in the fleet.
         rng: its own random source (seeded: runs repeat).
         profile: the whole profile, for the behaviour's own settings.
+        memory: a dict the behaviour may keep things in across its restarts (a charger's
+            controller remembers its open transaction across a reboot).
+        generic_state: the generic API's 1.6 state (the transaction ids the CSMS gave),
+            kept across this station's connections and restarts; `connect()` uses it.
     """
 
-    def __init__(self, run: CustomRun, plan: PlannedStation, rng: random.Random) -> None:
+    def __init__(
+        self,
+        run: CustomRun,
+        plan: PlannedStation,
+        rng: random.Random,
+        memory: StationMemory | None = None,
+    ) -> None:
+        memory = memory if memory is not None else StationMemory()
+        self._memory = memory
+        self.memory = memory.behaviour
+        self.generic_state = memory.generic_state
         self._run = run
         self.station_id = plan.station_id
         self.version: OcppVersion = plan.version
@@ -74,9 +97,6 @@ class CustomStation:
         self._boot_intended: float | None = None  # the pending boot's first BootNotification
         self._booted = False
         self._boot_answered_once = False
-        # The generic API's 1.6 state (transaction ids the CSMS gave), kept across this
-        # behaviour's connections as a charger keeps them across reconnects.
-        self.generic_state = LinkState()
 
     @property
     def stopping(self) -> bool:
@@ -120,10 +140,15 @@ class CustomStation:
             async with connection as cp:
                 now = trio.current_time()
                 metrics.connect_succeeded(now - started, now)  # the gauge goes up
+                if self._memory.connected_before:
+                    metrics.reconnected(now)
+                self._memory.connected_before = True
                 try:
                     yield cp
                 finally:
                     metrics.connected_stations -= 1
+                    if cp.closed:  # the CSMS closed it (or the network), not the behaviour
+                        metrics.disconnected(trio.current_time())
         except tk.ConnectError as exc:
             metrics.connect_failed(type(exc).__name__, trio.current_time())
             raise
@@ -183,21 +208,23 @@ async def run_custom_station(
     """Run one station's custom behaviour until it returns or the run ends.
 
     It is the station's watchdog: when the behaviour raises, the fault is counted by kind
-    (`Metrics.station_faulted`; a `ConnectError` is a connect failure, counted by
-    `connect()`), and after the reconnect backoff the behaviour runs again, as a charger
-    whose controller restarted. Never raises but for cancellation.
+    (`Metrics.station_faulted`; a `ConnectError` is a connect failure and a `ConnectionLost`
+    a disconnect, both counted by `connect()`: the CSMS's doing, not the station's), and after
+    the reconnect backoff the behaviour runs again, as a charger whose controller restarted.
+    Never raises but for cancellation.
     """
     run.custom_running += 1
     reconnect = run.profile.reconnect
     backoff = Reconnect(reconnect.wait_minimum, reconnect.random_range, reconnect.repeat_times)
     failures = 0
+    memory = StationMemory()
     try:
         while True:
-            station = CustomStation(run, plan, rng)
+            station = CustomStation(run, plan, rng, memory)
             try:
                 await behaviour(station)
                 return
-            except tk.ConnectError:
+            except (tk.ConnectError, tk.ConnectionLost):
                 pass  # counted by connect()
             except Exception as exc:
                 run.metrics.station_faulted(plan.station_id, exc, trio.current_time())
