@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -344,3 +345,30 @@ async def test_stations_take_turns_to_connect() -> None:
         nursery.cancel_scope.cancel()
     assert run.metrics.connects == 30 and most == 3
     assert limiter.borrowed_tokens == 0
+
+
+def test_a_custom_behaviour_against_a_closing_csms_counts_disconnects_not_faults(
+    tmp_path: Path,
+) -> None:
+    # The CSMS closes every connection after 1.5 s: the generic example's stations are
+    # disconnected, run again after the backoff, and end the session the close interrupted.
+    profile = tmp_path / "custom.toml"
+    text = (ROOT / "profiles/custom.toml").read_text()
+    text += '\n[embedded]\nclose_after = "1.5s"\n\n[reconnect]\nwait_minimum = "0.2s"\n'
+    profile.write_text(text)
+    shutil.copy(ROOT / "profiles/custom_behaviour.py", tmp_path / "custom_behaviour.py")
+    out = tmp_path / "report.json"
+    result = subprocess.run(
+        [*FLEET, "run", str(profile), "--stations", "6", "--duration", "6", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = read_report(out)
+    counters = report.counters
+    assert counters.station_faults == {}
+    assert counters.disconnects >= 6  # each station's first connection closed by 1.5 s
+    assert counters.reconnects >= 1
+    assert counters.connects == 6 + counters.reconnects
+    assert report.actions["BootNotification"].answered > counters.reconnects  # boots again
