@@ -1,6 +1,5 @@
 """Charging profiles and schedules: the nested tables SetChargingProfile, RequestStartTransaction
-and GetCompositeSchedule share; and, for the CSMS actions' tables, `Guarded` (a table with the
-checks a row cannot say) and `wire` (a message's wire-form dict).
+and GetCompositeSchedule share.
 
 2.0.1 ChargingProfile <-> 1.6 ChargingProfile (csChargingProfiles in SetChargingProfile):
 
@@ -17,26 +16,21 @@ checks a row cannot say) and `wire` (a message's wire-form dict).
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Iterable, Mapping
 from typing import Any
-
-import msgspec
 
 from fleet.generic._common import TRANSACTION_ID
 from fleet.generic._engine import (
     Each,
     Field,
     Func,
+    Guarded,
     Keep,
     Nested,
     NotCarried,
-    Row,
-    StructMap,
     Values,
     Where,
 )
-from fleet.ocpp import dec_hook, v16, v201
+from fleet.ocpp import v16, v201
 
 __all__ = [
     "CHARGING_PROFILE",
@@ -45,88 +39,7 @@ __all__ = [
     "CHARGING_RATE_UNIT",
     "CHARGING_SCHEDULE",
     "CHARGING_SCHEDULE_PERIOD",
-    "Guarded",
-    "wire",
 ]
-
-_ABSENT: Any = object()
-
-
-def wire(message: Any, kind: type) -> dict[str, Any]:
-    """The wire-form dict (camelCase names) of a `kind` Struct or of a mapping that is one."""
-    if isinstance(message, Mapping):
-        message = msgspec.convert(message, kind, dec_hook=dec_hook)
-    elif not isinstance(message, kind):
-        raise TypeError(f"expected a {kind.__name__} or its wire-form mapping, not {message!r}")
-    return msgspec.to_builtins(message, builtin_types=(datetime.datetime,))  # type: ignore[no-any-return]
-
-
-def _get(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, Mapping) or part not in data:
-            return _ABSENT
-        data = data[part]
-    return data
-
-
-def _drop(data: dict[str, Any], path: str) -> None:
-    """Remove the value at `path`, and the objects above it that it leaves empty."""
-    *parents, last = path.split(".")
-    chain = [data]
-    for part in parents:
-        chain.append(chain[-1][part])
-    del chain[-1][last]
-    for depth in range(len(parents), 0, -1):
-        if chain[depth]:
-            break
-        del chain[depth - 1][parents[depth - 1]]
-
-
-class Guarded(StructMap):
-    """A `StructMap` with the checks its rows cannot say.
-
-    Args:
-        refuse: generic path -> why 1.6 cannot carry it: any value there raises with that
-            reason (the engine's leftover error says only "no such field").
-        only: generic path -> (the values 1.6 implies, why): any other value raises. The path
-            needs a `NotCarried` row too (the implied value is not sent).
-        zero_is_absent: generic paths whose 1.6 value 0 means what 2.0.1 says by leaving the
-            field out (1.6 connectorId 0 is the whole Charge Point): read back without them.
-            On the way to 1.6, a `Fixed` row before the `Field` sends the 0.
-    """
-
-    def __init__(
-        self,
-        generic: type,
-        legacy: type,
-        *rows: Row,
-        refuse: Mapping[str, str] | None = None,
-        only: Mapping[str, tuple[Iterable[Any], str]] | None = None,
-        zero_is_absent: Iterable[str] = (),
-    ) -> None:
-        super().__init__(generic, legacy, *rows)
-        self.refuse = dict(refuse or {})
-        self.only = {path: (frozenset(values), why) for path, (values, why) in (only or {}).items()}
-        self.zero_is_absent = tuple(zero_is_absent)
-
-    def to_legacy_dict(self, data: Mapping[str, Any], where: Where) -> dict[str, Any]:
-        for path, why in self.refuse.items():
-            value = _get(data, path)
-            if value is not _ABSENT:
-                raise where.fail(path, value, why)
-        for path, (values, why) in self.only.items():
-            value = _get(data, path)
-            if value is not _ABSENT and value not in values:
-                raise where.fail(path, value, why)
-        return super().to_legacy_dict(data, where)
-
-    def to_generic_dict(self, data: Mapping[str, Any], where: Where) -> dict[str, Any]:
-        out = super().to_generic_dict(data, where)
-        for path in self.zero_is_absent:
-            if _get(out, path) == 0:
-                _drop(out, path)
-        return out
-
 
 #: 2.0.1 ChargingRateUnitEnum <-> 1.6 ChargingRateUnitType.
 CHARGING_RATE_UNIT = Values.same("W", "A")

@@ -41,8 +41,6 @@ from fleet.generic._charging import (
     CHARGING_PROFILE_PURPOSE,
     CHARGING_RATE_UNIT,
     CHARGING_SCHEDULE_PERIOD,
-    Guarded,
-    wire,
 )
 from fleet.generic._common import ID_TAG_INFO_FIELD, TRANSACTION_ID, id_token_rows
 from fleet.generic._engine import (
@@ -52,12 +50,14 @@ from fleet.generic._engine import (
     Each,
     Field,
     Fixed,
+    Guarded,
     Loss,
     Nested,
     NotCarried,
     StructMap,
     Values,
     Where,
+    wire,
 )
 from fleet.generic._station_actions import DATA_TRANSFER
 from fleet.generic._variables import GET_VARIABLES, SET_VARIABLES

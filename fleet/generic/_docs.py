@@ -44,7 +44,7 @@ from fleet.generic._engine import (
 )
 from fleet.generic._link import adapters
 from fleet.generic._meter import _METER_VALUE, _PLAIN, METER_VALUE, SAMPLED_VALUE, UNITS
-from fleet.generic._station_actions import DATA, _Checked
+from fleet.generic._station_actions import DATA
 from fleet.generic._variables import CONFIGURATION_KEYS, LEGACY_COMPONENT, LEGACY_ONLY_KEYS
 from fleet.ocpp import Direction, OcppVersion, actions_of
 
@@ -295,7 +295,7 @@ def table_errors(table: StructMap, prefix: str = "") -> Iterator[Error]:
 
 
 def _checks(table: StructMap) -> tuple[Mapping[str, str], Mapping[str, Any]]:
-    if isinstance(table, Guarded | _Checked):
+    if isinstance(table, Guarded):
         return table.refuse, table.only
     return {}, {}
 

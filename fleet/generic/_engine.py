@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import msgspec
@@ -40,6 +40,7 @@ __all__ = [
     "Field",
     "Fixed",
     "Func",
+    "Guarded",
     "Loss",
     "Nested",
     "NotCarried",
@@ -48,6 +49,7 @@ __all__ = [
     "Where",
     "keep_as",
     "kept_field",
+    "wire",
 ]
 
 LEGACY = "1.6"
@@ -302,7 +304,7 @@ class StructMap:
         Raises:
             NotExpressible: a value 1.6 cannot carry, named by its generic path.
         """
-        data = _wire(message, self.generic)
+        data = wire(message, self.generic)
         legacy = self.to_legacy_dict(data, where)
         try:
             return msgspec.convert(legacy, self.legacy, dec_hook=dec_hook)
@@ -311,7 +313,7 @@ class StructMap:
 
     def to_generic(self, message: Any, where: Where) -> Any:
         """The generic message for a 1.6 one; keeps whatever has no 2.0.1 place."""
-        data = _wire(message, self.legacy)
+        data = wire(message, self.legacy)
         generic = self.to_generic_dict(data, where)
         return msgspec.convert(generic, self.generic, dec_hook=dec_hook)
 
@@ -425,7 +427,8 @@ def _item(data: Any, path: str) -> Any:
     return data
 
 
-def _wire(message: Any, kind: type) -> dict[str, Any]:
+def wire(message: Any, kind: type) -> dict[str, Any]:
+    """The wire-form dict (camelCase names) of a `kind` Struct or of a mapping that is one."""
     if isinstance(message, Mapping):
         message = msgspec.convert(message, kind, dec_hook=dec_hook)
     elif not isinstance(message, kind):
@@ -457,6 +460,65 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
             yield from _leaves(value, path + ".")
         else:
             yield path, value
+
+
+def _drop_path(data: dict[str, Any], path: str) -> None:
+    """Remove the value at `path`, and the objects above it that it leaves empty."""
+    *parents, last = path.split(".")
+    chain = [data]
+    for part in parents:
+        chain.append(chain[-1][part])
+    del chain[-1][last]
+    for depth in range(len(parents), 0, -1):
+        if chain[depth]:
+            break
+        del chain[depth - 1][parents[depth - 1]]
+
+
+class Guarded(StructMap):
+    """A `StructMap` with the checks its rows cannot say.
+
+    Args:
+        refuse: generic path -> why 1.6 cannot carry it: any value there raises with that
+            reason (the engine's leftover error says only "no such field").
+        only: generic path -> (the values 1.6 implies, why): any other value raises. The path
+            needs a `NotCarried` row too (the implied value is not sent).
+        zero_is_absent: generic paths whose 1.6 value 0 means what 2.0.1 says by leaving the
+            field out (1.6 connectorId 0 is the whole Charge Point): read back without them.
+            On the way to 1.6, a `Fixed` row before the `Field` sends the 0.
+    """
+
+    def __init__(
+        self,
+        generic: type,
+        legacy: type,
+        *rows: Row,
+        refuse: Mapping[str, str] | None = None,
+        only: Mapping[str, tuple[Iterable[Any], str]] | None = None,
+        zero_is_absent: Iterable[str] = (),
+    ) -> None:
+        super().__init__(generic, legacy, *rows)
+        self.refuse = dict(refuse or {})
+        self.only = {path: (frozenset(values), why) for path, (values, why) in (only or {}).items()}
+        self.zero_is_absent = tuple(zero_is_absent)
+
+    def to_legacy_dict(self, data: Mapping[str, Any], where: Where) -> dict[str, Any]:
+        for path, why in self.refuse.items():
+            value = _get(data, path)
+            if value is not _MISSING:
+                raise where.fail(path, value, why)
+        for path, (values, why) in self.only.items():
+            value = _get(data, path)
+            if value is not _MISSING and value not in values:
+                raise where.fail(path, value, why)
+        return super().to_legacy_dict(data, where)
+
+    def to_generic_dict(self, data: Mapping[str, Any], where: Where) -> dict[str, Any]:
+        out = super().to_generic_dict(data, where)
+        for path in self.zero_is_absent:
+            if _get(out, path) == 0:
+                _drop_path(out, path)
+        return out
 
 
 class ActionAdapter(Protocol):

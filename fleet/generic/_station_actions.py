@@ -45,10 +45,10 @@ from fleet.generic._engine import (
     ActionMap,
     Field,
     Func,
+    Guarded,
     Keep,
     Loss,
     NotCarried,
-    Row,
     StructMap,
     Values,
     Where,
@@ -92,40 +92,6 @@ def _get(data: Mapping[str, Any], path: str) -> Any:
     return data
 
 
-class _Checked(StructMap):
-    """A `StructMap` with the checks its rows cannot say.
-
-    Args:
-        refuse: generic path -> why 1.6 cannot carry it: any value there raises with that
-            reason (the engine's leftover error says only "no such field").
-        only: generic path -> (the values 1.6 implies, why): any other value raises (the path
-            has a `NotCarried` row too: the implied value is not sent).
-    """
-
-    def __init__(
-        self,
-        generic: type,
-        legacy: type,
-        *rows: Row,
-        refuse: Mapping[str, str] | None = None,
-        only: Mapping[str, tuple[Iterable[str], str]] | None = None,
-    ) -> None:
-        super().__init__(generic, legacy, *rows)
-        self.refuse = dict(refuse or {})
-        self.only = {path: (frozenset(values), why) for path, (values, why) in (only or {}).items()}
-
-    def to_legacy_dict(self, data: Mapping[str, Any], where: Where) -> dict[str, Any]:
-        for path, why in self.refuse.items():
-            value = _get(data, path)
-            if value is not _ABSENT:
-                raise where.fail(path, value, why)
-        for path, (values, why) in self.only.items():
-            value = _get(data, path)
-            if value is not _ABSENT and value not in values:
-                raise where.fail(path, value, why)
-        return super().to_legacy_dict(data, where)
-
-
 def _empty(generic: type, legacy: type) -> StructMap:
     """The table of an answer with no fields in either version (customData aside)."""
     return StructMap(generic, legacy)
@@ -140,13 +106,13 @@ _PLUG_AND_CHARGE = (
 AUTHORIZE = ActionMap(
     "Authorize",
     "Authorize",
-    _Checked(
+    Guarded(
         v201.AuthorizeRequest,
         v16.AuthorizeRequest,
         *id_token_rows("idToken", "idTag"),
         refuse={"certificate": _PLUG_AND_CHARGE, "iso15118CertificateHashData": _PLUG_AND_CHARGE},
     ),
-    _Checked(
+    Guarded(
         v201.AuthorizeResponse,
         v16.AuthorizeResponse,
         Field("idTokenInfo", "idTagInfo", ID_TAG_INFO_FIELD),
@@ -269,7 +235,7 @@ _ONE_CERTIFICATE = (
 SIGN_CERTIFICATE = ActionMap(
     "SignCertificate",
     "SignCertificate",
-    _Checked(
+    Guarded(
         v201.SignCertificateRequest,
         v16.SignCertificateRequest,
         Field("csr", "csr"),
@@ -396,7 +362,7 @@ _ALL_FIRMWARE = [status.value for status in v201.FirmwareStatusEnum]
 _FIRMWARE_CORE = ActionMap(
     "FirmwareStatusNotification",
     "FirmwareStatusNotification",
-    _Checked(
+    Guarded(
         v201.FirmwareStatusNotificationRequest,
         v16.FirmwareStatusNotificationRequest,
         Field(
@@ -483,7 +449,7 @@ _NO_ACCEPTED_CANCELED = (
 _LOG_CORE = ActionMap(
     "LogStatusNotification",
     "DiagnosticsStatusNotification",
-    _Checked(
+    Guarded(
         v201.LogStatusNotificationRequest,
         v16.DiagnosticsStatusNotificationRequest,
         Field(

@@ -27,8 +27,7 @@ from typing import Any
 
 import msgspec
 
-from fleet.generic._charging import wire
-from fleet.generic._engine import LEGACY_VENDOR, Loss, Where
+from fleet.generic._engine import LEGACY_VENDOR, Loss, Where, wire
 from fleet.ocpp import dec_hook, v16, v201
 
 __all__ = [
