@@ -7,7 +7,7 @@ under TYPE_CHECKING or inside a function. tests/test_layout.py holds the code to
 
 - `fleet.ocpp`: generated message types and the sans-IO OCPP-J RPC layer, no I/O. Imports: none.
 - `fleet.generic`: one model (2.0.1's) for every version: tables to and from 1.6. Imports: ocpp.
-- `fleet.profile`: load-test profiles: the model, read from TOML, checked; secrets. Imports: none.
+- `fleet.profile`: load-test profiles: model, TOML, checks, secrets. Imports: ocpp, generic.
 - `fleet.toolkit`: one charge point on a websocket: calls, handlers, auth. Imports: ocpp, generic.
 - `fleet.station`: simulated stations: state machines, the trio actor. Imports: ocpp, toolkit.
 - `fleet.csms`: the embedded CSMS: answers, field faults. Imports: ocpp, generic, toolkit.

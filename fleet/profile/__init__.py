@@ -18,6 +18,7 @@ profiles/REFERENCE.md and a JSON Schema from the model; `fleet profile check` va
 from fleet.profile._load import load_profile, parse_profile
 from fleet.profile._model import (
     AuthSection,
+    CampaignSection,
     Distribution,
     Duration,
     EmbeddedSection,
@@ -33,6 +34,7 @@ from fleet.profile._model import (
     TimeoutsSection,
     TlsSection,
     TransactionMessagesSection,
+    campaign_payload,
     parse_duration,
     parse_fault_option,
     redacted,
@@ -49,6 +51,7 @@ from fleet.profile._secrets import (
 __all__ = [
     "REDACTED",
     "AuthSection",
+    "CampaignSection",
     "Distribution",
     "Duration",
     "EmbeddedSection",
@@ -66,6 +69,7 @@ __all__ = [
     "TimeoutsSection",
     "TlsSection",
     "TransactionMessagesSection",
+    "campaign_payload",
     "load_profile",
     "parse_duration",
     "parse_fault_option",

@@ -312,6 +312,8 @@ def _kind_words(kind: Any, metas: tuple[Meta, ...], held: dict[type, str]) -> st
         )
     if _is_struct(kind):
         return f"table {held[kind]}"
+    if get_origin(kind) is dict and get_args(kind)[1] is Any:
+        return "table (any keys and values)"  # a campaign's OCPP payload: checked by its own
     if get_origin(kind) is dict:
         return "table of " + _plural(_kind_words(get_args(kind)[1], (), held))
     if get_origin(kind) in (tuple, list):

@@ -30,6 +30,7 @@ from fleet.profile._secrets import (
 
 __all__ = [
     "AuthSection",
+    "CampaignSection",
     "Distribution",
     "Duration",
     "EmbeddedSection",
@@ -45,6 +46,7 @@ __all__ = [
     "TimeoutsSection",
     "TlsSection",
     "TransactionMessagesSection",
+    "campaign_payload",
     "decode_hook",
     "describe_validation_error",
     "parse_duration",
@@ -644,6 +646,95 @@ class FaultSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
         return self.code if self.code is not None else DEFAULT_FAULT_CLOSE_CODE
 
 
+# What a campaign's payload may say about the station it goes to: ``{station}`` in any string
+# becomes the station's id (the only placeholder). Checked with this stand-in at load.
+CAMPAIGN_PLACEHOLDER_EXAMPLE = "CP-000001"
+
+
+class CampaignSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One ``[[embedded.campaigns]]``: a CSMS-initiated action the embedded CSMS sends to its
+    stations, when, to how many and how fast. Written once in OCPP 2.0.1 terms; 1.6 stations
+    get it through the generic API's mapping, so a payload 1.6 cannot carry is refused here."""
+
+    at: Annotated[Duration, about("seconds after the run's start")]
+    every: Annotated[
+        Duration | None, about("then again every so often until the run ends; not set: once")
+    ] = None
+    action: Annotated[
+        str,
+        Meta(min_length=1),
+        about(
+            'the OCPP 2.0.1 action a CSMS sends ("SetChargingProfile", "TriggerMessage", '
+            '"Reset"...); 1.6 stations get its 1.6 counterpart'
+        ),
+    ]
+    payload: Annotated[
+        dict[str, Any],
+        about(
+            "the request in OCPP 2.0.1 wire form (camelCase keys); checked against 2.0.1 and "
+            'against what 1.6 can carry; "{station}" in a string becomes the station\'s id'
+        ),
+    ] = {}
+    share: Annotated[
+        Share | None,
+        about(
+            "send it to this share (0 to 1) of the connected stations, chosen at random "
+            "(seeded); not set: to all"
+        ),
+    ] = None
+    rate: Annotated[
+        Annotated[float, Meta(gt=0)] | None,
+        about("calls per second; not set: to every chosen station at once", unit="1/s"),
+    ] = None
+
+    def __post_init__(self) -> None:
+        if self.every is not None:
+            _require_positive("every", self.every)
+        _check_campaign_payload(self.action, self.payload)
+
+
+def campaign_payload(payload: Any, station: str) -> Any:
+    """`payload` with ``{station}`` in its strings replaced by `station`."""
+    if isinstance(payload, str):
+        return payload.replace("{station}", station)
+    if isinstance(payload, dict):
+        return {key: campaign_payload(value, station) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [campaign_payload(value, station) for value in payload]
+    return payload
+
+
+def _check_campaign_payload(action: str, payload: dict[str, Any]) -> None:
+    # Built as the CSMS will build it, then mapped to 1.6 on a fresh link: what a run would
+    # refuse mid-way is refused at load, with the field named.
+    from fleet.generic import NotExpressible, Ocpp16Link, adapter
+    from fleet.ocpp import Direction, OcppVersion, actions_of, dec_hook
+
+    spec = actions_of(OcppVersion.V201).get(action)
+    if spec is None or not spec.direction & Direction.CSMS_TO_CHARGE_POINT:
+        raise _Invalid(
+            ("action",), f"expected an OCPP 2.0.1 action a CSMS sends, got {show_value(action)}"
+        )
+    wire = campaign_payload(payload, CAMPAIGN_PLACEHOLDER_EXAMPLE)
+    try:
+        request = msgspec.convert(wire, type=spec.request, dec_hook=dec_hook)
+    except msgspec.ValidationError as error:
+        where, _, reason = str(error).partition(" - at `$")
+        path = reason.rstrip("`").lstrip(".")
+        raise _Invalid(
+            ("payload",),
+            f"not a valid OCPP 2.0.1 {action} request: {where}" + (f" at {path}" if path else ""),
+        ) from None
+    link = Ocpp16Link()
+    try:
+        adapter(action).request_to_legacy(request, link.request_where(action))
+    except NotExpressible as problem:
+        field = "" if problem.field == action else f"{problem.field}: "
+        raise _Invalid(
+            ("payload",), f"OCPP 1.6 stations cannot get this {action}: {field}{problem.reason}"
+        ) from None
+
+
 class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[embedded]``: how the in-process CSMS answers, when ``csms = "embedded"``, what it
     does to connections as real CSMSs do, and the faults it injects."""
@@ -713,6 +804,13 @@ class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     ] = 0.0
     faults: Annotated[
         tuple[FaultSection, ...], about("restarts, drops, stalls, closes and resets on a schedule")
+    ] = ()
+    campaigns: Annotated[
+        tuple[CampaignSection, ...],
+        about(
+            "CSMS-initiated actions sent to the stations on a schedule (smart charging, "
+            "triggers, resets...), counted by answer"
+        ),
     ] = ()
 
     def __post_init__(self) -> None:
