@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Final, Protocol
 
 from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
+from fleet.station._smart_charging import ChargingProfiles
 
 __all__ = [
     "TRANSACTION_ACTIONS",
@@ -51,6 +52,14 @@ __all__ = [
 
 # Boot retry when the CSMS gives no usable interval, and after a failed boot call.
 DEFAULT_BOOT_RETRY = 30.0
+# What an EVSE's hardware gives where no charging profile limits it (GetCompositeSchedule):
+# 32 A on three phases of 230 V. The EV's own maximum is the session's sampled power.
+EVSE_MAX_WATTS = 3 * 32 * 230.0
+# The phases an EV draws on, for a limit in amperes (per phase).
+EV_PHASES = 3
+# How far below a limit an EV under it draws: its readings wander +-3 % around its level
+# (`_advance_meter`, `send_meter_values`), so at limit / 1.03 none goes above the limit.
+_UNDER_LIMIT = 1.03
 
 
 class Sampler(Protocol):
@@ -279,6 +288,7 @@ class Connector:
 
     __slots__ = (
         "energy_wh",
+        "ev_power_w",
         "id",
         "id_tag",
         "meter_at",
@@ -286,6 +296,7 @@ class Connector:
         "power_w",
         "remote_start_id",
         "seq_no",
+        "started_at",
         "state",
         "stop_at",
         "transaction_id",
@@ -300,7 +311,9 @@ class Connector:
         self.meter_at = math.inf  # next meter value (charging)
         self.metered_at = 0.0
         self.energy_wh = energy_wh  # the register only ever grows
-        self.power_w = 0.0
+        self.power_w = 0.0  # the session's level: the EV's, or less under a charging profile
+        self.ev_power_w = 0.0  # what the EV would take unlimited
+        self.started_at = 0.0  # its transaction's start
         self.id_tag = ""
         self.transaction_id: Any = None
         self.seq_no = 0
@@ -377,11 +390,17 @@ class StationMachine:
         self.stopping = False
         self.reboot_requested = False
         self.transactions = 0
+        # Smart charging: the charging profiles, made on first use (a station no CSMS gives
+        # a profile pays nothing for them), and when the limit of a session changes next.
+        self.smart_charging: ChargingProfiles | None = None
+        self.limit_change_at = math.inf
 
     # -- driven by the actor ----------------------------------------------------------------
 
     def connected(self, now: float) -> None:
         """A connection is open: boot (again). A reboot, if one was asked for, is done."""
+        if self.reboot_requested and self.smart_charging is not None:
+            self.smart_charging.reboot()  # TxProfiles go; the rest persist (K01.FR.27)
         self.reboot_requested = False
         self.booted = False
         self.registration = None
@@ -413,6 +432,8 @@ class StationMachine:
         if not self.booted:
             return self.boot_at
         soonest = self.heartbeat_at
+        if self.limit_change_at < soonest:
+            soonest = self.limit_change_at
         for connector in self.connectors:
             soonest = min(soonest, connector.wake_at, connector.stop_at, connector.meter_at)
         return soonest
@@ -478,6 +499,8 @@ class StationMachine:
                 self.heartbeat_queued = True
             while self.heartbeat_at <= now:
                 self.heartbeat_at += self.heartbeat_interval
+        if self.limit_change_at <= now:
+            self._limits_due(now)
         for connector in self.connectors:
             if booted and connector.wake_at <= now:
                 intended, connector.wake_at = connector.wake_at, math.inf
@@ -715,8 +738,13 @@ class StationMachine:
         connector.move(SessionEvent.STARTED)
         self.transactions += 1
         self.observer.session_started(now)
-        connector.power_w = self.settings.power_kw.sample(self.rng) * 1000.0
-        connector.metered_at = now
+        connector.power_w = connector.ev_power_w = self.settings.power_kw.sample(self.rng) * 1000.0
+        connector.metered_at = connector.started_at = now
+        if self.smart_charging is not None:
+            self.smart_charging.start_transaction(
+                connector.id, str(connector.transaction_id), self.wall(now)
+            )
+            self.apply_limits(now)
         self.send_status(connector, now)
         if self.stopping:
             self.stop_session(connector, now, "Local")
@@ -731,6 +759,9 @@ class StationMachine:
         connector.meter_at = math.inf
         connector.stop_at = math.inf
         self._advance_meter(connector, intended)
+        if self.smart_charging is not None:
+            self.smart_charging.end_transaction(connector.id)  # its TxProfiles go with it
+            self.apply_limits(intended)
         self.send_stop(connector, intended, reason)
 
     def stop_answered(self, connector: Connector, now: float, *, acknowledged: bool) -> None:
@@ -756,6 +787,66 @@ class StationMachine:
         connector.metered_at = now
         power = connector.power_w * self.rng.uniform(0.97, 1.03)
         connector.energy_wh += power * elapsed / 3600.0
+
+    # -- smart charging ----------------------------------------------------------------------
+
+    def new_charging_profiles(self) -> ChargingProfiles:
+        """A store configured from this station's configuration (each version says how)."""
+        raise NotImplementedError
+
+    def charging_profiles(self) -> ChargingProfiles:
+        """The station's charging profiles, made on first use, knowing its running
+        transactions (relative profiles start with them; TxProfiles need them)."""
+        store = self.smart_charging
+        if store is None:
+            store = self.smart_charging = self.new_charging_profiles()
+            for connector in self.connectors:
+                if connector.state is ConnectorState.CHARGING:
+                    store.start_transaction(
+                        connector.id,
+                        str(connector.transaction_id),
+                        self.wall(connector.started_at),
+                    )
+        return store
+
+    def apply_limits(self, now: float) -> None:
+        """Set every charging session's power to min(the EV's, the limit at `now`), the
+        register advanced to `now` at the old power first, and time the next change."""
+        store = self.smart_charging
+        if store is None:
+            return
+        at = self.wall(now)
+        soonest = math.inf
+        for connector in self.connectors:
+            if connector.state is not ConnectorState.CHARGING or connector.stop_at < now:
+                continue
+            limit = store.limit_at(connector.id, at)
+            power = connector.ev_power_w
+            if limit is not None:
+                cap = limit.cap_watts(EV_PHASES, store.voltage)
+                if cap < power * _UNDER_LIMIT:
+                    power = cap / _UNDER_LIMIT
+            if power != connector.power_w:
+                self._advance_meter(connector, now)
+                connector.power_w = power
+            change = store.next_change_after(connector.id, at)
+            if change is not None:
+                # On the trio clock, a little after the instant (wall() rounds to microseconds).
+                soonest = min(soonest, change.timestamp() - self.settings.wall_offset + 2e-6)
+        self.limit_change_at = max(soonest, now + 2e-6)
+
+    def _limits_due(self, now: float) -> None:
+        """A limit changes at or before `now`: the samples due before the change are taken at
+        the old power (several, after an outage), then the power follows the limit."""
+        while self.limit_change_at <= now:
+            at = self.limit_change_at
+            for connector in self.connectors:
+                while connector.meter_at < at and connector.meter_at <= connector.stop_at:
+                    intended = connector.meter_at
+                    connector.meter_at = intended + self.settings.meter_interval
+                    self._advance_meter(connector, intended)
+                    self.send_meter_values(connector, intended)
+            self.apply_limits(at)
 
     def connector(self, connector_id: int) -> Connector | None:
         if 1 <= connector_id <= len(self.connectors):

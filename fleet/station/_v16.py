@@ -10,7 +10,10 @@ from typing import Any
 import msgspec
 
 from fleet.ocpp import OcppVersion, Payload, v16
+from fleet.station import _smart_charging as sc
 from fleet.station._machine import (
+    EV_PHASES,
+    EVSE_MAX_WATTS,
     Connector,
     ConnectorState,
     Observer,
@@ -37,6 +40,11 @@ _ACCEPTED = v16.AuthorizationStatus.ACCEPTED
 # Keys of the 1.6 configuration store: (value, read-only).
 _CONFIGURATION = {
     "AuthorizeRemoteTxRequests": ("false", False),
+    # Smart Charging profile (1.6 section 9.4): what the charging profile store allows.
+    "ChargeProfileMaxStackLevel": ("8", True),
+    "ChargingScheduleAllowedChargingRateUnit": ("Current,Power", True),
+    "ChargingScheduleMaxPeriods": ("24", True),
+    "MaxChargingProfilesInstalled": ("16", True),
     "ClockAlignedDataInterval": ("0", False),
     "ConnectionTimeOut": ("60", False),
     "GetConfigurationMaxKeys": ("50", True),
@@ -55,7 +63,7 @@ _CONFIGURATION = {
     "StopTransactionOnInvalidId": ("true", False),
     "StopTxnAlignedData": ("Energy.Active.Import.Register", False),
     "StopTxnSampledData": ("Energy.Active.Import.Register", False),
-    "SupportedFeatureProfiles": ("Core,RemoteTrigger", True),
+    "SupportedFeatureProfiles": ("Core,RemoteTrigger,SmartCharging", True),
     "TransactionMessageAttempts": ("3", False),
     "TransactionMessageRetryInterval": ("60", False),
     "UnlockConnectorOnEVSideDisconnect": ("true", False),
@@ -86,6 +94,9 @@ def _configuration_defaults(settings: StationSettings) -> dict[str, tuple[str, b
     ):
         defaults[key] = (value, defaults[key][1])
     return defaults
+
+
+_RATE_UNITS = {"Current": sc.Unit.A, "Power": sc.Unit.W}
 
 
 class StationMachine16(StationMachine):
@@ -443,7 +454,7 @@ class StationMachine16(StationMachine):
     def answer_clear_cache(self, request: v16.ClearCacheRequest, now: float) -> Payload:
         return v16.ClearCacheResponse(status=v16.ClearCacheStatus.ACCEPTED)
 
-    # What a station without reservations, smart charging, local lists, firmware updates or
+    # What a station without reservations, local lists, firmware updates or
     # certificates answers: valid refusals.
 
     def answer_cancel_reservation(self, request: Any, now: float) -> Payload:
@@ -452,14 +463,57 @@ class StationMachine16(StationMachine):
     def answer_reserve_now(self, request: Any, now: float) -> Payload:
         return v16.ReserveNowResponse(status=v16.ReservationStatus.REJECTED)
 
-    def answer_clear_charging_profile(self, request: Any, now: float) -> Payload:
-        return v16.ClearChargingProfileResponse(status=v16.ClearChargingProfileStatus.UNKNOWN)
+    # -- smart charging (1.6 section 3.13, 5.5, 5.7, 5.16) -------------------------------------
 
-    def answer_set_charging_profile(self, request: Any, now: float) -> Payload:
-        return v16.SetChargingProfileResponse(status=v16.ChargingProfileStatus.NOT_SUPPORTED)
+    def _setting(self, key: str, default: int) -> int:
+        entry = self.configuration.get(key)
+        try:
+            return int(entry[0]) if entry is not None else default
+        except ValueError:
+            return default
 
-    def answer_get_composite_schedule(self, request: Any, now: float) -> Payload:
-        return v16.GetCompositeScheduleResponse(status=v16.GetCompositeScheduleStatus.REJECTED)
+    def new_charging_profiles(self) -> sc.ChargingProfiles:
+        entry = self.configuration.get("ChargingScheduleAllowedChargingRateUnit")
+        names = entry[0] if entry is not None else "Current,Power"
+        units = [_RATE_UNITS[n.strip()] for n in names.split(",") if n.strip() in _RATE_UNITS]
+        units = units or [sc.Unit.A, sc.Unit.W]
+        return sc.ChargingProfiles(
+            version="1.6",
+            evse_count=len(self.connectors),
+            allowed_units=units,
+            max_stack_level=self._setting("ChargeProfileMaxStackLevel", 8),
+            max_profiles=self._setting("MaxChargingProfilesInstalled", 16),
+            periods_max=self._setting("ChargingScheduleMaxPeriods", 24),
+            default_unit=units[0],
+        )
+
+    def answer_set_charging_profile(
+        self, request: v16.SetChargingProfileRequest, now: float
+    ) -> Payload:
+        response = sc.set_profile_v16(self.charging_profiles(), request, self.wall(now))
+        if response.status == v16.ChargingProfileStatus.ACCEPTED:
+            self.apply_limits(now)
+        return response
+
+    def answer_clear_charging_profile(
+        self, request: v16.ClearChargingProfileRequest, now: float
+    ) -> Payload:
+        response = sc.clear_v16(self.charging_profiles(), request)
+        if response.status == v16.ClearChargingProfileStatus.ACCEPTED:
+            self.apply_limits(now)
+        return response
+
+    def answer_get_composite_schedule(
+        self, request: v16.GetCompositeScheduleRequest, now: float
+    ) -> Payload:
+        evses = len(self.connectors) if request.connector_id == 0 else 1
+        return sc.composite_v16(
+            self.charging_profiles(),
+            request,
+            self.wall(now),
+            max_watts=EVSE_MAX_WATTS * evses,
+            phases=EV_PHASES,
+        )
 
     def answer_get_diagnostics(self, request: Any, now: float) -> Payload:
         return v16.GetDiagnosticsResponse()  # no file name: nothing to upload

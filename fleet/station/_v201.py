@@ -10,7 +10,10 @@ from typing import Any
 import msgspec
 
 from fleet.ocpp import OcppVersion, Payload, v201
+from fleet.station import _smart_charging as sc
 from fleet.station._machine import (
+    EV_PHASES,
+    EVSE_MAX_WATTS,
     Connector,
     ConnectorState,
     Observer,
@@ -77,6 +80,14 @@ _DEVICE_MODEL = {
         "ItemsPerMessage",
     ): ("50", True),
     ("ChargingStation", "AvailabilityState"): ("Available", True),
+    # Smart charging (K01): what the charging profile store allows. Entries is the
+    # ChargingProfiles instance of the spec's variable.
+    ("SmartChargingCtrlr", "Available"): ("true", True),
+    ("SmartChargingCtrlr", "Enabled"): ("true", False),
+    ("SmartChargingCtrlr", "Entries"): ("16", True),
+    ("SmartChargingCtrlr", "PeriodsPerSchedule"): ("24", True),
+    ("SmartChargingCtrlr", "ProfileStackLevel"): ("8", True),
+    ("SmartChargingCtrlr", "RateUnit"): ("A,W", True),
 }
 _INTEGER_VARIABLES = frozenset(
     {
@@ -90,6 +101,10 @@ _INTEGER_VARIABLES = frozenset(
         ("TxCtrlr", "EVConnectionTimeOut"),
     }
 )
+
+
+_SMART_CHARGING_ENABLED = ("SmartChargingCtrlr", "Enabled")
+_RATE_UNITS = {"A": sc.Unit.A, "W": sc.Unit.W}
 
 
 def _variable_defaults(settings: StationSettings) -> dict[tuple[str, str], tuple[str, bool]]:
@@ -536,6 +551,11 @@ class StationMachine201(StationMachine):
             )
         if entry[1]:
             return v201.SetVariableStatusEnum.REJECTED
+        if key == _SMART_CHARGING_ENABLED:
+            if value not in ("true", "false"):
+                return v201.SetVariableStatusEnum.REJECTED
+            if self.smart_charging is not None:
+                self.smart_charging.enabled = value == "true"
         if key in _INTEGER_VARIABLES:
             try:
                 number = int(value)
@@ -635,7 +655,71 @@ class StationMachine201(StationMachine):
             ]
         )
 
-    # What a station without reservations, smart charging, displays, monitoring, local
+    # -- smart charging (functional block K) ---------------------------------------------------
+
+    def _setting(self, variable: str, default: int) -> int:
+        entry = self.variables.get(("SmartChargingCtrlr", variable))
+        try:
+            return int(entry[0]) if entry is not None else default
+        except ValueError:
+            return default
+
+    def new_charging_profiles(self) -> sc.ChargingProfiles:
+        entry = self.variables.get(("SmartChargingCtrlr", "RateUnit"))
+        names = entry[0] if entry is not None else "A,W"
+        units = [_RATE_UNITS[n.strip()] for n in names.split(",") if n.strip() in _RATE_UNITS]
+        units = units or [sc.Unit.A, sc.Unit.W]
+        enabled = self.variables.get(_SMART_CHARGING_ENABLED, ("true", False))[0] == "true"
+        return sc.ChargingProfiles(
+            version="2.0.1",
+            evse_count=len(self.connectors),
+            allowed_units=units,
+            max_stack_level=self._setting("ProfileStackLevel", 8),
+            max_profiles=self._setting("Entries", 16),
+            periods_max=self._setting("PeriodsPerSchedule", 24),
+            enabled=enabled,
+            default_unit=units[0],
+        )
+
+    def answer_set_charging_profile(
+        self, request: v201.SetChargingProfileRequest, now: float
+    ) -> Payload:
+        response = sc.set_profile_v201(self.charging_profiles(), request, self.wall(now))
+        if response.status == v201.ChargingProfileStatusEnum.ACCEPTED:
+            self.apply_limits(now)
+        return response
+
+    def answer_clear_charging_profile(
+        self, request: v201.ClearChargingProfileRequest, now: float
+    ) -> Payload:
+        response = sc.clear_v201(self.charging_profiles(), request)
+        if response.status == v201.ClearChargingProfileStatusEnum.ACCEPTED:
+            self.apply_limits(now)
+        return response
+
+    def answer_get_charging_profiles(
+        self, request: v201.GetChargingProfilesRequest, now: float
+    ) -> Payload:
+        """K09: the answer, then the ReportChargingProfiles it announces (what the CSMS asked
+        for, so they may go while Pending, as GetBaseReport's NotifyReport)."""
+        response, reports = sc.get_profiles_v201(self.charging_profiles(), request)
+        for report in reports:
+            self.send_requested("ReportChargingProfiles", report, now)
+        return response
+
+    def answer_get_composite_schedule(
+        self, request: v201.GetCompositeScheduleRequest, now: float
+    ) -> Payload:
+        evses = len(self.connectors) if request.evse_id == 0 else 1
+        return sc.composite_v201(
+            self.charging_profiles(),
+            request,
+            self.wall(now),
+            max_watts=EVSE_MAX_WATTS * evses,
+            phases=EV_PHASES,
+        )
+
+    # What a station without reservations, displays, monitoring, local
     # lists, firmware or certificate management answers: valid refusals.
 
     def answer_cancel_reservation(self, request: Any, now: float) -> Payload:
@@ -646,9 +730,6 @@ class StationMachine201(StationMachine):
 
     def answer_certificate_signed(self, request: Any, now: float) -> Payload:
         return v201.CertificateSignedResponse(status=v201.CertificateSignedStatusEnum.REJECTED)
-
-    def answer_clear_charging_profile(self, request: Any, now: float) -> Payload:
-        return v201.ClearChargingProfileResponse(status=v201.ClearChargingProfileStatusEnum.UNKNOWN)
 
     def answer_clear_display_message(self, request: Any, now: float) -> Payload:
         return v201.ClearDisplayMessageResponse(status=v201.ClearMessageStatusEnum.UNKNOWN)
@@ -661,14 +742,6 @@ class StationMachine201(StationMachine):
 
     def answer_delete_certificate(self, request: Any, now: float) -> Payload:
         return v201.DeleteCertificateResponse(status=v201.DeleteCertificateStatusEnum.NOT_FOUND)
-
-    def answer_get_charging_profiles(self, request: Any, now: float) -> Payload:
-        return v201.GetChargingProfilesResponse(
-            status=v201.GetChargingProfileStatusEnum.NO_PROFILES
-        )
-
-    def answer_get_composite_schedule(self, request: Any, now: float) -> Payload:
-        return v201.GetCompositeScheduleResponse(status=v201.GenericStatusEnum.REJECTED)
 
     def answer_get_display_messages(self, request: Any, now: float) -> Payload:
         return v201.GetDisplayMessagesResponse(status=v201.GetDisplayMessagesStatusEnum.UNKNOWN)
@@ -697,9 +770,6 @@ class StationMachine201(StationMachine):
 
     def answer_send_local_list(self, request: Any, now: float) -> Payload:
         return v201.SendLocalListResponse(status=v201.SendLocalListStatusEnum.FAILED)
-
-    def answer_set_charging_profile(self, request: Any, now: float) -> Payload:
-        return v201.SetChargingProfileResponse(status=v201.ChargingProfileStatusEnum.REJECTED)
 
     def answer_set_display_message(self, request: Any, now: float) -> Payload:
         return v201.SetDisplayMessageResponse(status=v201.DisplayMessageStatusEnum.REJECTED)
