@@ -729,9 +729,13 @@ def _check_campaign_payload(action: str, payload: dict[str, Any]) -> None:
     try:
         adapter(action).request_to_legacy(request, link.request_where(action))
     except NotExpressible as problem:
-        field = "" if problem.field == action else f"{problem.field}: "
+        if problem.field == action:  # the whole action
+            raise _Invalid(
+                ("action",), f"OCPP 1.6 stations cannot get {action}: {problem.reason}"
+            ) from None
         raise _Invalid(
-            ("payload",), f"OCPP 1.6 stations cannot get this {action}: {field}{problem.reason}"
+            ("payload",),
+            f"OCPP 1.6 stations cannot get this {action}: {problem.field}: {problem.reason}",
         ) from None
 
 
