@@ -484,6 +484,7 @@ def _notes(fleet_run: FleetRun, failure: BaseException | None = None) -> list[st
             )
     if fleet_run.profile.csms == "embedded":
         notes.append("the embedded CSMS ran in the same process as the fleet")
+    notes.extend(fleet_run.campaign_notes())
     if fleet_run.shard is not None:
         notes.append(f"shard {fleet_run.shard} of the stations")
     return notes

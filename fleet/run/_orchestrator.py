@@ -23,10 +23,10 @@ from typing import Any
 import msgspec
 import trio
 
-from fleet.csms import EmbeddedCsms, run_fault_schedule
+from fleet.csms import CampaignRecord, EmbeddedCsms, run_campaigns, run_fault_schedule
 from fleet.metrics import Interval, Metrics
 from fleet.ocpp import OcppVersion
-from fleet.profile import Profile
+from fleet.profile import Profile, campaign_payload
 from fleet.run._protocol import FaultNotice, line_batches
 from fleet.station import (
     Reconnect,
@@ -197,6 +197,8 @@ class FleetRun:
         self.drained = True
         self.csms: EmbeddedCsms | None = None
         self.csms_url = profile.csms
+        # What each [[embedded.campaigns]] came to (filled as the run goes; see run_campaigns).
+        self.campaigns: list[CampaignRecord] = []
         self.started_at_wall: dt.datetime | None = None
         self.ended_at_wall: dt.datetime | None = None
         self.ended_at: float | None = None
@@ -269,6 +271,9 @@ class FleetRun:
             faults = trio.CancelScope()  # faults end with the run: they spare the drain
             if self.csms is not None and self.profile.embedded.faults:
                 nursery.start_soon(self._inject_faults, self.csms, start, faults)
+            campaigns = trio.CancelScope()  # so do the campaigns
+            if self.csms is not None and self.profile.embedded.campaigns:
+                nursery.start_soon(self._run_campaigns, self.csms, start, campaigns)
             stations = trio.open_nursery()
             async with stations as station_nursery:
                 ramp = trio.CancelScope()
@@ -277,6 +282,7 @@ class FleetRun:
                     await self._stop.wait()
                 ramp.cancel()
                 faults.cancel()
+                campaigns.cancel()
                 self.metrics.drain_started(trio.current_time())
                 await self._drain(station_nursery)
             nursery.cancel_scope.cancel(reason="run over")
@@ -475,6 +481,25 @@ class FleetRun:
                 start=start,
                 on_fault=self.metrics.fault_injected,
             )
+
+    async def _run_campaigns(
+        self, csms: EmbeddedCsms, start: float, scope: trio.CancelScope
+    ) -> None:
+        # Like the faults, campaigns end with the hold: they spare the drain.
+        with scope:
+            await run_campaigns(
+                csms,
+                self.profile.embedded.campaigns,
+                self.campaigns,
+                start=start,
+                seed=self.profile.seed,
+                payload_for=campaign_payload,
+            )
+
+    def campaign_notes(self) -> list[str]:
+        """One line per campaign of the embedded CSMS: sent, answers by status and error
+        code, timeouts, answer times (the run's summary and report notes show them)."""
+        return [record.summary() for record in self.campaigns]
 
     def _count_transaction_messages(self) -> None:
         # Per run, not per message: what each station produced, and what it still held

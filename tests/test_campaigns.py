@@ -1,0 +1,312 @@
+"""CSMS-initiated campaigns on the embedded CSMS (issue 15 item 8): the profile's
+``[[embedded.campaigns]]``, checked at load against both OCPP versions, and run through the
+generic API to 1.6 and 2.0.1 stations alike, counted by answer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fleet.csms import CampaignRecord
+from fleet.profile import ProfileError, campaign_payload, load_profile, parse_profile
+from fleet.run import FleetRun
+
+ROOT = Path(__file__).resolve().parent.parent
+MINIMAL = 'name = "t"\nduration = "30s"\n[stations]\ncount = 10\n'
+TX_DEFAULT_7KW = (
+    "{ evseId = 0, chargingProfile = { id = 1, stackLevel = 0, "
+    'chargingProfilePurpose = "TxDefaultProfile", chargingProfileKind = "Absolute", '
+    'chargingSchedule = [{ id = 1, chargingRateUnit = "W"SALES, '
+    "chargingSchedulePeriod = [{ startPeriod = 0, limit = 7000 }] }] } }"
+)
+SALES_TARIFF = (
+    ", salesTariff = { id = 1, salesTariffEntry = [{ relativeTimeInterval = { start = 0 } }] }"
+)
+
+
+def campaign(**keys: str) -> str:
+    """MINIMAL with one ``[[embedded.campaigns]]`` of these keys (TOML values as written)."""
+    lines = "\n".join(f"{key} = {value}" for key, value in keys.items())
+    return f"{MINIMAL}[[embedded.campaigns]]\n{lines}\n"
+
+
+def problem(text: str) -> str:
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(text, "x.toml")
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+# --- the profile ----------------------------------------------------------------------------
+
+
+def test_a_campaign_loads_with_its_durations_share_and_pace() -> None:
+    profile = parse_profile(
+        campaign(
+            at='"1m"',
+            every='"2m"',
+            action='"SetChargingProfile"',
+            payload=TX_DEFAULT_7KW.replace("SALES", ""),
+            share="0.3",
+            rate="50",
+        )
+    )
+    (loaded,) = profile.embedded.campaigns
+    assert (loaded.at, loaded.every, loaded.share, loaded.rate) == (60.0, 120.0, 0.3, 50.0)
+    assert loaded.action == "SetChargingProfile"
+    schedule = loaded.payload["chargingProfile"]["chargingSchedule"][0]
+    assert schedule["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 7000}]
+
+
+def test_a_campaign_defaults_to_all_stations_at_once_and_once() -> None:
+    text = campaign(
+        at="15", action='"TriggerMessage"', payload='{ requestedMessage = "Heartbeat" }'
+    )
+    (loaded,) = parse_profile(text).embedded.campaigns
+    assert (loaded.every, loaded.share, loaded.rate) == (None, None, None)
+
+
+def test_a_payload_1_6_cannot_carry_is_refused_at_load_with_the_field_named() -> None:
+    text = campaign(
+        at='"10s"',
+        action='"SetChargingProfile"',
+        payload=TX_DEFAULT_7KW.replace("SALES", SALES_TARIFF),
+    )
+    message = problem(text)
+    assert message.startswith("x.toml: embedded.campaigns[0].payload: OCPP 1.6 stations cannot")
+    assert "chargingProfile.chargingSchedule[0].salesTariff" in message
+    assert "sales tariffs" in message
+
+
+def test_an_action_1_6_does_not_have_is_refused_at_load() -> None:
+    text = campaign(
+        at="1",
+        action='"SetMonitoringLevel"',
+        payload="{ severity = 5 }",
+    )
+    message = problem(text)
+    assert message == (
+        "x.toml: embedded.campaigns[0].action: OCPP 1.6 stations cannot get "
+        "SetMonitoringLevel: OCPP 1.6 has no such action"
+    )
+
+
+@pytest.mark.parametrize(
+    ("keys", "where", "words"),
+    [
+        ({"action": '"Heartbeat"'}, "embedded.campaigns[0].action", "an OCPP 2.0.1 action a CSMS"),
+        ({"action": '"Nonsense"'}, "embedded.campaigns[0].action", "an OCPP 2.0.1 action a CSMS"),
+        (
+            {"action": '"TriggerMessage"', "payload": '{ requestedMessage = "Bogus" }'},
+            "embedded.campaigns[0].payload",
+            "not a valid OCPP 2.0.1 TriggerMessage request: Invalid enum value 'Bogus' at "
+            "requestedMessage",
+        ),
+        (
+            {"action": '"TriggerMessage"', "payload": "{}"},
+            "embedded.campaigns[0].payload",
+            "requestedMessage",
+        ),
+        (
+            {"action": '"Reset"', "payload": '{ type = "Immediate" }', "rate": "0"},
+            "embedded.campaigns[0].rate",
+            "> 0",
+        ),
+        (
+            {"action": '"Reset"', "payload": '{ type = "Immediate" }', "share": "1.5"},
+            "embedded.campaigns[0].share",
+            "<= 1",
+        ),
+        (
+            {"action": '"Reset"', "payload": '{ type = "Immediate" }', "every": "0"},
+            "embedded.campaigns[0].every",
+            "> 0",
+        ),
+        ({"action": '"Reset"', "payload": '{ type = "Immediate" }', "ta": "1"}, "ta", ""),
+    ],
+)
+def test_bad_campaigns_are_one_line_naming_the_field(
+    keys: dict[str, str], where: str, words: str
+) -> None:
+    message = problem(campaign(at='"5s"', **keys))
+    assert where in message
+    assert words in message
+
+
+def test_a_campaign_needs_a_time_and_an_action() -> None:
+    assert "at" in problem(campaign(action='"Reset"', payload='{ type = "Immediate" }'))
+    assert "action" in problem(campaign(at="1"))
+
+
+def test_the_station_placeholder_is_replaced_in_every_string() -> None:
+    payload = {"vendorId": "x-{station}", "data": ["{station}", 3], "n": {"m": "{station}!"}}
+    assert campaign_payload(payload, "CP-7") == {
+        "vendorId": "x-CP-7",
+        "data": ["CP-7", 3],
+        "n": {"m": "CP-7!"},
+    }
+    text = campaign(at="1", action='"DataTransfer"', payload='{ vendorId = "{station}" }')
+    assert parse_profile(text).embedded.campaigns[0].payload == {"vendorId": "{station}"}
+
+
+def test_the_example_profile_has_both_campaigns() -> None:
+    profile = load_profile(ROOT / "profiles" / "campaign.toml")
+    assert profile.stations.count == 20
+    assert profile.stations.versions == {"1.6": 0.5, "2.0.1": 0.5}
+    charging, trigger = profile.embedded.campaigns
+    assert (charging.action, charging.at, charging.share) == ("SetChargingProfile", 10.0, 0.3)
+    period = charging.payload["chargingProfile"]["chargingSchedule"][0]
+    assert period["chargingRateUnit"] == "W"
+    assert period["chargingSchedulePeriod"][0]["limit"] == 7000
+    assert (trigger.action, trigger.at, trigger.share) == ("TriggerMessage", 15.0, None)
+    assert profile.duration + profile.timeouts.drain < 60
+
+
+def test_campaigns_are_in_the_json_schema() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fleet", "profile", "schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert '"CampaignSection"' in result.stdout
+    assert "OCPP 2.0.1 wire form" in result.stdout
+
+
+# --- a run ----------------------------------------------------------------------------------
+
+
+def run_profile(campaigns: str, *, count: int = 10, duration: str = "4s") -> str:
+    return (
+        f'name = "t"\nduration = "{duration}"\nseed = 7\n'
+        f'[stations]\ncount = {count}\nversions = {{ "1.6" = 0.5, "2.0.1" = 0.5 }}\n'
+        "[ramp]\nrate = 100\n"
+        '[session]\nfirst_start = "0s"\nlength = "1h"\nmeter_interval = "1s"\n'
+        '[timeouts]\ndrain = "5s"\n' + campaigns
+    )
+
+
+def answered_everything(record: CampaignRecord) -> None:
+    assert record.answered == record.sent
+    assert record.timeouts == record.lost == record.not_expressible == 0
+    assert len(record.answer_times) == record.sent
+    assert all(0 <= seconds < 5 for seconds in record.answer_times)
+
+
+@pytest.mark.deadline(60)
+async def test_campaigns_reach_stations_of_both_versions_and_count_their_answers() -> None:
+    text = run_profile(
+        "[[embedded.campaigns]]\n"
+        'at = "1s"\naction = "TriggerMessage"\n'
+        'payload = { requestedMessage = "StatusNotification" }\n'
+        "[[embedded.campaigns]]\n"
+        'at = "1.5s"\naction = "SetChargingProfile"\nshare = 0.6\nrate = 20\n'
+        f"payload = {TX_DEFAULT_7KW.replace('SALES', '')}\n"
+    )
+    run = FleetRun(parse_profile(text))
+    await run.run()
+    trigger, charging = run.campaigns
+    assert (trigger.name, trigger.action) == ("campaign-1", "TriggerMessage")
+    assert trigger.rounds == 1
+    assert trigger.sent == 10
+    assert trigger.sent_by_version == {"1.6": 5, "2.0.1": 5}
+    answered_everything(trigger)
+    # Both versions' stations can send a StatusNotification when asked.
+    assert trigger.statuses == {"Accepted": 10}
+    assert not trigger.errors
+
+    assert (charging.name, charging.action, charging.rounds) == (
+        "campaign-2",
+        "SetChargingProfile",
+        1,
+    )
+    assert charging.sent == 6  # 60 % of 10, a seeded choice
+    assert set(charging.sent_by_version) <= {"1.6", "2.0.1"}
+    assert sum(charging.sent_by_version.values()) == 6
+    answered_everything(charging)
+    # Whatever the stations answer today (Accepted, Rejected, NotSupported...), each answer
+    # is counted once, by its status or its CALLERROR code.
+    assert sum(charging.statuses.values()) + sum(charging.errors.values()) == 6
+    assert set(charging.statuses) <= {"Accepted", "Rejected", "NotSupported"}
+
+    notes = run.campaign_notes()
+    assert notes[0].startswith("campaign-1 TriggerMessage: 10 sent in 1 round(s) (1.6 5, 2.0.1 5)")
+    assert "answers: Accepted 10" in notes[0]
+    assert "answer time p50" in notes[0]
+    assert notes[1].startswith("campaign-2 SetChargingProfile: 6 sent in 1 round(s)")
+
+
+@pytest.mark.deadline(60)
+async def test_a_campaign_repeats_and_keeps_its_pace() -> None:
+    text = run_profile(
+        "[[embedded.campaigns]]\n"
+        'at = "1s"\nevery = "1.5s"\naction = "TriggerMessage"\nrate = 10\n'
+        'payload = { requestedMessage = "Heartbeat" }\n',
+        duration="4s",
+    )
+    run = FleetRun(parse_profile(text))
+    await run.run()
+    (record,) = run.campaigns
+    # At 1 s and 2.5 s; the one due at 4 s is cut by the end of the hold (or just made).
+    assert record.rounds in (2, 3)
+    assert record.sent >= 20
+    assert record.sent % 10 == 0 or record.rounds == 3
+    assert record.statuses["Accepted"] >= 20
+    assert record.timeouts == 0
+
+
+@pytest.mark.deadline(60)
+async def test_the_same_seed_chooses_the_same_stations() -> None:
+    text = run_profile(
+        "[[embedded.campaigns]]\n"
+        'at = "0.5s"\naction = "TriggerMessage"\nshare = 0.4\n'
+        'payload = { requestedMessage = "Heartbeat" }\n',
+        duration="1.5s",
+    )
+    chosen = []
+    for _ in range(2):
+        run = FleetRun(parse_profile(text))
+        await run.run()
+        (record,) = run.campaigns
+        assert record.sent == 4
+        chosen.append(dict(record.sent_by_version))
+    assert chosen[0] == chosen[1]
+
+
+def test_fleet_run_prints_each_campaign_in_its_summary(tmp_path: Path) -> None:
+    profile = tmp_path / "c.toml"
+    profile.write_text(
+        run_profile(
+            "[[embedded.campaigns]]\n"
+            'at = "0.5s"\naction = "TriggerMessage"\n'
+            'payload = { requestedMessage = "StatusNotification" }\n',
+            count=4,
+            duration="2s",
+        ),
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fleet",
+            "run",
+            str(profile),
+            "--quiet",
+            "--out",
+            str(tmp_path / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "note: campaign-1 TriggerMessage: 4 sent in 1 round(s) (1.6 2, 2.0.1 2)" in (
+        result.stdout
+    )
+    assert "answers: Accepted 4" in result.stdout
