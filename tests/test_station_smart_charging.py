@@ -299,3 +299,39 @@ def test_a_station_without_profiles_has_no_store_and_no_limit_timer() -> None:
     h.run_until(100.0)
     assert h.machine.smart_charging is None
     assert h.machine.limit_change_at == float("inf")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_reset_drops_tx_profiles_and_keeps_the_rest(version: str) -> None:
+    h = harness(version)
+    tx = h.machine.connectors[0].transaction_id
+    assert set_profile(h, profile_id=1, limit=7000.0).status == "Accepted"
+    answer = set_profile(h, purpose="TxProfile", evse=1, profile_id=2, transaction_id=tx)
+    assert answer.status == "Accepted"
+    reset = {"type": "Soft"} if version == "1.6" else {"type": "Immediate"}
+    assert call(h, "Reset", reset).status == "Accepted"
+    h.run_until(h.now + 1)
+    assert h.machine.ready_to_reboot
+    h.machine.disconnected(h.now)
+    h.machine.connected(h.now)
+    store = h.machine.smart_charging
+    assert store is not None and [p.id for p in store.profiles] == [1]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_offline_samples_before_a_change_keep_the_old_power(version: str) -> None:
+    """Offline, the session goes on and its samples queue; when the station catches up,
+    those due before the limit's change are at the old power, those after at the new."""
+    h = harness(version)
+    answer = set_profile(h, periods=[(0, 7000.0), (40, 4000.0)])
+    assert answer.status == "Accepted"
+    h.run_until(20.0)
+    h.machine.disconnected(h.now)
+    h.now = 70.0  # no connection until then: no timer runs
+    h.machine.connected(h.now)
+    h.run_until(72.0)
+    t0 = wall(h, 0).timestamp()
+    samples = [(t - t0, p) for t, _, p, _ in readings(h, 20.0)]
+    assert len(samples) >= 9
+    assert all(4000.0 < p <= 7000.0 for t, p in samples if t < 40)
+    assert all(p <= 4000.0 for t, p in samples if t >= 40)
