@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Final, Protocol
 
 from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
-from fleet.station._smart_charging import ChargingProfiles
+from fleet.station._smart_charging import ChargingProfiles, Profile
 
 __all__ = [
     "TRANSACTION_ACTIONS",
@@ -394,6 +394,8 @@ class StationMachine:
         # a profile pays nothing for them), and when the limit of a session changes next.
         self.smart_charging: ChargingProfiles | None = None
         self.limit_change_at = math.inf
+        # Connector id -> the TxProfile a start request carried, until its transaction runs.
+        self.start_profiles: dict[int, Profile] | None = None
 
     # -- driven by the actor ----------------------------------------------------------------
 
@@ -744,6 +746,12 @@ class StationMachine:
             self.smart_charging.start_transaction(
                 connector.id, str(connector.transaction_id), self.wall(now)
             )
+            if self.start_profiles:
+                profile = self.start_profiles.pop(connector.id, None)
+                if profile is not None:
+                    self.smart_charging.install_for_transaction(
+                        connector.id, profile, self.wall(now)
+                    )
             self.apply_limits(now)
         self.send_status(connector, now)
         if self.stopping:
@@ -778,6 +786,8 @@ class StationMachine:
 
     def _idle(self, connector: Connector, now: float) -> None:
         connector.transaction_id = None
+        if self.start_profiles:  # a start that never ran: its profile goes
+            self.start_profiles.pop(connector.id, None)
         if not self.stopping and not self.reboot_requested:
             connector.wake_at = now + self.settings.idle.sample(self.rng)
 
@@ -808,6 +818,14 @@ class StationMachine:
                         self.wall(connector.started_at),
                     )
         return store
+
+    def hold_start_profile(self, connector: Connector, profile: Profile) -> None:
+        """Keep the TxProfile of a remote start for its transaction (installed when it
+        runs: 1.6 5.11, 2.0.1 F01; it carries no transactionId, F01.FR.11)."""
+        self.charging_profiles()
+        if self.start_profiles is None:
+            self.start_profiles = {}
+        self.start_profiles[connector.id] = profile
 
     def apply_limits(self, now: float) -> None:
         """Set every charging session's power to min(the EV's, the limit at `now`), the

@@ -304,6 +304,12 @@ class StationMachine16(StationMachine):
             or not self.booted
         ):
             return v16.RemoteStartTransactionResponse(status=v16.RemoteStartStopStatus.REJECTED)
+        if request.charging_profile is not msgspec.UNSET:
+            # 5.11: a profile here is the transaction's, so its purpose must be TxProfile.
+            profile = sc.profile_from_v16(connector.id, request.charging_profile)
+            if profile.purpose is not sc.Purpose.TX:
+                return v16.RemoteStartTransactionResponse(status=v16.RemoteStartStopStatus.REJECTED)
+            self.hold_start_profile(connector, profile)
         self.remote_start(connector, request.id_tag, now)
         return v16.RemoteStartTransactionResponse(status=v16.RemoteStartStopStatus.ACCEPTED)
 

@@ -366,6 +366,17 @@ class StationMachine201(StationMachine):
             return v201.RequestStartTransactionResponse(
                 status=v201.RequestStartStopStatusEnum.REJECTED
             )
+        if request.charging_profile is not msgspec.UNSET:
+            # F01: the transaction's TxProfile, without a transactionId (F01.FR.11).
+            given = request.charging_profile
+            if (
+                given.charging_profile_purpose is not v201.ChargingProfilePurposeEnum.TX_PROFILE
+                or given.transaction_id is not msgspec.UNSET
+            ):
+                return v201.RequestStartTransactionResponse(
+                    status=v201.RequestStartStopStatusEnum.REJECTED
+                )
+            self.hold_start_profile(connector, sc.profile_from_v201(connector.id, given))
         connector.remote_start_id = request.remote_start_id
         self.remote_start(connector, request.id_token.id_token, now)
         return v201.RequestStartTransactionResponse(
