@@ -335,3 +335,54 @@ def test_offline_samples_before_a_change_keep_the_old_power(version: str) -> Non
     assert len(samples) >= 9
     assert all(4000.0 < p <= 7000.0 for t, p in samples if t < 40)
     assert all(p <= 4000.0 for t, p in samples if t >= 40)
+
+
+def start_profile(version: str, *, purpose: str = "TxProfile", **extra: Any) -> dict[str, Any]:
+    schedule = {
+        "chargingRateUnit": "W",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 5000}],
+    }
+    profile: dict[str, Any] = {
+        "stackLevel": 0,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Relative",
+        **extra,
+    }
+    if version == "1.6":
+        return profile | {"chargingProfileId": 9, "chargingSchedule": schedule}
+    return profile | {"id": 9, "chargingSchedule": [schedule | {"id": 1}]}
+
+
+def remote_start(h: Harness, profile: dict[str, Any]) -> Any:
+    if h.module is v16:
+        return call(h, "RemoteStartTransaction", {"idTag": "REMOTE", "chargingProfile": profile})
+    token = {"idToken": "REMOTE", "type": "ISO14443"}
+    payload = {"idToken": token, "remoteStartId": 4, "chargingProfile": profile}
+    return call(h, "RequestStartTransaction", payload)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_remote_start_s_tx_profile_limits_its_transaction(version: str) -> None:
+    h = Harness(
+        version,
+        connectors=1,
+        first_start=Distribution.constant(1000),
+        length=Distribution.constant(1000),
+    )
+    h.machine.connected(0.0)
+    h.run_until(2.0)
+    assert remote_start(h, start_profile(version, purpose="TxDefaultProfile")).status == "Rejected"
+    if version == "2.0.1":  # F01.FR.11: no transactionId on it
+        refused = remote_start(h, start_profile(version, transactionId="x"))
+        assert refused.status == "Rejected"
+    assert remote_start(h, start_profile(version)).status == "Accepted"
+    h.run_until(60.0)
+    connector = h.machine.connectors[0]
+    assert connector.state is ConnectorState.CHARGING
+    store = h.machine.smart_charging
+    assert store is not None
+    assert [(p.id, p.transaction_id) for p in store.profiles] == [
+        (9, str(connector.transaction_id))
+    ]
+    samples = readings(h, 2.0)
+    assert len(samples) >= 10 and all(r[2] <= 5000.0 for r in samples)
