@@ -7,10 +7,14 @@ answers); the CSMS's smart charging calls go straight to `on_call`, as the actor
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from fleet.ocpp import v16
 from fleet.profile import Distribution
@@ -386,3 +390,75 @@ def test_a_remote_start_s_tx_profile_limits_its_transaction(version: str) -> Non
     ]
     samples = readings(h, 2.0)
     assert len(samples) >= 10 and all(r[2] <= 5000.0 for r in samples)
+
+
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("set"),
+            st.integers(0, 2),  # EVSE (0: both)
+            st.integers(1, 30),  # first limit, kW
+            st.integers(1, 200),  # second period's start, s
+            st.integers(1, 30),  # its limit, kW
+            st.sampled_from(["W", "A"]),
+        ),
+        st.tuples(st.just("clear")),
+        st.tuples(st.just("wait"), st.floats(0.5, 90.0)),
+    ),
+    max_size=12,
+)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@given(ops=_OPS)
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_session_s_power_is_always_the_ev_s_capped_by_the_limit(version: str, ops) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the CSMS sets and clears, and whenever: every charging session's level is
+    min(the EV's, the limit now / 1.03), its samples never above the limit, and the
+    register never goes down."""
+    h = harness(version, connectors=2, length=Distribution.constant(120))
+    profile_id = 0
+    for op in ops:
+        if op[0] == "set":
+            _, evse, first, start, second, unit = op
+            profile_id += 1
+            scale = 1000.0 if unit == "W" else 1000.0 / (3 * 230)
+            set_profile(
+                h,
+                evse=evse,
+                unit=unit,
+                profile_id=profile_id,
+                periods=[(0, round(first * scale, 1)), (start, round(second * scale, 1))],
+            )
+        elif op[0] == "clear":
+            clear_all(h)
+        else:
+            h.run_until(h.now + op[1])
+        store = h.machine.smart_charging
+        at = h.machine.wall(h.now)
+        for c in h.machine.connectors:
+            if c.state is not ConnectorState.CHARGING or store is None:
+                continue
+            limit = store.limit_at(c.id, at)
+            want = c.ev_power_w
+            if limit is not None:
+                want = min(want, limit.cap_watts(3, store.voltage) / 1.03)
+            assert c.power_w == pytest.approx(want, rel=0.031)  # <= 3 % under at a bound
+            assert c.power_w <= want + 1e-6
+    samples = readings(h, 8.0)
+    for c in (1, 2):
+        mine = [r for r, item in zip(samples, _sample_items(h), strict=True) if item == c]
+        assert all(b[1] >= a[1] for a, b in itertools.pairwise(mine))
+
+
+def _sample_items(h: Harness) -> list[int]:
+    """The connector of each sample `readings(h, 8.0)` returns, in the same order."""
+    out = []
+    for at, item in h.sent:
+        if at < 8.0:
+            continue
+        periodic_16 = item.action == "MeterValues" and h.module is v16
+        updated = item.action == "TransactionEvent" and item.payload.event_type == "Updated"
+        if periodic_16 or updated:
+            out.append(item.connector)
+    return out
