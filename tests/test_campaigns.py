@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fleet.csms import CampaignRecord
+from fleet.metrics import read_report
 from fleet.profile import ProfileError, campaign_payload, load_profile, parse_profile
 from fleet.run import FleetRun
 
@@ -324,3 +325,26 @@ def test_fleet_run_prints_each_campaign_in_its_summary(tmp_path: Path) -> None:
         result.stdout
     )
     assert "answers: Accepted 4" in result.stdout
+
+
+def test_with_workers_the_parent_runs_the_campaigns(tmp_path: Path) -> None:
+    profile = tmp_path / "c.toml"
+    profile.write_text(
+        run_profile(
+            "[[embedded.campaigns]]\n"
+            'at = "1s"\naction = "TriggerMessage"\n'
+            'payload = { requestedMessage = "StatusNotification" }\n',
+            count=6,
+            duration="3s",
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "r.json"
+    command = [sys.executable, "-m", "fleet", "run", str(profile), "--quiet", "--workers", "2"]
+    result = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, timeout=90, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    line = "campaign-1 TriggerMessage: 6 sent in 1 round(s) (1.6 3, 2.0.1 3); answers: Accepted 6"
+    assert f"note: {line}" in result.stdout
+    assert any(note.startswith(line) for note in read_report(out).notes)

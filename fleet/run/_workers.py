@@ -25,9 +25,9 @@ from pathlib import Path
 import msgspec
 import trio
 
-from fleet.csms import EmbeddedCsms, run_fault_schedule
+from fleet.csms import CampaignRecord, EmbeddedCsms, run_campaigns, run_fault_schedule
 from fleet.metrics import FaultRecord, Interval, Report, read_report
-from fleet.profile import Profile, redacted
+from fleet.profile import Profile, campaign_payload, redacted
 from fleet.report import merge, merge_intervals
 from fleet.run._orchestrator import Shard, embedded_csms
 from fleet.run._protocol import FaultNotice, FaultsHeard, line_batches
@@ -111,6 +111,7 @@ class WorkersRun:
         self._workers_started = trio.Event()
         self._workers_start = 0.0  # trio clock
         self.faults: list[tuple[str, float, float]] = []  # kind, amount, seconds from start
+        self.campaigns: list[CampaignRecord] = []  # [[embedded.campaigns]], run by the parent
         self._processes: list[trio.Process] = []
         self._latest: dict[int, float] = {}  # worker -> its latest interval's t
         self._pending: dict[int, dict[int, Interval]] = {}  # second -> worker -> interval
@@ -132,6 +133,8 @@ class WorkersRun:
                 nursery.start_soon(self._forward_signals)
                 if self.csms is not None and self.profile.embedded.faults:
                     nursery.start_soon(self._inject_faults, self.csms)
+                if self.csms is not None and self.profile.embedded.campaigns:
+                    nursery.start_soon(self._run_campaigns, self.csms)
                 async with trio.open_nursery() as workers:
                     for j, outcome in enumerate(self.outcomes):
                         out = Path(folder) / f"worker-{j}.json"
@@ -170,6 +173,20 @@ class WorkersRun:
                 start=start,
                 on_fault=heard,
                 before_fault=self._tell_workers,
+            )
+
+    async def _run_campaigns(self, csms: EmbeddedCsms) -> None:
+        # On the workers' clock and within the run's duration, as the faults.
+        await self._workers_started.wait()
+        start = self._workers_start
+        with trio.move_on_at(start + self.profile.duration):
+            await run_campaigns(
+                csms,
+                self.profile.embedded.campaigns,
+                self.campaigns,
+                start=start,
+                seed=self.profile.seed,
+                payload_for=campaign_payload,
             )
 
     async def _tell_workers(self, kind: str, amount: float) -> None:
@@ -289,6 +306,7 @@ def merge_worker_reports(run: WorkersRun, name: str) -> Report:
     notes.append(f"run by {run.count} worker processes (shards {', '.join(_shards(run))})")
     if run.csms is not None:
         notes.append("the embedded CSMS ran in the parent process, the stations in the workers")
+    notes += [record.summary() for record in run.campaigns]
     notes += [
         f"incomplete: {o.describe()}; its stations are missing" for o in run.outcomes if o.died
     ]
