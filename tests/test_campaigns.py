@@ -4,14 +4,20 @@ generic API to 1.6 and 2.0.1 stations alike, counted by answer."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import trio
 
-from fleet.csms import CampaignRecord
+import fleet.toolkit as tk
+from fleet.csms import CampaignRecord, open_csms, run_campaigns
 from fleet.metrics import read_report
+from fleet.ocpp import CallError, ErrorCode, v201
 from fleet.profile import ProfileError, campaign_payload, load_profile, parse_profile
 from fleet.run import FleetRun
 
@@ -348,3 +354,72 @@ def test_with_workers_the_parent_runs_the_campaigns(tmp_path: Path) -> None:
     line = "campaign-1 TriggerMessage: 6 sent in 1 round(s) (1.6 3, 2.0.1 3); answers: Accepted 6"
     assert f"note: {line}" in result.stdout
     assert any(note.startswith(line) for note in read_report(out).notes)
+
+
+# --- the campaign runner on its own ---------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Campaign:
+    """A campaign as `run_campaigns` takes it (a profile's `CampaignSection` is one)."""
+
+    at: float
+    action: str
+    payload: dict[str, Any]
+    every: float | None = None
+    share: float | None = None
+    rate: float | None = None
+
+
+class Answers(tk.GenericChargePointHandlers):
+    """One way of answering a Reset per station; DataTransfers noted."""
+
+    def __init__(self, how: str, seen: list[str]) -> None:
+        self.how = how
+        self.seen = seen
+
+    async def on_reset(self, request: v201.ResetRequest) -> v201.ResetResponse:
+        if self.how == "error":
+            raise CallError(ErrorCode.NOT_SUPPORTED, "no resets here")
+        if self.how == "silent":
+            await trio.sleep_forever()
+        return v201.ResetResponse(status=v201.ResetStatusEnum(self.how))
+
+    def on_data_transfer(self, request: v201.DataTransferRequest) -> v201.DataTransferResponse:
+        self.seen.append(request.vendor_id)
+        return v201.DataTransferResponse(status=v201.DataTransferStatusEnum.ACCEPTED)
+
+
+async def test_answers_errors_and_timeouts_are_counted_apart_and_placeholders_filled() -> None:
+    stations = {
+        "A16": ("1.6", "Accepted"),
+        "B201": ("2.0.1", "Accepted"),
+        "C201": ("2.0.1", "Rejected"),
+        "D16": ("1.6", "error"),
+        "E201": ("2.0.1", "silent"),
+    }
+    seen: list[str] = []
+    records: list[CampaignRecord] = []
+    campaigns = [
+        Campaign(at=0.0, action="Reset", payload={"type": "Immediate"}, rate=50),
+        Campaign(at=0.0, action="DataTransfer", payload={"vendorId": "v-{station}"}, share=0.4),
+    ]
+    async with open_csms(call_timeout=0.5) as csms, contextlib.AsyncExitStack() as stack:
+        for station_id, (version, how) in stations.items():
+            handlers = Answers(how, seen)
+            await stack.enter_async_context(
+                tk.connect(csms.url, station_id, version=version, handlers=handlers)
+            )
+        await run_campaigns(csms, campaigns, records, seed=3, payload_for=campaign_payload)
+    reset, data = records
+    assert reset.sent == 5
+    assert reset.sent_by_version == {"1.6": 2, "2.0.1": 3}
+    assert reset.statuses == {"Accepted": 2, "Rejected": 1}
+    assert reset.errors == {"NotSupported": 1}
+    assert reset.timeouts == 1
+    assert reset.answered == 4 and len(reset.answer_times) == 4
+    assert "CALLERROR NotSupported 1; timeouts 1" in reset.summary()
+    # 40 % of 5: two stations, each got its own id.
+    assert data.sent == 2 and data.statuses == {"Accepted": 2}
+    assert len(seen) == 2
+    assert set(seen) <= {f"v-{station}" for station in stations}
