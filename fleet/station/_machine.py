@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Final, Protocol
 
 from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
-from fleet.station._smart_charging import ChargingProfiles, Profile
+from fleet.station._smart_charging import ChargingProfiles, Limit, Profile
 
 __all__ = [
     "TRANSACTION_ACTIONS",
@@ -829,25 +829,35 @@ class StationMachine:
 
     def apply_limits(self, now: float) -> None:
         """Set every charging session's power to min(the EV's, the limit at `now`), the
-        register advanced to `now` at the old power first, and time the next change."""
+        register advanced to `now` at the old power first, and time the next change.
+
+        Sessions on several EVSEs share the station's limit (EVSE 0: the
+        ChargingStationMaxProfile / 1.6 ChargePointMaxProfile is for the whole station, 1.6
+        3.13.1, 2.0.1 K01): when their sum is above it, it is split evenly, no session
+        getting more than it would alone (the smaller ones' leftovers go to the others)."""
         store = self.smart_charging
         if store is None:
             return
         at = self.wall(now)
-        soonest = math.inf
+        changes: list[dt.datetime | None] = []
+        charging: list[tuple[Connector, float]] = []
         for connector in self.connectors:
             if connector.state is not ConnectorState.CHARGING or connector.stop_at < now:
                 continue
             limit = store.limit_at(connector.id, at)
-            power = connector.ev_power_w
-            if limit is not None:
-                cap = limit.cap_watts(EV_PHASES, store.voltage)
-                if cap < power * _UNDER_LIMIT:
-                    power = cap / _UNDER_LIMIT
+            charging.append((connector, _capped(limit, connector.ev_power_w, store.voltage)))
+            changes.append(store.next_change_after(connector.id, at))
+        if len(charging) > 1:
+            grid = store.limit_at(0, at)
+            changes.append(store.next_change_after(0, at))
+            if grid is not None:
+                charging = _share(charging, grid.cap_watts(EV_PHASES, store.voltage) / _UNDER_LIMIT)
+        for connector, power in charging:
             if power != connector.power_w:
                 self._advance_meter(connector, now)
                 connector.power_w = power
-            change = store.next_change_after(connector.id, at)
+        soonest = math.inf
+        for change in changes:
             if change is not None:
                 # On the trio clock, a little after the instant (wall() rounds to microseconds).
                 soonest = min(soonest, change.timestamp() - self.settings.wall_offset + 2e-6)
@@ -944,6 +954,30 @@ class StationMachine:
 
     def send_stop(self, connector: Connector, now: float, reason: str) -> None:
         raise NotImplementedError
+
+
+def _capped(limit: Limit | None, power: float, voltage: float) -> float:
+    """What an EV wanting `power` W takes under `limit` (just under it: see _UNDER_LIMIT)."""
+    if limit is not None:
+        cap = limit.cap_watts(EV_PHASES, voltage)
+        if cap < power * _UNDER_LIMIT:
+            return cap / _UNDER_LIMIT
+    return power
+
+
+def _share(sessions: list[tuple[Connector, float]], total: float) -> list[tuple[Connector, float]]:
+    """Split `total` W among sessions wanting the given powers: evenly, none above what it
+    wants, what the smaller ones leave going to the others."""
+    if sum(want for _, want in sessions) <= total:
+        return sessions
+    out: dict[int, float] = {}
+    left, n = total, len(sessions)
+    for connector, want in sorted(sessions, key=lambda s: s[1]):
+        got = min(want, left / n)
+        out[connector.id] = got
+        left -= got
+        n -= 1
+    return [(connector, out[connector.id]) for connector, _ in sessions]
 
 
 def answer_methods(cls: type, actions: Sequence[str]) -> dict[str, str]:
