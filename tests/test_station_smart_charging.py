@@ -462,3 +462,28 @@ def _sample_items(h: Harness) -> list[int]:
         if periodic_16 or updated:
             out.append(item.connector)
     return out
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_sessions_share_the_station_max_profile(version: str) -> None:
+    """Two sessions of 11 kW under a 12 kW station maximum (1.6 ChargePointMaxProfile, 2.0.1
+    ChargingStationMaxProfile: the whole station's) get half each; when one ends, the other
+    gets its 11 kW back, which is under 12 kW."""
+    h = harness(version, connectors=2)
+    purpose = "ChargePointMaxProfile" if version == "1.6" else "ChargingStationMaxProfile"
+    assert set_profile(h, purpose=purpose, limit=12_000.0).status == "Accepted"
+    since = h.now
+    h.run_until(60.0)
+    first, second = h.machine.connectors
+    assert first.power_w + second.power_w <= 12_000.0 / 1.03 + 1e-6
+    assert first.power_w == pytest.approx(second.power_w)
+    samples = readings(h, since)
+    assert len(samples) >= 16 and all(r[2] <= 6000.0 for r in samples)
+    assert composite(h, evse=0) == [(0, 12_000.0)]
+    tx = first.transaction_id
+    if version == "1.6":
+        stopped = call(h, "RemoteStopTransaction", {"transactionId": tx})
+    else:
+        stopped = call(h, "RequestStopTransaction", {"transactionId": tx})
+    assert stopped.status == "Accepted"
+    assert second.power_w == second.ev_power_w == 11_000.0
