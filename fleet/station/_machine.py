@@ -12,6 +12,12 @@ never sends, reads or sleeps (the actor in `_actor.py` does). Its life:
   connector a loop of charging sessions (see `TRANSITIONS`), with meter values while charging.
 - `stop(now)`: no new sessions; running ones stop; `finished` once everything is answered.
 
+Smart charging (`_smart_charging.py`): the CSMS's charging profiles go into a per-station
+`ChargingProfiles` store, made on first use. A session charges at min(the EV's power, the
+limit at that moment); `apply_limits` sets that on install, clear, transaction start and end,
+and at the store's `next_change_after` (the one `limit_change_at` timer), so the samples and
+the energy register follow. A station never given a profile has no store and that timer at inf.
+
 Transaction messages (1.6 StartTransaction, StopTransaction, MeterValues; 2.0.1
 TransactionEvent) have their own queue, as OCPP asks (1.6 section 4.9, 2.0.1 E13): they go in
 order, are kept while the station is offline (sessions go on metering and may end meanwhile),
