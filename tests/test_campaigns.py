@@ -403,6 +403,8 @@ async def test_answers_errors_and_timeouts_are_counted_apart_and_placeholders_fi
     campaigns = [
         Campaign(at=0.0, action="Reset", payload={"type": "Immediate"}, rate=50),
         Campaign(at=0.0, action="DataTransfer", payload={"vendorId": "v-{station}"}, share=0.4),
+        # 253 characters and the id: too long for a vendorId (255) on every station.
+        Campaign(at=0.0, action="DataTransfer", payload={"vendorId": "x" * 253 + "{station}"}),
     ]
     async with open_csms(call_timeout=0.5) as csms, contextlib.AsyncExitStack() as stack:
         for station_id, (version, how) in stations.items():
@@ -411,7 +413,7 @@ async def test_answers_errors_and_timeouts_are_counted_apart_and_placeholders_fi
                 tk.connect(csms.url, station_id, version=version, handlers=handlers)
             )
         await run_campaigns(csms, campaigns, records, seed=3, payload_for=campaign_payload)
-    reset, data = records
+    reset, data, too_long = records
     assert reset.sent == 5
     assert reset.sent_by_version == {"1.6": 2, "2.0.1": 3}
     assert reset.statuses == {"Accepted": 2, "Rejected": 1}
@@ -423,3 +425,6 @@ async def test_answers_errors_and_timeouts_are_counted_apart_and_placeholders_fi
     assert data.sent == 2 and data.statuses == {"Accepted": 2}
     assert len(seen) == 2
     assert set(seen) <= {f"v-{station}" for station in stations}
+    # Refused before sending, on either version: counted, not sent, and the run goes on.
+    assert (too_long.sent, too_long.invalid, too_long.answered) == (0, 5, 0)
+    assert "invalid 5" in too_long.summary()

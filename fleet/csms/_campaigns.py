@@ -14,11 +14,12 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+import msgspec
 import trio
 
 from fleet.csms._server import EmbeddedCsms
 from fleet.generic import NotExpressible
-from fleet.ocpp import CallError, OcppError
+from fleet.ocpp import CallError, LocalProtocolError, OcppError
 from fleet.toolkit import CallTimeout, ConnectionLost
 
 __all__ = ["CampaignRecord", "ScheduledCampaign", "run_campaigns"]
@@ -60,6 +61,8 @@ class CampaignRecord:
         timeouts: calls not answered within the CSMS's call timeout.
         lost: calls cut short by the connection closing.
         not_expressible: calls the station's version could not carry (nothing sent).
+        invalid: calls whose payload, placeholders filled, was no valid request (a
+            ``{station}`` too long for its field, say; nothing sent).
         answer_times: seconds from each call to its answer (CALLRESULT or CALLERROR).
     """
 
@@ -74,6 +77,7 @@ class CampaignRecord:
         self.timeouts = 0
         self.lost = 0
         self.not_expressible = 0
+        self.invalid = 0
         self.answer_times: list[float] = []
 
     @property
@@ -104,6 +108,7 @@ class CampaignRecord:
             ("timeouts", self.timeouts),
             ("lost", self.lost),
             ("not expressible", self.not_expressible),
+            ("invalid", self.invalid),
         ):
             if count:
                 parts.append(f"{label} {count}")
@@ -182,10 +187,15 @@ async def _send(session: Any, action: str, payload: Any, record: CampaignRecord)
     sent_at = trio.current_time()
     try:
         answer = await session.generic.call(action, payload)
-    except NotExpressible:  # nothing was sent after all (a mapping that needs state)
+    except (LocalProtocolError, msgspec.ValidationError) as problem:
+        # Nothing was sent after all: a mapping that needs state the link lacks, or a
+        # payload the placeholders made invalid.
         record.sent -= 1
         record.sent_by_version[_VERSIONS[session.version]] -= 1
-        record.not_expressible += 1
+        if isinstance(problem, NotExpressible):
+            record.not_expressible += 1
+        else:
+            record.invalid += 1
         return
     except CallError as error:
         record.errors[str(error.code)] += 1
