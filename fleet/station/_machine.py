@@ -18,6 +18,14 @@ limit at that moment); `apply_limits` sets that on install, clear, transaction s
 and at the store's `next_change_after` (the one `limit_change_at` timer), so the samples and
 the energy register follow. A station never given a profile has no store and that timer at inf.
 
+Reservations (`_reservations.py`) go the same way: a per-station `ReservationBook`, made on the
+first ReserveNow or CancelReservation, told the connectors' conditions whenever a connector
+changes (`sync_reservations`), its effects turned into status notifications (an Available
+connector it holds shows Reserved) and 2.0.1 ReservationStatusUpdates; its next expiry is the
+one `reservation_expiry_at` timer. A session may start on a reserved connector only with the
+reserved token (`may_start`); it carries the reservationId and uses the reservation when its
+start message is produced (`use_reservation`). A station never given a reservation has no book.
+
 Transaction messages (1.6 StartTransaction, StopTransaction, MeterValues; 2.0.1
 TransactionEvent) have their own queue, as OCPP asks (1.6 section 4.9, 2.0.1 E13): they go in
 order, are kept while the station is offline (sessions go on metering and may end meanwhile),
@@ -41,6 +49,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Final, Protocol
 
 from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
+from fleet.station._reservations import (
+    Check,
+    Condition,
+    Effect,
+    ReservationBook,
+    ReservationUpdate,
+    StatusChange,
+)
 from fleet.station._smart_charging import ChargingProfiles, Limit, Profile
 
 __all__ = [
@@ -301,6 +317,7 @@ class Connector:
         "metered_at",
         "power_w",
         "remote_start_id",
+        "reservation_id",
         "seq_no",
         "started_at",
         "state",
@@ -324,6 +341,7 @@ class Connector:
         self.transaction_id: Any = None
         self.seq_no = 0
         self.remote_start_id: int | None = None
+        self.reservation_id: int | None = None  # the reservation its session uses
 
     def move(self, event: SessionEvent) -> None:
         try:
@@ -402,6 +420,9 @@ class StationMachine:
         self.limit_change_at = math.inf
         # Connector id -> the TxProfile a start request carried, until its transaction runs.
         self.start_profiles: dict[int, Profile] | None = None
+        # Reservations: the book, made on first use, and when the next one expires.
+        self.reservations: ReservationBook | None = None
+        self.reservation_expiry_at = math.inf
 
     # -- driven by the actor ----------------------------------------------------------------
 
@@ -409,6 +430,10 @@ class StationMachine:
         """A connection is open: boot (again). A reboot, if one was asked for, is done."""
         if self.reboot_requested and self.smart_charging is not None:
             self.smart_charging.reboot()  # TxProfiles go; the rest persist (K01.FR.27)
+        if self.reboot_requested and self.reservations is not None:
+            # Reservations are not kept across a reboot (a choice; the boot reports afresh).
+            self.reservations.clear(self.reservation_conditions())
+            self.reservation_expiry_at = math.inf
         self.reboot_requested = False
         self.booted = False
         self.registration = None
@@ -442,6 +467,8 @@ class StationMachine:
         soonest = self.heartbeat_at
         if self.limit_change_at < soonest:
             soonest = self.limit_change_at
+        if self.reservation_expiry_at < soonest:
+            soonest = self.reservation_expiry_at
         for connector in self.connectors:
             soonest = min(soonest, connector.wake_at, connector.stop_at, connector.meter_at)
         return soonest
@@ -509,6 +536,9 @@ class StationMachine:
                 self.heartbeat_at += self.heartbeat_interval
         if self.limit_change_at <= now:
             self._limits_due(now)
+        if self.reservation_expiry_at <= now and self.reservations is not None:
+            effects = self.reservations.expire(now, self.reservation_conditions())
+            self.reservation_effects(effects, now)
         for connector in self.connectors:
             if booted and connector.wake_at <= now:
                 intended, connector.wake_at = connector.wake_at, math.inf
@@ -716,13 +746,19 @@ class StationMachine:
             connector.wake_at = intended + self.settings.idle.sample(self.rng)
             return
         connector.id_tag = self.rng.choice(self.settings.id_tags)
+        if not self.may_start(connector, connector.id_tag):
+            # Reserved for another token: this driver is refused (1.6 5.13, 2.0.1 H03.FR.05).
+            connector.wake_at = intended + self.settings.idle.sample(self.rng)
+            return
         if self.settings.authorize:
             connector.move(SessionEvent.START_DUE)
+            self.sync_reservations(intended, connector)
             self.send_status(connector, intended, preparing=True)
             self.send_authorize(connector, intended)
         else:
             connector.move(SessionEvent.START_DUE)
             connector.move(SessionEvent.AUTHORIZED)
+            self.sync_reservations(intended, connector)
             self.send_status(connector, intended, preparing=True)
             self.send_start(connector, intended)
 
@@ -731,6 +767,8 @@ class StationMachine:
             return
         if self.stopping or not accepted:
             connector.move(SessionEvent.REFUSED if not accepted else SessionEvent.STOP_DUE)
+            connector.reservation_id = None
+            self.sync_reservations(now, connector)
             self.send_status(connector, now)
             self._idle(connector, now)
             return
@@ -740,6 +778,7 @@ class StationMachine:
     def start_answered(self, connector: Connector, accepted: bool, now: float) -> None:
         if not accepted:
             connector.move(SessionEvent.START_FAILED)
+            self.sync_reservations(now, connector)
             self.send_status(connector, now)
             self._idle(connector, now)
             return
@@ -786,12 +825,14 @@ class StationMachine:
         connector.move(SessionEvent.STOPPED)
         if acknowledged:
             self.observer.session_stopped(now)
+        self.sync_reservations(now, connector)
         self.send_status(connector, now, finishing=True)
         self.send_status(connector, now)
         self._idle(connector, now)
 
     def _idle(self, connector: Connector, now: float) -> None:
         connector.transaction_id = None
+        connector.reservation_id = None
         if self.start_profiles:  # a start that never ran: its profile goes
             self.start_profiles.pop(connector.id, None)
         if not self.stopping and not self.reboot_requested:
@@ -882,18 +923,110 @@ class StationMachine:
                     self.send_meter_values(connector, intended)
             self.apply_limits(at)
 
+    # -- reservations ------------------------------------------------------------------------
+
+    def new_reservation_book(self) -> ReservationBook:
+        """A book configured from this station's configuration (each version says how)."""
+        raise NotImplementedError
+
+    def reservation_book(self) -> ReservationBook:
+        """The station's reservations, made on first use."""
+        book = self.reservations
+        if book is None:
+            book = self.reservations = self.new_reservation_book()
+        return book
+
+    def reservation_conditions(self) -> dict[int, Condition]:
+        """Each connector as reservations see it."""
+        out = {}
+        for c in self.connectors:
+            state = c.state
+            if state is ConnectorState.AVAILABLE:
+                out[c.id] = Condition.AVAILABLE
+            elif state is ConnectorState.UNAVAILABLE:
+                out[c.id] = Condition.UNAVAILABLE
+            else:
+                out[c.id] = Condition.OCCUPIED
+        return out
+
+    def is_reserved(self, connector: Connector) -> bool:
+        """The connector shows Reserved (it is Available and a reservation holds it)."""
+        book = self.reservations
+        return (
+            book is not None
+            and connector.state is ConnectorState.AVAILABLE
+            and connector.id in book.reserved()
+        )
+
+    def may_start(self, connector: Connector, id_tag: str) -> bool:
+        """May `id_tag` start a session on `connector`? Notes the reservation it would use."""
+        connector.reservation_id = None
+        book = self.reservations
+        if book is None or not len(book):
+            return True
+        check: Check = book.check(connector.id, id_tag, None, self.reservation_conditions())
+        connector.reservation_id = check.reservation_id
+        return check.allowed
+
+    def use_reservation(self, connector: Connector, now: float) -> None:
+        """The session's start message is produced: its reservation (if any) ends."""
+        reservation_id = connector.reservation_id
+        book = self.reservations
+        if reservation_id is None or book is None:
+            return
+        effects = book.use(reservation_id, self.reservation_conditions())
+        self.reservation_effects(effects, now, skip=connector.id)
+
+    def sync_reservations(self, now: float, own: Connector | None = None) -> None:
+        """A connector changed: the book re-derives what shows Reserved (and drops the
+        reservations of a connector now Unavailable). `own` sends its status itself."""
+        book = self.reservations
+        if book is None or (not len(book) and not book.reserved()):
+            return
+        effects = book.conditions_changed(self.reservation_conditions())
+        self.reservation_effects(effects, now, skip=own.id if own is not None else None)
+
+    def reservation_effects(
+        self, effects: tuple[Effect, ...], now: float, *, skip: int | None = None
+    ) -> None:
+        """Send what the book's effects say, and time its next expiry."""
+        for effect in effects:
+            if isinstance(effect, StatusChange):
+                connector = self.connector(effect.connector_id)
+                if connector is not None and effect.connector_id != skip:
+                    self.send_status(connector, now)
+            elif isinstance(effect, ReservationUpdate):
+                self.send_reservation_update(effect.reservation_id, effect.status, now)
+        book = self.reservations
+        expiry = book.next_expiry() if book is not None else None
+        self.reservation_expiry_at = math.inf if expiry is None else expiry
+
+    def send_reservation_update(self, reservation_id: int, status: str, now: float) -> None:
+        """A 2.0.1 ReservationStatusUpdate (1.6 has none)."""
+
     def connector(self, connector_id: int) -> Connector | None:
         if 1 <= connector_id <= len(self.connectors):
             return self.connectors[connector_id - 1]
         return None
 
-    def idle_connector(self) -> Connector | None:
-        return next((c for c in self.connectors if c.state is ConnectorState.AVAILABLE), None)
+    def idle_connector(self, id_tag: str | None = None) -> Connector | None:
+        """An Available connector (where `id_tag` may start, when given)."""
+        return next(
+            (
+                c
+                for c in self.connectors
+                if c.state is ConnectorState.AVAILABLE
+                and (id_tag is None or self.may_start(c, id_tag))
+            ),
+            None,
+        )
 
     def remote_start(self, connector: Connector, id_tag: str, now: float) -> None:
+        """Start a session the CSMS asked for (`may_start` said yes)."""
         connector.wake_at = math.inf
         connector.id_tag = id_tag
         connector.move(SessionEvent.REMOTE_START)
+        self.sync_reservations(now, connector)
         self.send_status(connector, now, preparing=True)
         self.send_start(connector, now)
 
@@ -904,10 +1037,12 @@ class StationMachine:
         if available and connector.state is ConnectorState.UNAVAILABLE:
             connector.move(SessionEvent.ENABLE)
             self._idle(connector, now)
+            self.sync_reservations(now, connector)
             self.send_status(connector, now)
         elif not available and connector.state is ConnectorState.AVAILABLE:
             connector.move(SessionEvent.DISABLE)
             connector.wake_at = math.inf
+            self.sync_reservations(now, connector)
             self.send_status(connector, now)
         return True
 

@@ -22,6 +22,7 @@ from fleet.station._machine import (
     StationSettings,
     answer_methods,
 )
+from fleet.station._reservations import ReservationBook, request_from_v16
 
 __all__ = ["StationMachine16"]
 
@@ -58,12 +59,14 @@ _CONFIGURATION = {
     ),
     "MeterValueSampleInterval": ("60", False),
     "NumberOfConnectors": ("1", True),
+    # Reservation profile (1.6 section 9.5): reservations of connector 0 (any connector).
+    "ReserveConnectorZeroSupported": ("true", True),
     "ResetRetries": ("1", False),
     "StopTransactionOnEVSideDisconnect": ("true", False),
     "StopTransactionOnInvalidId": ("true", False),
     "StopTxnAlignedData": ("Energy.Active.Import.Register", False),
     "StopTxnSampledData": ("Energy.Active.Import.Register", False),
-    "SupportedFeatureProfiles": ("Core,RemoteTrigger,SmartCharging", True),
+    "SupportedFeatureProfiles": ("Core,RemoteTrigger,Reservation,SmartCharging", True),
     "TransactionMessageAttempts": ("3", False),
     "TransactionMessageRetryInterval": ("60", False),
     "UnlockConnectorOnEVSideDisconnect": ("true", False),
@@ -154,6 +157,8 @@ class StationMachine16(StationMachine):
             status = v16.ChargePointStatus.PREPARING
         elif finishing:
             status = v16.ChargePointStatus.FINISHING
+        elif self.is_reserved(connector):
+            status = v16.ChargePointStatus.RESERVED
         else:
             status = _STATUS_OF[connector.state]
         return v16.StatusNotificationRequest(
@@ -222,8 +227,12 @@ class StationMachine16(StationMachine):
             id_tag=connector.id_tag,
             meter_start=int(connector.energy_wh),
             timestamp=self.wall(now),
+            reservation_id=(
+                connector.reservation_id if connector.reservation_id is not None else msgspec.UNSET
+            ),
         )
         self.send_transaction("StartTransaction", request, now, connector.id)
+        self.use_reservation(connector, now)
 
     def send_meter_values(self, connector: Connector, now: float) -> None:
         power = connector.power_w * self.rng.uniform(0.97, 1.03)
@@ -294,7 +303,7 @@ class StationMachine16(StationMachine):
         self, request: v16.RemoteStartTransactionRequest, now: float
     ) -> Payload:
         if request.connector_id is msgspec.UNSET:
-            connector = self.idle_connector()
+            connector = self.idle_connector(request.id_tag)
         else:
             connector = self.connector(request.connector_id)  # type: ignore[arg-type]
         if (
@@ -302,6 +311,7 @@ class StationMachine16(StationMachine):
             or connector.state is not ConnectorState.AVAILABLE
             or self.stopping
             or not self.booted
+            or not self.may_start(connector, request.id_tag)  # reserved for another idTag
         ):
             return v16.RemoteStartTransactionResponse(status=v16.RemoteStartStopStatus.REJECTED)
         if request.charging_profile is not msgspec.UNSET:
@@ -460,14 +470,38 @@ class StationMachine16(StationMachine):
     def answer_clear_cache(self, request: v16.ClearCacheRequest, now: float) -> Payload:
         return v16.ClearCacheResponse(status=v16.ClearCacheStatus.ACCEPTED)
 
-    # What a station without reservations, local lists, firmware updates or
-    # certificates answers: valid refusals.
+    # -- reservations (1.6 section 5.2, 5.13) ------------------------------------------------
 
-    def answer_cancel_reservation(self, request: Any, now: float) -> Payload:
-        return v16.CancelReservationResponse(status=v16.CancelReservationStatus.REJECTED)
+    def _configure_book(self, book: ReservationBook) -> ReservationBook:
+        """The configuration as it is now: the Reservation feature profile turns them on,
+        ReserveConnectorZeroSupported allows connector 0."""
+        profiles = self.configuration.get("SupportedFeatureProfiles", ("", True))[0]
+        book.enabled = "Reservation" in (p.strip() for p in profiles.split(","))
+        zero = self.configuration.get("ReserveConnectorZeroSupported", ("false", True))[0]
+        book.any_connector = zero.strip().lower() == "true"
+        return book
 
-    def answer_reserve_now(self, request: Any, now: float) -> Payload:
-        return v16.ReserveNowResponse(status=v16.ReservationStatus.REJECTED)
+    def new_reservation_book(self) -> ReservationBook:
+        return self._configure_book(ReservationBook())
+
+    def answer_reserve_now(self, request: v16.ReserveNowRequest, now: float) -> Payload:
+        book = self._configure_book(self.reservation_book())
+        reserve = request_from_v16(request, self.settings.wall_offset)
+        outcome = book.reserve(reserve, self.reservation_conditions(), now)
+        self.reservation_effects(outcome.effects, now)
+        return v16.ReserveNowResponse(status=v16.ReservationStatus(outcome.status))
+
+    def answer_cancel_reservation(
+        self, request: v16.CancelReservationRequest, now: float
+    ) -> Payload:
+        outcome = self.reservation_book().cancel(
+            request.reservation_id, self.reservation_conditions()
+        )
+        self.reservation_effects(outcome.effects, now)
+        return v16.CancelReservationResponse(status=v16.CancelReservationStatus(outcome.status))
+
+    # What a station without local lists, firmware updates or certificates answers: valid
+    # refusals.
 
     # -- smart charging (1.6 section 3.13, 5.5, 5.7, 5.16) -------------------------------------
 

@@ -22,6 +22,7 @@ from fleet.station._machine import (
     StationSettings,
     answer_methods,
 )
+from fleet.station._reservations import ReservationBook, request_from_v201
 
 __all__ = ["StationMachine201"]
 
@@ -88,6 +89,10 @@ _DEVICE_MODEL = {
     ("SmartChargingCtrlr", "PeriodsPerSchedule"): ("24", True),
     ("SmartChargingCtrlr", "ProfileStackLevel"): ("8", True),
     ("SmartChargingCtrlr", "RateUnit"): ("A,W", True),
+    # Reservations (H01): on, and for any EVSE too (no evseId).
+    ("ReservationCtrlr", "Available"): ("true", True),
+    ("ReservationCtrlr", "Enabled"): ("true", False),
+    ("ReservationCtrlr", "NonEvseSpecific"): ("true", True),
 }
 _INTEGER_VARIABLES = frozenset(
     {
@@ -104,6 +109,8 @@ _INTEGER_VARIABLES = frozenset(
 
 
 _SMART_CHARGING_ENABLED = ("SmartChargingCtrlr", "Enabled")
+_RESERVATION_ENABLED = ("ReservationCtrlr", "Enabled")
+_UPDATE_STATUS = {s.value: s for s in v201.ReservationUpdateStatusEnum}
 _RATE_UNITS = {"A": sc.Unit.A, "W": sc.Unit.W}
 
 
@@ -170,11 +177,12 @@ class StationMachine201(StationMachine):
     def _status(
         self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
     ) -> v201.StatusNotificationRequest:
-        status = (
-            v201.ConnectorStatusEnum.OCCUPIED
-            if preparing or finishing
-            else _CONNECTOR_STATUS[connector.state]
-        )
+        if preparing or finishing:
+            status = v201.ConnectorStatusEnum.OCCUPIED
+        elif self.is_reserved(connector):
+            status = v201.ConnectorStatusEnum.RESERVED
+        else:
+            status = _CONNECTOR_STATUS[connector.state]
         return v201.StatusNotificationRequest(
             timestamp=self.wall(now), connector_status=status, evse_id=connector.id, connector_id=1
         )
@@ -289,8 +297,12 @@ class StationMachine201(StationMachine):
             meter_value=self._meter_value(
                 connector, now, v201.ReadingContextEnum.TRANSACTION_BEGIN
             ),
+            reservation_id=(
+                connector.reservation_id if connector.reservation_id is not None else msgspec.UNSET
+            ),
         )
         self.send_transaction("TransactionEvent", request, now, connector.id)
+        self.use_reservation(connector, now)
 
     def send_meter_values(self, connector: Connector, now: float) -> None:
         connector.seq_no += 1
@@ -353,8 +365,9 @@ class StationMachine201(StationMachine):
     def answer_request_start_transaction(
         self, request: v201.RequestStartTransactionRequest, now: float
     ) -> Payload:
+        token = request.id_token.id_token
         if request.evse_id is msgspec.UNSET:
-            connector = self.idle_connector()
+            connector = self.idle_connector(token)
         else:
             connector = self.connector(request.evse_id)
         if (
@@ -362,6 +375,7 @@ class StationMachine201(StationMachine):
             or connector.state is not ConnectorState.AVAILABLE
             or self.stopping
             or not self.booted
+            or not self.may_start(connector, token)  # reserved for another idToken
         ):
             return v201.RequestStartTransactionResponse(
                 status=v201.RequestStartStopStatusEnum.REJECTED
@@ -567,6 +581,8 @@ class StationMachine201(StationMachine):
                 return v201.SetVariableStatusEnum.REJECTED
             if self.smart_charging is not None:
                 self.smart_charging.enabled = value == "true"
+        if key == _RESERVATION_ENABLED and value not in ("true", "false"):
+            return v201.SetVariableStatusEnum.REJECTED
         if key in _INTEGER_VARIABLES:
             try:
                 number = int(value)
@@ -730,14 +746,50 @@ class StationMachine201(StationMachine):
             phases=EV_PHASES,
         )
 
-    # What a station without reservations, displays, monitoring, local
-    # lists, firmware or certificate management answers: valid refusals.
+    # -- reservations (functional block H) ------------------------------------------------------
 
-    def answer_cancel_reservation(self, request: Any, now: float) -> Payload:
-        return v201.CancelReservationResponse(status=v201.CancelReservationStatusEnum.REJECTED)
+    def _configure_book(self, book: ReservationBook) -> ReservationBook:
+        """ReservationCtrlr as it is now: Available and Enabled turn reservations on,
+        NonEvseSpecific allows a ReserveNow without evseId."""
+        variables = self.variables
 
-    def answer_reserve_now(self, request: Any, now: float) -> Payload:
-        return v201.ReserveNowResponse(status=v201.ReserveNowStatusEnum.REJECTED)
+        def flag(name: str) -> bool:
+            return variables.get(("ReservationCtrlr", name), ("false", True))[0] == "true"
+
+        book.enabled = flag("Available") and flag("Enabled")
+        book.any_connector = flag("NonEvseSpecific")
+        return book
+
+    def new_reservation_book(self) -> ReservationBook:
+        return self._configure_book(ReservationBook(status_updates=True))
+
+    def send_reservation_update(self, reservation_id: int, status: str, now: float) -> None:
+        """H04: Expired at the expiry, Removed when its EVSE became Unavailable."""
+        request = v201.ReservationStatusUpdateRequest(
+            reservation_id=reservation_id, reservation_update_status=_UPDATE_STATUS[status]
+        )
+        self.send("ReservationStatusUpdate", request, now)
+
+    def answer_reserve_now(self, request: v201.ReserveNowRequest, now: float) -> Payload:
+        book = self._configure_book(self.reservation_book())
+        reserve = request_from_v201(request, self.settings.wall_offset)
+        outcome = book.reserve(reserve, self.reservation_conditions(), now)
+        self.reservation_effects(outcome.effects, now)
+        return v201.ReserveNowResponse(status=v201.ReserveNowStatusEnum(outcome.status))
+
+    def answer_cancel_reservation(
+        self, request: v201.CancelReservationRequest, now: float
+    ) -> Payload:
+        outcome = self.reservation_book().cancel(
+            request.reservation_id, self.reservation_conditions()
+        )
+        self.reservation_effects(outcome.effects, now)
+        return v201.CancelReservationResponse(
+            status=v201.CancelReservationStatusEnum(outcome.status)
+        )
+
+    # What a station without displays, monitoring, local lists, firmware or certificate
+    # management answers: valid refusals.
 
     def answer_certificate_signed(self, request: Any, now: float) -> Payload:
         return v201.CertificateSignedResponse(status=v201.CertificateSignedStatusEnum.REJECTED)
