@@ -29,6 +29,25 @@ Field behaviours, as real CSMSs show them (by default none: no pings, no closes 
 
 Each close, reset, ignored or slowed close is printed as a JSON line with "field", e.g.
 ``{"station": "cp-1", "field": "reset"}``.
+
+Smart charging (issue 15), for every station, timed from its first transaction's start
+(1.6 StartTransaction, 2.0.1 TransactionEvent Started) and sent one after the other:
+
+--tx-default-profile L  at --profile-at, SetChargingProfile with a TxDefaultProfile (id 1,
+                        stack level 0) of limit L ("7000W", "16A") on connector 0 (1.6
+                        csChargingProfiles) / EVSE 0 (2.0.1).
+--profile-kind K        absolute (default: startSchedule a minute in the past) or relative.
+--profile-at S          default 1.
+--composite-at S        then GetCompositeSchedule for connector / EVSE 1, 60 s, in the unit of L.
+--clear-at S            then ClearChargingProfile of id 1.
+--print-meter-values    print the meter values received (implied by --tx-default-profile).
+
+Each answer is a line ``{"station", "action", "status", "sent", "at", ...}`` (the times the
+call went and its answer came, ISO 8601 UTC), GetCompositeSchedule's with its "schedule"
+(chargingSchedulePeriod as received, snake_case keys). Each meter value received (1.6
+MeterValues, 2.0.1 TransactionEvent) is a line ``{"station", "meter": <action>,
+"transaction", "timestamp", "power" (W), "energy" (Wh), "context"}`` (a measurand it lacks is
+null; the context is its last sampled value's).
 """
 
 from __future__ import annotations
@@ -36,6 +55,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import decimal
 import itertools
 import json
 import random
@@ -59,12 +79,21 @@ from ocpp.v201.enums import Action as Action201
 from websockets.asyncio.server import ServerConnection
 
 TRANSACTION_IDS = itertools.count(1)
-OPTIONS = argparse.Namespace(answer_delay=0.0, service_time=0.0)
+OPTIONS = argparse.Namespace(
+    answer_delay=0.0, service_time=0.0, tx_default_profile=None, print_meter_values=False
+)
 WORKER = asyncio.Lock()  # --service-time: the CSMS's one worker
 
 
 def emit(**fields: object) -> None:
-    print(json.dumps(fields), flush=True)
+    print(json.dumps(fields, default=plain), flush=True)
+
+
+def plain(value: object) -> object:
+    """What json cannot write: the library reads numbers in answers as Decimal."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def now() -> str:
@@ -110,6 +139,108 @@ class Reporting:
     def remote_start_request(self) -> object:
         raise NotImplementedError
 
+    # -- smart charging (--tx-default-profile) ------------------------------------------------
+
+    smart_task: asyncio.Task | None = None
+
+    def transaction_started(self) -> None:
+        """A transaction started: the first one starts the smart charging sequence."""
+        if OPTIONS.tx_default_profile and self.smart_task is None:
+            self.smart_task = asyncio.create_task(self.smart_charging())
+
+    async def smart_charging(self) -> None:
+        started = asyncio.get_running_loop().time()
+        limit, unit = OPTIONS.tx_default_profile
+        steps = [(OPTIONS.profile_at, self.set_profile_request(limit, unit))]
+        if OPTIONS.composite_at is not None:
+            steps.append((OPTIONS.composite_at, self.composite_request(unit)))
+        if OPTIONS.clear_at is not None:
+            steps.append((OPTIONS.clear_at, self.clear_request()))
+        try:
+            for at, request in steps:
+                delay = started + at - asyncio.get_running_loop().time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await self.ask(request)
+        except Exception as exc:  # a failure of the peer itself: make it visible to the test
+            emit(station=self.id, error=f"smart charging: {type(exc).__name__}: {exc}")
+
+    async def ask(self, request: object) -> None:
+        action = type(request).__name__
+        sent = now()
+        try:
+            answer = await self.call(request, suppress=False)  # type: ignore[attr-defined]
+        except Exception as exc:  # a CALLERROR answer, or one that fails its schema
+            emit(station=self.id, action=action, error=f"{type(exc).__name__}: {exc}")
+            return
+        extra = {}
+        if action == "GetCompositeSchedule":
+            extra["schedule"] = getattr(answer, "charging_schedule", None) or getattr(
+                answer, "schedule", None
+            )
+        emit(station=self.id, action=action, status=answer.status, sent=sent, at=now(), **extra)
+
+    def print_meter(self, action: str, transaction: object, meter_values: object) -> None:
+        if not OPTIONS.print_meter_values:
+            return
+        for meter_value in meter_values or []:  # type: ignore[union-attr]
+            readings: dict[str, object] = {"power": None, "energy": None, "context": None}
+            for sampled in meter_value.get("sampled_value", []):
+                readings["context"] = sampled.get("context", "Sample.Periodic")
+                measurand = sampled.get("measurand", "Energy.Active.Import.Register")
+                key = MEASURANDS.get(measurand)
+                if key is None or sampled.get("phase"):
+                    continue
+                unit = sampled.get("unit") or (sampled.get("unit_of_measure") or {}).get("unit")
+                factor = 1000.0 if unit in ("kW", "kWh") else 1.0
+                readings[key] = float(sampled["value"]) * factor
+            emit(
+                station=self.id,
+                meter=action,
+                transaction=str(transaction),
+                timestamp=meter_value.get("timestamp"),
+                **readings,
+            )
+
+    def set_profile_request(self, limit: float, unit: str) -> object:
+        raise NotImplementedError
+
+    def composite_request(self, unit: str) -> object:
+        raise NotImplementedError
+
+    def clear_request(self) -> object:
+        raise NotImplementedError
+
+
+MEASURANDS = {"Power.Active.Import": "power", "Energy.Active.Import.Register": "energy"}
+
+
+def schedule_start() -> str | None:
+    """An absolute profile's startSchedule, a minute ago; None for a relative one."""
+    if OPTIONS.profile_kind == "relative":
+        return None
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    return start.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def charging_schedule(limit: float, unit: str) -> dict:
+    schedule: dict = {
+        "chargingRateUnit": unit,
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
+    }
+    start = schedule_start()
+    if start is not None:
+        schedule["startSchedule"] = start
+    return schedule
+
+
+def profile_limit(text: str) -> tuple[float, str]:
+    """ "7000W" -> (7000.0, "W"); "16A" -> (16.0, "A")."""
+    unit = text[-1:].upper()
+    if unit not in ("W", "A"):
+        raise argparse.ArgumentTypeError(f"expected a limit in W or A, e.g. 7000W, got {text!r}")
+    return float(text[:-1]), unit
+
 
 class Station16(Reporting, ChargePoint16):
     def seen(self, action: str) -> None:
@@ -138,6 +269,7 @@ class Station16(Reporting, ChargePoint16):
     @on(Action16.start_transaction)
     def on_start(self, **_: object) -> result16.StartTransaction:
         self.seen("StartTransaction")
+        self.transaction_started()
         return result16.StartTransaction(
             transaction_id=next(TRANSACTION_IDS), id_tag_info={"status": "Accepted"}
         )
@@ -148,12 +280,31 @@ class Station16(Reporting, ChargePoint16):
         return result16.StopTransaction()
 
     @on(Action16.meter_values)
-    def on_meter_values(self, **_: object) -> result16.MeterValues:
+    def on_meter_values(
+        self, meter_value: object = None, transaction_id: object = None, **_: object
+    ) -> result16.MeterValues:
         self.seen("MeterValues")
+        self.print_meter("MeterValues", transaction_id, meter_value)
         return result16.MeterValues()
 
     def remote_start_request(self) -> call16.RemoteStartTransaction:
         return call16.RemoteStartTransaction(id_tag="Tag2")
+
+    def set_profile_request(self, limit: float, unit: str) -> call16.SetChargingProfile:
+        profile = {
+            "chargingProfileId": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": OPTIONS.profile_kind.capitalize(),
+            "chargingSchedule": charging_schedule(limit, unit),
+        }
+        return call16.SetChargingProfile(connector_id=0, cs_charging_profiles=profile)
+
+    def composite_request(self, unit: str) -> call16.GetCompositeSchedule:
+        return call16.GetCompositeSchedule(connector_id=1, duration=60, charging_rate_unit=unit)
+
+    def clear_request(self) -> call16.ClearChargingProfile:
+        return call16.ClearChargingProfile(id=1)
 
 
 class Station201(Reporting, ChargePoint201):
@@ -187,9 +338,18 @@ class Station201(Reporting, ChargePoint201):
 
     @on(Action201.transaction_event)
     def on_transaction_event(
-        self, event_type: str = "", id_token: object = None, **_: object
+        self,
+        event_type: str = "",
+        id_token: object = None,
+        transaction_info: dict | None = None,
+        meter_value: object = None,
+        **_: object,
     ) -> object:
         emit(station=self.id, action="TransactionEvent", direction="received", event=event_type)
+        if event_type == "Started":
+            self.transaction_started()
+        transaction = (transaction_info or {}).get("transaction_id")
+        self.print_meter("TransactionEvent", transaction, meter_value)
         if id_token is not None:
             return result201.TransactionEvent(id_token_info={"status": "Accepted"})
         return result201.TransactionEvent()
@@ -203,6 +363,22 @@ class Station201(Reporting, ChargePoint201):
         return call201.RequestStartTransaction(
             id_token={"idToken": "Tag2", "type": "Central"}, remote_start_id=42
         )
+
+    def set_profile_request(self, limit: float, unit: str) -> call201.SetChargingProfile:
+        profile = {
+            "id": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": OPTIONS.profile_kind.capitalize(),
+            "chargingSchedule": [{"id": 1, **charging_schedule(limit, unit)}],
+        }
+        return call201.SetChargingProfile(evse_id=0, charging_profile=profile)
+
+    def composite_request(self, unit: str) -> call201.GetCompositeSchedule:
+        return call201.GetCompositeSchedule(duration=60, evse_id=1, charging_rate_unit=unit)
+
+    def clear_request(self) -> call201.ClearChargingProfile:
+        return call201.ClearChargingProfile(charging_profile_id=1)
 
 
 class FieldConnection(ServerConnection):
@@ -314,7 +490,14 @@ def parse_options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--service-time", type=float, default=0.0)
     parser.add_argument("--share", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tx-default-profile", type=profile_limit, default=None)
+    parser.add_argument("--profile-kind", choices=("absolute", "relative"), default="absolute")
+    parser.add_argument("--profile-at", type=float, default=1.0)
+    parser.add_argument("--composite-at", type=float, default=None)
+    parser.add_argument("--clear-at", type=float, default=None)
+    parser.add_argument("--print-meter-values", action="store_true")
     options = parser.parse_args(argv)
+    options.print_meter_values |= options.tx_default_profile is not None
     options.rng = random.Random(options.seed)
     return options
 
