@@ -18,6 +18,7 @@ from tests.test_fleet import profile_text
 
 STATIONS = 4
 LIMIT_W = 7000.0
+VOLTS, PHASES = 230.0, 3  # a limit in A: per phase, on the EV's 3 phases at the station's 230 V
 PROFILE_AT, COMPOSITE_AT, CLEAR_AT = 1.5, 3.0, 5.5  # seconds after a station's first start
 
 
@@ -73,11 +74,22 @@ def done(csms: LibraryCsms, station: str) -> bool:
 
 
 @pytest.mark.deadline(90)
-@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+@pytest.mark.parametrize(
+    ("version", "limit", "kind"),
+    [
+        ("1.6", "7000W", "absolute"),
+        ("1.6", "10A", "relative"),  # 10 A x 3 phases x 230 V = 6.9 kW
+        ("2.0.1", "7000W", "absolute"),
+        ("2.0.1", "7000W", "relative"),
+        ("2.0.1", "10A", "absolute"),
+    ],
+)
 async def test_a_7_kw_tx_default_profile_from_the_library_csms_limits_the_sessions(
-    version: str,
+    version: str, limit: str, kind: str
 ) -> None:
-    flags = ["--tx-default-profile", f"{LIMIT_W:.0f}W", "--profile-at", str(PROFILE_AT)]
+    value, unit = float(limit[:-1]), limit[-1]
+    cap_w = value if unit == "W" else value * VOLTS * PHASES
+    flags = ["--tx-default-profile", limit, "--profile-kind", kind, "--profile-at", str(PROFILE_AT)]
     flags += ["--composite-at", str(COMPOSITE_AT), "--clear-at", str(CLEAR_AT)]
     async with library_csms(*flags) as csms:
         run = FleetRun(parse_profile(fleet_profile(csms.url, version)))
@@ -106,7 +118,7 @@ async def test_a_7_kw_tx_default_profile_from_the_library_csms_limits_the_sessio
         assert composite is not None and composite["status"] == "Accepted"
         assert clear is not None and clear["status"] == "Accepted"
         periods = composite["schedule"]["charging_schedule_period"]
-        assert periods[0]["limit"] == LIMIT_W, composite
+        assert periods[0]["limit"] == value, composite  # in the unit asked for
         limited_from, limited_to = when(set_profile["at"]), when(clear["sent"])
         cleared = when(clear["at"])
         samples = meters(lines, station)
@@ -119,10 +131,10 @@ async def test_a_7_kw_tx_default_profile_from_the_library_csms_limits_the_sessio
             assert all(m["power"] > LIMIT_W for m in before + after), [
                 (m["timestamp"], m["power"]) for m in mine
             ]
-            assert all(m["power"] <= LIMIT_W for m in under), mine
-            # The register's slope under the limit: at most 7 kW, give or take its resolution
-            # (whole Wh in 1.6) over the span.
+            assert all(m["power"] <= cap_w for m in under), mine
+            # The register's slope under the limit: at most the limit, give or take its
+            # resolution (whole Wh in 1.6) over the span.
             first, last = under[0], under[-1]
             span = (when(last["timestamp"]) - when(first["timestamp"])).total_seconds()
             slope = (last["energy"] - first["energy"]) * 3600.0 / span
-            assert 0 < slope <= LIMIT_W + 3600.0 / span, (slope, under)
+            assert 0 < slope <= cap_w + 3600.0 / span, (slope, under)
