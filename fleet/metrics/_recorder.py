@@ -520,6 +520,13 @@ class Metrics:
     def session_stopped(self, now: float) -> None:
         self._counted("sessions_stopped", now)
 
+    def csms_call_answered(self, action: str, answer: str, seconds: float, now: float) -> None:
+        """A CSMS's CALL was answered (`answer`: the status, "Answered" or "CALLERROR <code>")
+        in `seconds` (the station's own time to answer it)."""
+
+    def csms_reaction(self, action: str, seconds: float, now: float) -> None:
+        """What a CSMS's `action` request waited for went out, `seconds` after it arrived."""
+
     def message_invalid(self, now: float) -> None:
         self._counted("invalid_messages", now)
 

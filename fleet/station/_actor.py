@@ -56,6 +56,8 @@ class Recorder(Protocol):
     def disconnected(self, now: float) -> None: ...
     def reconnected(self, now: float) -> None: ...
     def message_invalid(self, now: float) -> None: ...
+    def csms_call_answered(self, action: str, answer: str, seconds: float, now: float) -> None: ...
+    def csms_reaction(self, action: str, seconds: float, now: float) -> None: ...
     def station_faulted(
         self, station_id: str, exc: BaseException, now: float, where: str = ""
     ) -> str: ...
@@ -290,6 +292,9 @@ class StationActor:
                         timeout_at = now + call_timeout
                         sent_at = now
                         metrics.call_sent(item.action, item.intended_at, now)
+                        if item.reaction is not None:  # what a CSMS request waited for
+                            action, since = item.reaction
+                            metrics.csms_reaction(action, now - since, now)
                         await send(frame)
                         continue
                     wake = machine.next_wakeup()
@@ -372,13 +377,20 @@ class StationActor:
                     machine.transaction_queue.appendleft(outstanding)
 
     def _answer(self, rpc: RpcEndpoint, event: CallReceived, now: float) -> str:
+        """The frame answering a CSMS's CALL; its answer (the response's status, "Answered"
+        when it has none, or "CALLERROR <code>") and the time to make it are recorded."""
+        action = event.action
         try:
-            response = self.machine.on_call(event.action, event.request, now)
-            return rpc.send_result(event.message_id, response)
+            response = self.machine.on_call(action, event.request, now)
+            frame = rpc.send_result(event.message_id, response)
+            status = getattr(response, "status", None)
+            answer = "Answered" if status is None else str(getattr(status, "value", status))
         except CallError as exc:
-            return rpc.send_error(event.message_id, exc.code, exc.description, exc.details)
+            frame = rpc.send_error(event.message_id, exc.code, exc.description, exc.details)
+            answer = f"CALLERROR {exc.code}"
         except Exception:  # a bug of ours must not take the station down
-            logger.exception(
-                "station %s failed to answer %s", self.machine.station_id, event.action
-            )
-            return rpc.send_error(event.message_id, ErrorCode.INTERNAL_ERROR, "station error")
+            logger.exception("station %s failed to answer %s", self.machine.station_id, action)
+            frame = rpc.send_error(event.message_id, ErrorCode.INTERNAL_ERROR, "station error")
+            answer = f"CALLERROR {ErrorCode.INTERNAL_ERROR}"
+        self.metrics.csms_call_answered(action, answer, trio.current_time() - now, now)
+        return frame

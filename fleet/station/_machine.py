@@ -45,7 +45,7 @@ import datetime as dt
 import enum
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final, Protocol
 
 from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
@@ -77,6 +77,15 @@ DEFAULT_BOOT_RETRY = 30.0
 # What an EVSE's hardware gives where no charging profile limits it (GetCompositeSchedule):
 # 32 A on three phases of 230 V. The EV's own maximum is the session's sampled power.
 EVSE_MAX_WATTS = 3 * 32 * 230.0
+# What a CSMS waits for after some of its requests, for the report's reaction times: CSMS
+# action -> the station messages that show it done ("*": whatever the request made the station
+# send, a TriggerMessage's message). Each version's machine has its own table (`reactions`).
+# Most come at once, while the request is answered; a Reset's is the BootNotification after
+# the reboot, and a charging profile's the first meter value of a session whose power it
+# changed (sampled meter values: the CSMS sees the new limit applied there). The firmware and
+# log blocks tag their own (UpdateFirmware -> Installed, GetLog -> Uploaded).
+REACTION_ANY: Final = "*"
+
 # The phases an EV draws on, for a limit in amperes (per phase).
 EV_PHASES = 3
 # How far below a limit an EV under it draws: its readings wander +-3 % around its level
@@ -154,9 +163,14 @@ class StationSettings:
         queue_limit: transaction messages held at most; beyond it `queue_overflow` applies.
         queue_overflow: which message a full queue drops: "drop-meter-values" (the oldest
             periodic meter values, else the oldest), "drop-oldest" or "drop-newest".
+        answer_overrides: CSMS action -> ((cumulative share, answer), ...): a CALL of that
+            action draws r in [0, 1); the first rule with r < share answers instead of the
+            station's behaviour: `answer(request)` returns the payload or raises `CallError`
+            (a profile's shares of refusals and failures, to test a CSMS's error handling).
     """
 
     __slots__ = (
+        "answer_overrides",
         "authorize",
         "connectors",
         "first_start",
@@ -197,6 +211,8 @@ class StationSettings:
         transaction_retry_interval: float = 10.0,
         queue_limit: int = 1000,
         queue_overflow: str = "drop-meter-values",
+        answer_overrides: Mapping[str, Sequence[tuple[float, Callable[[Any], Payload]]]]
+        | None = None,
     ) -> None:
         if queue_overflow not in QUEUE_OVERFLOW_POLICIES:
             raise ValueError(f"queue_overflow must be one of {', '.join(QUEUE_OVERFLOW_POLICIES)}")
@@ -217,6 +233,7 @@ class StationSettings:
         self.transaction_retry_interval = transaction_retry_interval
         self.queue_limit = queue_limit
         self.queue_overflow = queue_overflow
+        self.answer_overrides = dict(answer_overrides or {})
         # What every station of these settings derives alike (their configuration stores'
         # defaults), built by the first and shared: one copy per run, not per station.
         self.shared: dict[str, Any] = {}
@@ -243,6 +260,7 @@ class Outgoing:
         "payload",
         "periodic",
         "queued",
+        "reaction",
         "transaction",
     )
 
@@ -255,6 +273,9 @@ class Outgoing:
         self.transaction = False  # a transaction message (its own queue, retries)
         self.periodic = False  # periodic meter values: what a full queue drops first
         self.queued = False  # held for a later connection (produced offline, or lost)
+        # (CSMS action, when it was received): this message is what that request's sender
+        # waits for (`StationMachine.reactions`); the actor records its reaction time.
+        self.reaction: tuple[str, float] | None = None
 
     def __repr__(self) -> str:
         return f"Outgoing({self.action}, connector={self.connector}, at={self.intended_at:g})"
@@ -423,6 +444,15 @@ class StationMachine:
         # Reservations: the book, made on first use, and when the next one expires.
         self.reservations: ReservationBook | None = None
         self.reservation_expiry_at = math.inf
+        # Firmware and log jobs (`_firmware.py`): their state, and their one timer.
+        self.firmware: Any = None
+        self.firmware_at = math.inf
+        # Reaction times (`reactions`): the CSMS call being answered, a Reset's (tagged on the
+        # boot after the reboot), and connector id -> a charging profile's (tagged on its
+        # next sampled meter value).
+        self.calling: tuple[str, float] | None = None
+        self.reset_reaction: tuple[str, float] | None = None
+        self.limit_reactions: dict[int, tuple[str, float]] | None = None
 
     # -- driven by the actor ----------------------------------------------------------------
 
@@ -469,6 +499,8 @@ class StationMachine:
             soonest = self.limit_change_at
         if self.reservation_expiry_at < soonest:
             soonest = self.reservation_expiry_at
+        if self.firmware_at < soonest:
+            soonest = self.firmware_at
         for connector in self.connectors:
             soonest = min(soonest, connector.wake_at, connector.stop_at, connector.meter_at)
         return soonest
@@ -525,6 +557,7 @@ class StationMachine:
                 self.boot_pending = Outgoing(
                     "BootNotification", self.boot_request(), self.boot_at, 0
                 )
+                self.boot_pending.reaction, self.reset_reaction = self.reset_reaction, None
                 self.boot_at = math.inf
         elif self.heartbeat_at <= now:
             # One heartbeat waits at a time, keeping the intended time of the first tick
@@ -539,6 +572,8 @@ class StationMachine:
         if self.reservation_expiry_at <= now and self.reservations is not None:
             effects = self.reservations.expire(now, self.reservation_conditions())
             self.reservation_effects(effects, now)
+        if self.firmware_at <= now:
+            self.firmware_due(now)
         for connector in self.connectors:
             if booted and connector.wake_at <= now:
                 intended, connector.wake_at = connector.wake_at, math.inf
@@ -669,6 +704,8 @@ class StationMachine:
         item = Outgoing(action, payload, intended_at, connector)
         item.transaction = True
         item.periodic = periodic
+        if periodic and self.limit_reactions and connector in self.limit_reactions:
+            item.reaction = self.limit_reactions.pop(connector)
         self.transaction_messages += 1
         self.observer.transaction_message_produced(intended_at)
         if not self.booted:
@@ -808,6 +845,8 @@ class StationMachine:
     def stop_session(self, connector: Connector, intended: float, reason: str) -> None:
         if connector.state is not ConnectorState.CHARGING:
             return
+        if self.limit_reactions:  # no sample at the new limit will come
+            self.limit_reactions.pop(connector.id, None)
         connector.move(SessionEvent.STOP_DUE)
         connector.meter_at = math.inf
         connector.stop_at = math.inf
@@ -899,10 +938,15 @@ class StationMachine:
             changes.append(store.next_change_after(0, at))
             if grid is not None:
                 charging = _share(charging, grid.cap_watts(EV_PHASES, store.voltage) / _UNDER_LIMIT)
+        calling = self.calling
         for connector, power in charging:
             if power != connector.power_w:
                 self._advance_meter(connector, now)
                 connector.power_w = power
+                if calling is not None:  # a CSMS's profile did it: its reaction is due
+                    if self.limit_reactions is None:
+                        self.limit_reactions = {}
+                    self.limit_reactions[connector.id] = calling
         soonest = math.inf
         for change in changes:
             if change is not None:
@@ -1055,14 +1099,54 @@ class StationMachine:
 
     # Set by each version: action -> answer_<action> method name.
     answer_methods: ClassVar[dict[str, str]] = {}
+    # Set by each version: CSMS action -> the station actions that show it done (`REACTIONS`).
+    reactions: ClassVar[dict[str, frozenset[str]]] = {}
 
     def on_call(self, action: str, request: Any, now: float) -> Payload:
-        """Answer a CALL from the CSMS. Raises `CallError` to answer with a CALLERROR."""
+        """Answer a CALL from the CSMS. Raises `CallError` to answer with a CALLERROR.
+
+        A profile's answer override for the action (`StationSettings.answer_overrides`)
+        answers instead, when its share is drawn. The message that shows the request done
+        (`reactions`) is tagged with the request's action and `now`, for its reaction time."""
         method = self.answer_methods.get(action)
         if method is None:
             raise CallError(ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this station")
+        overrides = self.settings.answer_overrides
+        if overrides and action in overrides:
+            draw = self.rng.random()
+            for share, answer in overrides[action]:
+                if draw < share:
+                    return answer(request)
         handler: Callable[[Any, float], Payload] = getattr(self, method)
-        return handler(request, now)
+        awaited = self.reactions.get(action)
+        if awaited is None:
+            return handler(request, now)
+        queues = (self.requested, self.outbox, self.transaction_queue)
+        before = [len(queue) for queue in queues]
+        boot = self.boot_pending
+        self.calling = (action, now)
+        try:
+            response = handler(request, now)
+        finally:
+            self.calling = None
+        if action == "Reset" and self.reboot_requested:
+            self.reset_reaction = (action, now)
+            return response
+        made: list[Outgoing] = []
+        if self.boot_pending is not boot and self.boot_pending is not None:
+            made.append(self.boot_pending)
+        for queue, length in zip(queues, before, strict=True):
+            if len(queue) > length:
+                made.extend(list(queue)[length:])
+        for item in made:
+            if REACTION_ANY in awaited or item.action in awaited:
+                item.reaction = (action, now)
+                break
+        return response
+
+    def firmware_due(self, now: float) -> None:
+        """`firmware_at` has come (the firmware block's timer; `_firmware.py`)."""
+        self.firmware_at = math.inf
 
     # -- what each version fills in ----------------------------------------------------------
 

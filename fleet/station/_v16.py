@@ -11,9 +11,12 @@ import msgspec
 
 from fleet.ocpp import OcppVersion, Payload, v16
 from fleet.station import _smart_charging as sc
+from fleet.station._device_model import DeviceModel16
+from fleet.station._firmware import Firmware16
 from fleet.station._machine import (
     EV_PHASES,
     EVSE_MAX_WATTS,
+    REACTION_ANY,
     Connector,
     ConnectorState,
     Observer,
@@ -102,7 +105,7 @@ def _configuration_defaults(settings: StationSettings) -> dict[str, tuple[str, b
 _RATE_UNITS = {"Current": sc.Unit.A, "Power": sc.Unit.W}
 
 
-class StationMachine16(StationMachine):
+class StationMachine16(Firmware16, DeviceModel16, StationMachine):
     """An OCPP 1.6J charge point with `settings.connectors` connectors."""
 
     version = OcppVersion.V16
@@ -555,45 +558,30 @@ class StationMachine16(StationMachine):
             phases=EV_PHASES,
         )
 
-    def answer_get_diagnostics(self, request: Any, now: float) -> Payload:
-        return v16.GetDiagnosticsResponse()  # no file name: nothing to upload
-
     def answer_get_local_list_version(self, request: Any, now: float) -> Payload:
         return v16.GetLocalListVersionResponse(list_version=0)
 
     def answer_send_local_list(self, request: Any, now: float) -> Payload:
         return v16.SendLocalListResponse(status=v16.UpdateStatus.NOT_SUPPORTED)
 
-    def answer_update_firmware(self, request: Any, now: float) -> Payload:
-        return v16.UpdateFirmwareResponse()
-
-    def answer_certificate_signed(self, request: Any, now: float) -> Payload:
-        return v16.CertificateSignedResponse(status=v16.CertificateSignedStatusEnum.REJECTED)
-
-    def answer_delete_certificate(self, request: Any, now: float) -> Payload:
-        return v16.DeleteCertificateResponse(status=v16.DeleteCertificateStatusEnum.NOT_FOUND)
-
     def answer_extended_trigger_message(self, request: Any, now: float) -> Payload:
         return v16.ExtendedTriggerMessageResponse(status=v16.TriggerMessageStatusEnum.REJECTED)
-
-    def answer_get_installed_certificate_ids(self, request: Any, now: float) -> Payload:
-        return v16.GetInstalledCertificateIdsResponse(
-            status=v16.GetInstalledCertificateStatusEnum.NOT_FOUND
-        )
-
-    def answer_get_log(self, request: Any, now: float) -> Payload:
-        return v16.GetLogResponse(status=v16.LogStatusEnum.REJECTED)
-
-    def answer_install_certificate(self, request: Any, now: float) -> Payload:
-        return v16.InstallCertificateResponse(status=v16.InstallCertificateStatusEnum.REJECTED)
-
-    def answer_signed_update_firmware(self, request: Any, now: float) -> Payload:
-        return v16.SignedUpdateFirmwareResponse(status=v16.UpdateFirmwareStatusEnum.REJECTED)
 
 
 StationMachine16.answer_methods = answer_methods(
     StationMachine16,
     [name for name, spec in v16.ACTIONS.items() if spec.sent_by_csms],
 )
+StationMachine16.reactions = {
+    "CancelReservation": frozenset({"StatusNotification"}),
+    "ChangeAvailability": frozenset({"StatusNotification"}),
+    "ClearChargingProfile": frozenset(),  # tagged on the next sampled MeterValues
+    "RemoteStartTransaction": frozenset({"StartTransaction"}),
+    "RemoteStopTransaction": frozenset({"StopTransaction"}),
+    "ReserveNow": frozenset({"StatusNotification"}),
+    "Reset": frozenset({"BootNotification"}),
+    "SetChargingProfile": frozenset(),  # tagged on the next sampled MeterValues
+    "TriggerMessage": frozenset({REACTION_ANY}),
+}
 if len(StationMachine16.answer_methods) != 26:  # every CSMS action has an answer
     raise ImportError("StationMachine16 must answer all 26 CSMS actions of OCPP 1.6")

@@ -11,9 +11,12 @@ import msgspec
 
 from fleet.ocpp import OcppVersion, Payload, v201
 from fleet.station import _smart_charging as sc
+from fleet.station._device_model import DEVICE_MODEL_VARIABLES, DeviceModel201
+from fleet.station._firmware import Firmware201
 from fleet.station._machine import (
     EV_PHASES,
     EVSE_MAX_WATTS,
+    REACTION_ANY,
     Connector,
     ConnectorState,
     Observer,
@@ -115,7 +118,8 @@ _RATE_UNITS = {"A": sc.Unit.A, "W": sc.Unit.W}
 
 
 def _variable_defaults(settings: StationSettings) -> dict[tuple[str, str], tuple[str, bool]]:
-    defaults = dict(_DEVICE_MODEL)
+    defaults = dict(DEVICE_MODEL_VARIABLES)
+    defaults.update(_DEVICE_MODEL)
     for key, value in (
         (("OCPPCommCtrlr", "HeartbeatInterval"), f"{settings.heartbeat_interval:g}"),
         (("SampledDataCtrlr", "TxUpdatedInterval"), f"{settings.meter_interval:g}"),
@@ -124,7 +128,7 @@ def _variable_defaults(settings: StationSettings) -> dict[tuple[str, str], tuple
     return defaults
 
 
-class StationMachine201(StationMachine):
+class StationMachine201(Firmware201, DeviceModel201, StationMachine):
     """An OCPP 2.0.1 charging station with one connector on each of `settings.connectors`
     EVSEs."""
 
@@ -156,6 +160,7 @@ class StationMachine201(StationMachine):
             "PowerUp": v201.BootReasonEnum.POWER_UP,
             "soft": v201.BootReasonEnum.REMOTE_RESET,
             "hard": v201.BootReasonEnum.REMOTE_RESET,
+            "firmware": v201.BootReasonEnum.FIRMWARE_UPDATE,
         }.get(self.boot_reason, v201.BootReasonEnum.UNKNOWN)
         return v201.BootNotificationRequest(
             reason=reason,
@@ -656,32 +661,6 @@ class StationMachine201(StationMachine):
     def answer_get_local_list_version(self, request: Any, now: float) -> Payload:
         return v201.GetLocalListVersionResponse(version_number=0)
 
-    def answer_clear_variable_monitoring(
-        self, request: v201.ClearVariableMonitoringRequest, now: float
-    ) -> Payload:
-        return v201.ClearVariableMonitoringResponse(
-            clear_monitoring_result=[
-                v201.ClearMonitoringResult(status=v201.ClearMonitoringStatusEnum.NOT_FOUND, id=i)
-                for i in request.id
-            ]
-        )
-
-    def answer_set_variable_monitoring(
-        self, request: v201.SetVariableMonitoringRequest, now: float
-    ) -> Payload:
-        return v201.SetVariableMonitoringResponse(
-            set_monitoring_result=[
-                v201.SetMonitoringResult(
-                    status=v201.SetMonitoringStatusEnum.REJECTED,
-                    type=item.type,
-                    component=item.component,
-                    variable=item.variable,
-                    severity=item.severity,
-                )
-                for item in request.set_monitoring_data
-            ]
-        )
-
     # -- smart charging (functional block K) ---------------------------------------------------
 
     def _setting(self, variable: str, default: int) -> int:
@@ -791,73 +770,24 @@ class StationMachine201(StationMachine):
     # What a station without displays, monitoring, local lists, firmware or certificate
     # management answers: valid refusals.
 
-    def answer_certificate_signed(self, request: Any, now: float) -> Payload:
-        return v201.CertificateSignedResponse(status=v201.CertificateSignedStatusEnum.REJECTED)
-
-    def answer_clear_display_message(self, request: Any, now: float) -> Payload:
-        return v201.ClearDisplayMessageResponse(status=v201.ClearMessageStatusEnum.UNKNOWN)
-
-    def answer_cost_updated(self, request: Any, now: float) -> Payload:
-        return v201.CostUpdatedResponse()
-
-    def answer_customer_information(self, request: Any, now: float) -> Payload:
-        return v201.CustomerInformationResponse(status=v201.CustomerInformationStatusEnum.REJECTED)
-
-    def answer_delete_certificate(self, request: Any, now: float) -> Payload:
-        return v201.DeleteCertificateResponse(status=v201.DeleteCertificateStatusEnum.NOT_FOUND)
-
-    def answer_get_display_messages(self, request: Any, now: float) -> Payload:
-        return v201.GetDisplayMessagesResponse(status=v201.GetDisplayMessagesStatusEnum.UNKNOWN)
-
-    def answer_get_installed_certificate_ids(self, request: Any, now: float) -> Payload:
-        return v201.GetInstalledCertificateIdsResponse(
-            status=v201.GetInstalledCertificateStatusEnum.NOT_FOUND
-        )
-
-    def answer_get_log(self, request: Any, now: float) -> Payload:
-        return v201.GetLogResponse(status=v201.LogStatusEnum.REJECTED)
-
-    def answer_get_monitoring_report(self, request: Any, now: float) -> Payload:
-        return v201.GetMonitoringReportResponse(
-            status=v201.GenericDeviceModelStatusEnum.NOT_SUPPORTED
-        )
-
-    def answer_get_report(self, request: Any, now: float) -> Payload:
-        return v201.GetReportResponse(status=v201.GenericDeviceModelStatusEnum.NOT_SUPPORTED)
-
-    def answer_install_certificate(self, request: Any, now: float) -> Payload:
-        return v201.InstallCertificateResponse(status=v201.InstallCertificateStatusEnum.REJECTED)
-
-    def answer_publish_firmware(self, request: Any, now: float) -> Payload:
-        return v201.PublishFirmwareResponse(status=v201.GenericStatusEnum.REJECTED)
-
     def answer_send_local_list(self, request: Any, now: float) -> Payload:
         return v201.SendLocalListResponse(status=v201.SendLocalListStatusEnum.FAILED)
-
-    def answer_set_display_message(self, request: Any, now: float) -> Payload:
-        return v201.SetDisplayMessageResponse(status=v201.DisplayMessageStatusEnum.REJECTED)
-
-    def answer_set_monitoring_base(self, request: Any, now: float) -> Payload:
-        return v201.SetMonitoringBaseResponse(
-            status=v201.GenericDeviceModelStatusEnum.NOT_SUPPORTED
-        )
-
-    def answer_set_monitoring_level(self, request: Any, now: float) -> Payload:
-        return v201.SetMonitoringLevelResponse(status=v201.GenericStatusEnum.REJECTED)
-
-    def answer_set_network_profile(self, request: Any, now: float) -> Payload:
-        return v201.SetNetworkProfileResponse(status=v201.SetNetworkProfileStatusEnum.REJECTED)
-
-    def answer_unpublish_firmware(self, request: Any, now: float) -> Payload:
-        return v201.UnpublishFirmwareResponse(status=v201.UnpublishFirmwareStatusEnum.NO_FIRMWARE)
-
-    def answer_update_firmware(self, request: Any, now: float) -> Payload:
-        return v201.UpdateFirmwareResponse(status=v201.UpdateFirmwareStatusEnum.REJECTED)
 
 
 StationMachine201.answer_methods = answer_methods(
     StationMachine201,
     [name for name, spec in v201.ACTIONS.items() if spec.sent_by_csms],
 )
+StationMachine201.reactions = {
+    "CancelReservation": frozenset({"StatusNotification"}),
+    "ChangeAvailability": frozenset({"StatusNotification"}),
+    "ClearChargingProfile": frozenset(),  # tagged on the next sampled TransactionEvent
+    "RequestStartTransaction": frozenset({"TransactionEvent"}),
+    "RequestStopTransaction": frozenset({"TransactionEvent"}),
+    "ReserveNow": frozenset({"StatusNotification"}),
+    "Reset": frozenset({"BootNotification"}),
+    "SetChargingProfile": frozenset(),  # tagged on the next sampled TransactionEvent
+    "TriggerMessage": frozenset({REACTION_ANY}),
+}
 if len(StationMachine201.answer_methods) != 40:  # every CSMS action has an answer
     raise ImportError("StationMachine201 must answer all 40 CSMS actions of OCPP 2.0.1")
