@@ -167,12 +167,15 @@ class StationSettings:
             action draws r in [0, 1); the first rule with r < share answers instead of the
             station's behaviour: `answer(request)` returns the payload or raises `CallError`
             (a profile's shares of refusals and failures, to test a CSMS's error handling).
+        firmware: how firmware updates, diagnostics and log uploads go (`_firmware.py`'s
+            `FirmwareSettings`; None: its defaults).
     """
 
     __slots__ = (
         "answer_overrides",
         "authorize",
         "connectors",
+        "firmware",
         "first_start",
         "heartbeat_interval",
         "id_tags",
@@ -213,6 +216,7 @@ class StationSettings:
         queue_overflow: str = "drop-meter-values",
         answer_overrides: Mapping[str, Sequence[tuple[float, Callable[[Any], Payload]]]]
         | None = None,
+        firmware: Any = None,
     ) -> None:
         if queue_overflow not in QUEUE_OVERFLOW_POLICIES:
             raise ValueError(f"queue_overflow must be one of {', '.join(QUEUE_OVERFLOW_POLICIES)}")
@@ -234,6 +238,7 @@ class StationSettings:
         self.queue_limit = queue_limit
         self.queue_overflow = queue_overflow
         self.answer_overrides = dict(answer_overrides or {})
+        self.firmware = firmware
         # What every station of these settings derives alike (their configuration stores'
         # defaults), built by the first and shared: one copy per run, not per station.
         self.shared: dict[str, Any] = {}
