@@ -23,7 +23,9 @@ __all__ = [
     "DRAIN",
     "HOLD",
     "RAMP",
+    "REACTION_TO",
     "ActionRecord",
+    "CsmsActionRecord",
     "FaultMark",
     "Interval",
     "Metrics",
@@ -151,6 +153,53 @@ class ActionRecord:
         self.lost += other.lost
 
 
+# What the reaction time of a CSMS action runs to (from the request's arrival at the station):
+# the message that shows the CSMS its request done (the stations' `StationMachine.reactions`).
+REACTION_TO = {
+    "CancelReservation": "StatusNotification",
+    "ChangeAvailability": "StatusNotification",
+    "ClearChargingProfile": "first meter value at the new limit",
+    "GetDiagnostics": "DiagnosticsStatusNotification Uploaded",
+    "GetLog": "LogStatusNotification Uploaded",
+    "RemoteStartTransaction": "StartTransaction",
+    "RemoteStopTransaction": "StopTransaction",
+    "RequestStartTransaction": "TransactionEvent Started",
+    "RequestStopTransaction": "TransactionEvent Ended",
+    "ReserveNow": "StatusNotification Reserved",
+    "Reset": "BootNotification after the reboot",
+    "SetChargingProfile": "first meter value at the new limit",
+    "SignedUpdateFirmware": "FirmwareStatusNotification Installed",
+    "TriggerMessage": "the triggered message",
+    "UpdateFirmware": "FirmwareStatusNotification Installed",
+}
+
+
+class CsmsActionRecord:
+    """What the stations did with one action a CSMS sent them (in one phase): how many
+    calls came (`received`), their answers by status (`answers`: the response's status,
+    "Answered" for a response without one, "CALLERROR <code>"), the stations' time to
+    answer (`answer`) and the reaction time (`reaction`: from the request's arrival to the
+    message that shows it done, `REACTION_TO`), both in microseconds."""
+
+    __slots__ = ("answer", "answer_us", "answers", "reaction", "reaction_us", "received")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.answers: collections.Counter[str] = collections.Counter()
+        self.answer = new_histogram()
+        self.reaction = new_histogram()
+        self.answer_us = self.reaction_us = 0  # the samples' sums, for exact means
+
+    def add(self, other: CsmsActionRecord) -> None:
+        """Add `other`'s counts and samples to this one's."""
+        self.received += other.received
+        self.answers.update(other.answers)
+        self.answer.add(other.answer)
+        self.reaction.add(other.reaction)
+        self.answer_us += other.answer_us
+        self.reaction_us += other.reaction_us
+
+
 # The counters every phase keeps (the report's `Counters`, less the tables by kind).
 COUNTER_NAMES = (
     "connects",
@@ -186,6 +235,7 @@ class PhaseRecord:
         "connect_failures",
         "connect_us",
         "counts",
+        "csms",
         "name",
         "spans",
         "station_faults",
@@ -195,6 +245,8 @@ class PhaseRecord:
         self.name = name
         self.spans: list[list[float | None]] = []
         self.actions: dict[str, ActionRecord] = {}
+        # CSMS-initiated actions, by action: made on an action's first call
+        self.csms: dict[str, CsmsActionRecord] = {}
         self.connect = new_histogram()
         self.boot = new_histogram()
         self.connect_us = self.boot_us = 0  # the samples' sums
@@ -208,10 +260,18 @@ class PhaseRecord:
             record = self.actions[action] = ActionRecord()
         return record
 
+    def csms_action(self, action: str) -> CsmsActionRecord:
+        record = self.csms.get(action)
+        if record is None:
+            record = self.csms[action] = CsmsActionRecord()
+        return record
+
     def add(self, other: PhaseRecord) -> None:
         """Add `other`'s records, histograms and counts to this one's (not its spans)."""
         for action, record in other.actions.items():
             self.action(action).add(record)
+        for action, csms_record in other.csms.items():
+            self.csms_action(action).add(csms_record)
         self.connect.add(other.connect)
         self.boot.add(other.boot)
         self.connect_us += other.connect_us
@@ -354,6 +414,7 @@ class Metrics:
         for phase in self.phases.values():
             whole.add(phase)
         whole.actions = dict(sorted(whole.actions.items()))
+        whole.csms = dict(sorted(whole.csms.items()))
         return whole
 
     def count(self, name: str) -> int:
@@ -521,11 +582,29 @@ class Metrics:
         self._counted("sessions_stopped", now)
 
     def csms_call_answered(self, action: str, answer: str, seconds: float, now: float) -> None:
-        """A CSMS's CALL was answered (`answer`: the status, "Answered" or "CALLERROR <code>")
-        in `seconds` (the station's own time to answer it)."""
+        """A CSMS's CALL, arrived at `now`, was answered (`answer`: the status, "Answered" or
+        "CALLERROR <code>") in `seconds` (the station's own time to answer it). Counted in
+        the phase of its arrival."""
+        phase = (
+            self._current
+            if now >= self._current_start and now < self._switch_at
+            else self._phase_at(now)
+        )
+        record = phase.csms.get(action) or phase.csms_action(action)
+        micros = _micros(seconds)
+        record.received += 1
+        record.answers[answer] += 1
+        record.answer.record_value(micros)
+        record.answer_us += micros
 
     def csms_reaction(self, action: str, seconds: float, now: float) -> None:
-        """What a CSMS's `action` request waited for went out, `seconds` after it arrived."""
+        """What a CSMS's `action` request waited for went out at `now`, `seconds` after the
+        request arrived (`REACTION_TO`). Counted in the phase of the request's arrival, with
+        its answer."""
+        record = self._phase_at(now - seconds).csms_action(action)
+        micros = _micros(seconds)
+        record.reaction.record_value(micros)
+        record.reaction_us += micros
 
     def message_invalid(self, now: float) -> None:
         self._counted("invalid_messages", now)

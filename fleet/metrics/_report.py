@@ -28,7 +28,9 @@ from hdrh.histogram import HdrHistogram
 import fleet
 from fleet.metrics._recorder import (
     COUNTER_NAMES,
+    REACTION_TO,
     ActionRecord,
+    CsmsActionRecord,
     FaultMark,
     Interval,
     Metrics,
@@ -44,6 +46,7 @@ __all__ = [
     "WHOLE_RUN",
     "ActionStats",
     "Counters",
+    "CsmsActionStats",
     "Environment",
     "FaultRecord",
     "LatencyStats",
@@ -52,10 +55,13 @@ __all__ = [
     "ThresholdResult",
     "add_actions",
     "add_counters",
+    "add_csms",
     "add_latency",
     "add_stats",
     "build_report",
+    "csms_table",
     "decode_histogram",
+    "describe_answers",
     "describe_phases",
     "describe_threshold",
     "format_summary",
@@ -66,9 +72,10 @@ __all__ = [
     "write_report",
 ]
 
-REPORT_FORMAT = "ocpp-fleet-report/2"
-# Formats read too: /1 has no phases and no response times (shown as the whole run).
-READABLE_FORMATS = ("ocpp-fleet-report/1", REPORT_FORMAT)
+REPORT_FORMAT = "ocpp-fleet-report/3"
+# Formats read too: /1 has no phases and no response times (shown as the whole run); /1 and
+# /2 have no section for CSMS-initiated operations (`csms`: empty).
+READABLE_FORMATS = ("ocpp-fleet-report/1", "ocpp-fleet-report/2", REPORT_FORMAT)
 # The phases of a run, in order; fault windows ("fault-1", ...) come between.
 PHASES = ("ramp", "hold", "drain")
 # What `report show`, `compare`, `html` and thresholds use unless told otherwise: the steady
@@ -113,6 +120,21 @@ class ActionStats(_ReportStruct):
     # from the frame's send to the answer: the CSMS's service time as the station sees it
     # (network included); None in reports before format 2
     response: LatencyStats | None = None
+
+
+class CsmsActionStats(_ReportStruct):
+    """What the stations did with one action a CSMS sent them (CSMS-initiated operations)."""
+
+    received: int  # CALLs of this action that came to the stations
+    # their answers by status: the response's status ("Accepted", "Rejected", ...),
+    # "Answered" for a response without one, "CALLERROR <code>" for a CALLERROR
+    answers: dict[str, int]
+    # the stations' own time to answer, from the CALL's arrival to the answer's send
+    answer: LatencyStats
+    # from the CALL's arrival to the message that shows it done (`reaction_to`); count 0:
+    # none came (or the action has no such message)
+    reaction: LatencyStats
+    reaction_to: str = ""  # e.g. "StatusNotification Reserved"; "": the action has none
 
 
 class Counters(_ReportStruct):
@@ -182,6 +204,8 @@ class PhaseStats(_ReportStruct):
     connect: LatencyStats
     boot: LatencyStats
     counters: Counters
+    # CSMS-initiated operations, by action (empty: none; reports before format 3)
+    csms: dict[str, CsmsActionStats] = {}
 
 
 class Report(_ReportStruct, kw_only=True):
@@ -211,6 +235,9 @@ class Report(_ReportStruct, kw_only=True):
     # the identities of the runs in it: a merge refuses to count one run twice
     run_id: str = ""
     parts: list[str] = []
+    # CSMS-initiated operations by action, as `actions` the whole run's (or the view's
+    # phase's); empty: none (and in reports before format 3)
+    csms: dict[str, CsmsActionStats] = {}
 
     @property
     def run_ids(self) -> list[str]:
@@ -245,6 +272,7 @@ class Report(_ReportStruct, kw_only=True):
             connect=stats.connect,
             boot=stats.boot,
             counters=stats.counters,
+            csms=stats.csms,
             duration_s=stats.seconds,
             phase=phase,
         )
@@ -345,6 +373,7 @@ def build_report(
         connect=whole.connect,
         boot=whole.boot,
         counters=whole.counters,
+        csms=whole.csms,
         timeline=list(metrics.timeline),
         interrupted=interrupted,
         notes=[redact_text(note, secrets) for note in notes or []],
@@ -364,6 +393,16 @@ def _action_stats(record: ActionRecord) -> ActionStats:
         lost=record.lost,
         latency=latency_stats(record.histogram, record.latency_us),
         response=latency_stats(record.response, record.response_us),
+    )
+
+
+def _csms_stats(action: str, record: CsmsActionRecord) -> CsmsActionStats:
+    return CsmsActionStats(
+        received=record.received,
+        answers=dict(sorted(record.answers.items())),
+        answer=latency_stats(record.answer, record.answer_us),
+        reaction=latency_stats(record.reaction, record.reaction_us),
+        reaction_to=REACTION_TO.get(action, ""),
     )
 
 
@@ -390,6 +429,7 @@ def _phase_stats(record: PhaseRecord, started_at: float, ended_at: float) -> Pha
             station_faults=dict(sorted(record.station_faults.items())),
             **{name: record.counts[name] for name in COUNTER_NAMES},
         ),
+        csms={action: _csms_stats(action, csms) for action, csms in sorted(record.csms.items())},
     )
 
 
@@ -420,6 +460,20 @@ def add_actions(parts: list[ActionStats]) -> ActionStats:
     )
 
 
+def add_csms(parts: list[CsmsActionStats]) -> CsmsActionStats:
+    """Several records of one CSMS-initiated action added: counts summed, histograms added."""
+    answers: collections.Counter[str] = collections.Counter()
+    for part in parts:
+        answers.update(part.answers)
+    return CsmsActionStats(
+        received=sum(p.received for p in parts),
+        answers=dict(sorted(answers.items())),
+        answer=add_latency([p.answer for p in parts]),
+        reaction=add_latency([p.reaction for p in parts]),
+        reaction_to=next((p.reaction_to for p in parts if p.reaction_to), ""),
+    )
+
+
 def add_counters(parts: list[Counters]) -> Counters:
     """Counters added; the tables by kind (connect failures, station faults) per kind."""
     by_kind = {field: collections.Counter[str]() for field in _COUNTS_BY_KIND}
@@ -439,6 +493,7 @@ def add_counters(parts: list[Counters]) -> Counters:
 def add_stats(parts: list[PhaseStats], spans: list[tuple[float, float]]) -> PhaseStats:
     """Phases (of one run, or the same phase of several shards) added: exact."""
     names = sorted({action for part in parts for action in part.actions})
+    csms = sorted({action for part in parts for action in part.csms})
     return PhaseStats(
         spans=spans,
         seconds=round(sum(end - start for start, end in spans), 3),
@@ -449,6 +504,9 @@ def add_stats(parts: list[PhaseStats], spans: list[tuple[float, float]]) -> Phas
         connect=add_latency([p.connect for p in parts]),
         boot=add_latency([p.boot for p in parts]),
         counters=add_counters([p.counters for p in parts]),
+        csms={
+            action: add_csms([p.csms[action] for p in parts if action in p.csms]) for action in csms
+        },
     )
 
 
@@ -578,9 +636,12 @@ def format_summary(report: Report, phase: str = DEFAULT_PHASE) -> str:
         ValueError: no such phase in the report.
     """
     env = report.environment
+    received = sum(stats.received for stats in report.csms.values())
     lines = [
         f"{report.name}: {report.duration_s:,.1f} s, {report.counters.connects:,} connects, "
-        f"generator CPU {env.cpu_percent:.0f} %" + (" (interrupted)" if report.interrupted else ""),
+        + (f"{received:,} CSMS calls answered, " if received else "")
+        + f"generator CPU {env.cpu_percent:.0f} %"
+        + (" (interrupted)" if report.interrupted else ""),
     ]
     if env.cpu_suspect:
         lines.append("SUSPECT: generator CPU > 90 %: latencies may measure the fleet, not the CSMS")
@@ -671,4 +732,41 @@ def _phase_table(view: Report) -> list[str]:
         total = sum(counters.station_faults.values())
         kinds = ", ".join(f"{kind} {n:,}" for kind, n in counters.station_faults.items())
         lines.append(f"station faults {total:,} (each station restarted by its watchdog): {kinds}")
+    if view.csms:
+        lines += ["", *csms_table(view.csms)]
+    return lines
+
+
+def describe_answers(answers: dict[str, int]) -> str:
+    """``Accepted 4, Rejected 2, CALLERROR NotSupported 1``: the most frequent first."""
+    ranked = sorted(answers.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{answer} {count:,}" for answer, count in ranked)
+
+
+def csms_table(csms: dict[str, CsmsActionStats]) -> list[str]:
+    """The table of CSMS-initiated operations: per action the calls received, the stations'
+    answer time (p50, p99), the reaction time (n, p50, p99; ms) and the answers by status,
+    with what the reaction runs to."""
+    header = (
+        f"{'CSMS action':<30}{'received':>9}{'ans p50':>9}{'ans p99':>9}"
+        f"{'react n':>9}{'react p50':>11}{'react p99':>11}  answers (reaction to)"
+    )
+    lines = [
+        "CSMS-initiated operations: ans: the station's time to answer; react: from the "
+        "request to what shows it done (ms)",
+        header,
+        "-" * len(header),
+    ]
+    for action, stats in csms.items():
+        answer, reaction = stats.answer, stats.reaction
+        react = (
+            f"{reaction.count:>9,}{_ms(reaction.p50_ms):>11}{_ms(reaction.p99_ms):>11}"
+            if reaction.count
+            else f"{'':>9}{'':>11}{'':>11}"
+        )
+        what = f" ({stats.reaction_to})" if stats.reaction_to else ""
+        lines.append(
+            f"{action:<30}{stats.received:>9,}{_ms(answer.p50_ms):>9}{_ms(answer.p99_ms):>9}"
+            f"{react}  {describe_answers(stats.answers)}{what}"
+        )
     return lines

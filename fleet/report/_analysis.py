@@ -155,6 +155,7 @@ def merge(reports: list[Report], name: str | None = None, *, force: bool = False
                 connect=r.connect,
                 boot=r.boot,
                 counters=r.counters,
+                csms=r.csms,
             )
             for r in reports
         ],
@@ -179,6 +180,7 @@ def merge(reports: list[Report], name: str | None = None, *, force: bool = False
         connect=whole.connect,
         boot=whole.boot,
         counters=whole.counters,
+        csms=whole.csms,
         timeline=_merge_timelines(reports, started),
         # Each shard's view of the faults, on the merged clock.
         faults=sorted(
