@@ -4,7 +4,10 @@ time; per phase, merged exactly, shown, compared, checked by thresholds and draw
 
 from __future__ import annotations
 
+import argparse
+import csv
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from fleet.metrics import (
     read_report,
     write_report,
 )
+from fleet.report import check_thresholds, parse_thresholds, render_html
+from fleet.report._command import add_parser
 
 T0 = 1000.0
 WALL = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -130,3 +135,136 @@ def test_the_summary_has_a_table_of_csms_operations() -> None:
     # The hold's own figures by default.
     (row,) = [line for line in format_summary(recorded()).splitlines() if "SetCh" in line]
     assert row.split()[:2] == ["SetChargingProfile", "10"]
+
+
+# --- show, merge, compare, thresholds, HTML -------------------------------------------------
+
+
+def report_command(*args: str) -> int:
+    """`fleet report ...` in this process (its parser alone: no run, no stations)."""
+    parser = argparse.ArgumentParser(prog="fleet")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    parsed = parser.parse_args(["report", *args])
+    return parsed.run(parsed)
+
+
+def shard(index: int, *, slower: float = 1.0) -> Report:
+    """Shard `index` of 2 of one run: the ramp and hold of `recorded`, reactions `slower`."""
+    metrics = Metrics(T0)
+    operations(metrics, T0 + 0.5, rejected=index)
+    metrics.ramp_done(T0 + 1)
+    for _ in range(4):
+        metrics.csms_call_answered("SetChargingProfile", "Accepted", 0.002, T0 + 2)
+        metrics.csms_reaction("SetChargingProfile", 1.5 * slower, T0 + 2 + 1.5 * slower)
+    report = report_of(metrics)
+    return msgspec.structs.replace(report, notes=[f"shard {index}/2 of the stations"])
+
+
+def test_show_prints_the_table_and_json_and_csv_carry_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_report(recorded(), tmp_path / "r.json")
+    assert report_command("show", str(tmp_path / "r.json"), "--phase", "run") == 0
+    out = capsys.readouterr().out
+    assert "CSMS-initiated operations" in out
+    assert "Accepted 18, Rejected 2 (first meter value at the new limit)" in out
+
+    assert report_command("show", str(tmp_path / "r.json"), "--json") == 0
+    figures = json.loads(capsys.readouterr().out)
+    charging = figures["csms"]["SetChargingProfile"]  # the hold's, by default
+    assert (charging["received"], charging["answers"]) == (10, {"Accepted": 10})
+    assert charging["reaction"]["count"] == 10 and "histogram" not in charging["reaction"]
+    assert "histogram" not in charging["answer"]
+
+    assert report_command("show", str(tmp_path / "r.json"), "--csv", "--phase", "run") == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    csms = {row["action"]: row for row in rows if row["initiator"] == "csms"}
+    assert set(csms) == {"ReserveNow", "SetChargingProfile"}
+    charging = csms["SetChargingProfile"]
+    assert (charging["sent"], charging["answers"]) == ("20", "Accepted 18; Rejected 2")
+    assert charging["reaction_count"] == "18"
+    assert float(charging["reaction_p99_ms"]) == pytest.approx(1500, rel=1e-3)
+    assert charging["reaction_to"] == "first meter value at the new limit"
+
+
+def test_merge_adds_the_section_exactly_per_phase(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for index in (1, 2):
+        write_report(shard(index, slower=index), tmp_path / f"s{index}.json")
+    paths = [str(tmp_path / "s1.json"), str(tmp_path / "s2.json")]
+    assert report_command("merge", *paths, "-o", str(tmp_path / "m.json")) == 0
+    capsys.readouterr()
+    merged = read_report(tmp_path / "m.json")
+    charging = merged.csms["SetChargingProfile"]
+    assert charging.received == 28
+    assert charging.answers == {"Accepted": 25, "Rejected": 3}
+    assert charging.reaction.count == 25  # 9 + 8 in the ramp, 4 + 4 in the hold
+    hold = merged.phases["hold"].csms["SetChargingProfile"]
+    assert (hold.received, hold.reaction.count) == (8, 8)
+    # Histograms added: the hold's p50 is shard 1's 1.5 s, its p99 shard 2's 3 s.
+    assert hold.reaction.p50_ms == pytest.approx(1500, rel=1e-3)
+    assert hold.reaction.p99_ms == pytest.approx(3000, rel=1e-3)
+    assert merged.phases["ramp"].csms["ReserveNow"].answers == {
+        "Accepted": 2,
+        "CALLERROR NotSupported": 2,
+    }
+
+
+def test_compare_compares_answer_and_reaction_times_and_bounds_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_report(shard(1), tmp_path / "a.json")
+    write_report(shard(1, slower=2), tmp_path / "b.json")
+    a, b = str(tmp_path / "a.json"), str(tmp_path / "b.json")
+    assert report_command("compare", a, b) == 0
+    out = capsys.readouterr().out
+    (row,) = [line for line in out.splitlines() if "reaction.p99" in line]
+    action, metric, old, new, *_ = row.split()
+    assert (action, metric) == ("SetChargingProfile", "reaction.p99")
+    # HdrHistogram's 3 significant digits: 1.5 s and 3 s read back as 1,500.159 and 3,000.319
+    assert (old[:5], new[:5]) == ("1,500", "3,000")
+    assert "answer.p99" in out
+    assert report_command("compare", a, b, "--fail-on", "reaction.p99+50%") == 3
+    assert "REGRESSION SetChargingProfile reaction.p99: 1500.16 -> 3000.32" in (
+        capsys.readouterr().out
+    )
+    # The ramp's ReserveNow reacted as fast in both (and the hold had none).
+    assert report_command("compare", a, b, "--fail-on", "ReserveNow.reaction.p99+1%") == 2
+    bound = ["--fail-on", "ReserveNow.reaction.p99+1%"]
+    assert report_command("compare", a, b, "--phase", "run", *bound) == 0
+    assert report_command("compare", a, b, "--fail-on", "answer.p99+1%") == 0
+    assert report_command("compare", a, b, "--fail-on", "Nope.reaction.p99+1%") == 2
+
+
+def test_thresholds_name_answer_and_reaction_times() -> None:
+    report = recorded()
+    results = check_thresholds(
+        parse_thresholds(
+            {
+                "SetChargingProfile.reaction.p99": "< 2s",
+                "ReserveNow.reaction.max": "< 200ms",
+                "run:reaction.p99": "< 1s",
+                "answer.p99": "<= 2ms",
+                "Reset.reaction.p99": "< 1s",
+            }
+        ),
+        report,
+    )
+    assert [(r.actual, r.passed) for r in results] == [
+        (pytest.approx(1500, rel=1e-3), True),
+        (pytest.approx(250, rel=1e-3), False),
+        (pytest.approx(1500, rel=1e-3), False),  # the worst action's
+        (pytest.approx(2, rel=1e-3), True),
+        (None, False),  # no such figure: fails
+    ]
+    with pytest.raises(ValueError, match=r"reaction\. goes with a latency figure"):
+        parse_thresholds({"reaction.errors": "< 1%"})
+
+
+def test_the_html_page_shows_the_section() -> None:
+    page = render_html([recorded()], phase="all")
+    assert page.count('<table class="csms">') == 3  # ramp, hold, the whole run
+    assert "<td>SetChargingProfile</td><td>20</td><td>Accepted 18, Rejected 2</td>" in page
+    assert "StatusNotification Reserved" in page
+    assert '<table class="csms">' not in render_html([report_of(Metrics(T0))])

@@ -19,6 +19,7 @@ import msgspec
 
 from fleet.metrics import (
     ActionStats,
+    CsmsActionStats,
     Environment,
     Interval,
     PhaseStats,
@@ -284,6 +285,9 @@ def error_rate(report: Report, action: str | None = None) -> float:
 
 
 RESPONSE_FIELDS = tuple(f"response.{field}" for field in LATENCY_FIELDS)
+# The figures of CSMS-initiated operations compared: the stations' answer time and the
+# reaction time (`CsmsActionStats`), p50 and p99.
+CSMS_FIELDS = ("answer.p50", "answer.p99", "reaction.p50", "reaction.p99")
 
 
 def _latency(stats: ActionStats, field: str) -> float | None:
@@ -304,13 +308,33 @@ def _latency(stats: ActionStats, field: str) -> float | None:
     }[field]
 
 
+def _csms_latency(stats: CsmsActionStats, field: str) -> float | None:
+    """A figure (ms) of a CSMS-initiated action: "answer.p99", "reaction.p50"... (None: no
+    sample: no reaction came, or the action has none)."""
+    kind, _, figure = field.partition(".")
+    lat = stats.answer if kind == "answer" else stats.reaction
+    if not lat.count:
+        return None
+    return {
+        "p50": lat.p50_ms,
+        "p90": lat.p90_ms,
+        "p99": lat.p99_ms,
+        "p99.9": lat.p99_9_ms,
+        "max": lat.max_ms,
+        "mean": lat.mean_ms,
+    }[figure]
+
+
 class Bound(msgspec.Struct, frozen=True):
-    """A regression bound, e.g. ``p99+10%``, ``Heartbeat.p99+5ms``, ``errors+0.1%``.
+    """A regression bound, e.g. ``p99+10%``, ``Heartbeat.p99+5ms``, ``errors+0.1%``,
+    ``SetChargingProfile.reaction.p99+20%``.
 
     metric: a latency field (p50, p90, p99, p99.9, max, mean) of the latency from the
     intended send time, or of the response time with a ``response.`` prefix
-    (``response.p99``); ``errors`` (error rate, in percentage points) or ``throughput`` (a
-    drop, in percent); action: limits it to one action.
+    (``response.p99``), or of a CSMS-initiated action's answer time or reaction time with
+    an ``answer.`` or ``reaction.`` prefix (p50 and p99 are compared: ``reaction.p99``);
+    ``errors`` (error rate, in percentage points) or ``throughput`` (a drop, in percent);
+    action: limits it to one action.
     """
 
     text: str
@@ -321,8 +345,9 @@ class Bound(msgspec.Struct, frozen=True):
 
 
 _BOUND = re.compile(
-    r"^(?:(?!response\.)(?P<action>[A-Za-z0-9]+)\.)?"
-    r"(?P<metric>(?:response\.)?(?:p50|p90|p99\.9|p99|max|mean)|errors|throughput)"
+    r"^(?:(?!(?:response|answer|reaction)\.)(?P<action>[A-Za-z0-9]+)\.)?"
+    r"(?P<metric>(?:response\.)?(?:p50|p90|p99\.9|p99|max|mean)"
+    r"|(?:answer|reaction)\.(?:p50|p99)|errors|throughput)"
     r"(?P<sign>[+-])(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|ms)$"
 )
 
@@ -337,8 +362,9 @@ def parse_bound(text: str) -> Bound:
     if match is None:
         raise ValueError(
             f"bad bound {text!r}: use METRIC+N% or METRIC+Nms (METRIC: p50, p90, p99, p99.9, "
-            "max, mean, errors, or throughput-N%; response.p99 etc. for the response time), "
-            "optionally ACTION.METRIC"
+            "max, mean, errors, or throughput-N%; response.p99 etc. for the response time; "
+            "answer.p50|p99 and reaction.p50|p99 for CSMS-initiated actions), optionally "
+            "ACTION.METRIC"
         )
     metric, sign, unit = match["metric"], match["sign"], match["unit"]
     if metric == "throughput" and (sign != "-" or unit != "%"):
@@ -363,7 +389,8 @@ class Comparison(msgspec.Struct, frozen=True):
 
 
 def compare(baseline: Report, candidate: Report, bounds: list[Bound]) -> list[Comparison]:
-    """Per action (and "*" for all): latency figures, throughput and error rate."""
+    """Per action (and "*" for all): latency figures, throughput and error rate; then per
+    CSMS-initiated action, the stations' answer and reaction times (`CSMS_FIELDS`)."""
     rows: list[Comparison] = []
     actions = sorted(set(baseline.actions) & set(candidate.actions))
     for action in [*actions, "*"]:
@@ -383,6 +410,19 @@ def compare(baseline: Report, candidate: Report, bounds: list[Bound]) -> list[Co
             broken = [b.text for b in bounds if _breaks(b, action, metric, old, new)]
             rows.append(
                 Comparison(action, metric, round(old, 3), round(new, 3), round(change, 3),
+                           None if percent is None else round(percent, 1), broken)
+            )  # fmt: skip
+    for action in sorted(set(baseline.csms) & set(candidate.csms)):
+        a, b = baseline.csms[action], candidate.csms[action]
+        for field in CSMS_FIELDS:
+            old, new = _csms_latency(a, field), _csms_latency(b, field)
+            if old is None or new is None:
+                continue
+            change = new - old
+            percent = 100.0 * change / old if old else None
+            broken = [bound.text for bound in bounds if _breaks(bound, action, field, old, new)]
+            rows.append(
+                Comparison(action, field, round(old, 3), round(new, 3), round(change, 3),
                            None if percent is None else round(percent, 1), broken)
             )  # fmt: skip
     return rows

@@ -52,7 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "in ms); 'connect' and 'boot' for those",
     )
     form.add_argument("--json", action="store_true", help="figures as JSON (no histograms)")
-    form.add_argument("--csv", action="store_true", help="one CSV row per action")
+    form.add_argument(
+        "--csv",
+        action="store_true",
+        help="one CSV row per action (the stations' and, initiator csms, the CSMS's)",
+    )
     show.set_defaults(run=_guarded(_show))
 
     merged = commands.add_parser(
@@ -198,7 +202,8 @@ def _show_one(args: argparse.Namespace, path: str, report: Report) -> None:
             ["action", "sent", "answered", "errors", "invalid", "timeouts", "lost",
              "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "mean_ms",
              "response_p50_ms", "response_p90_ms", "response_p99_ms", "response_max_ms",
-             "phase"]
+             "phase", "initiator", "answers", "answer_p50_ms", "answer_p99_ms",
+             "reaction_count", "reaction_p50_ms", "reaction_p99_ms", "reaction_to"]
         )  # fmt: skip
         for action, s in view.actions.items():
             lat, resp = s.latency, s.response
@@ -206,7 +211,18 @@ def _show_one(args: argparse.Namespace, path: str, report: Report) -> None:
             writer.writerow(
                 [action, s.sent, s.answered, sum(s.errors.values()), s.invalid,
                  s.timeouts, s.lost, lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.p99_9_ms,
-                 lat.max_ms, lat.mean_ms, *response, view.phase]
+                 lat.max_ms, lat.mean_ms, *response, view.phase, "station"]
+                + [""] * 7
+            )  # fmt: skip
+        # CSMS-initiated actions: received in "sent" (the CSMS sent them), their answers
+        # by status ("Accepted 4; Rejected 2"), answer and reaction times.
+        for action, c in view.csms.items():
+            answers = "; ".join(f"{answer} {count}" for answer, count in c.answers.items())
+            writer.writerow(
+                [action, c.received, *[""] * 15, view.phase, "csms", answers,
+                 c.answer.p50_ms, c.answer.p99_ms, c.reaction.count,
+                 c.reaction.p50_ms if c.reaction.count else "",
+                 c.reaction.p99_ms if c.reaction.count else "", c.reaction_to]
             )  # fmt: skip
         return
     print(format_summary(report, args.phase))
@@ -219,6 +235,9 @@ def _drop_histograms(figures: dict[str, Any]) -> None:
             stats["response"].pop("histogram")
     figures["connect"].pop("histogram")
     figures["boot"].pop("histogram")
+    for stats in figures.get("csms", {}).values():
+        stats["answer"].pop("histogram")
+        stats["reaction"].pop("histogram")
 
 
 def spectrum(histogram: HdrHistogram, ticks_per_half_distance: int = 5) -> str:
@@ -276,7 +295,9 @@ def _compare(args: argparse.Namespace) -> int:
         raise ValueError("--phase all: compare one phase at a time (hold, ramp, drain, run...)")
     _check_phase(args.phase, args.reports, reports)
     baseline, *candidates = (phase_view(report, args.phase) for report in reports)
-    known = {action for report in (baseline, *candidates) for action in report.actions}
+    known = {
+        action for report in (baseline, *candidates) for action in (*report.actions, *report.csms)
+    }
     for bound in bounds:
         if bound.action is not None and bound.action not in known:
             raise ValueError(

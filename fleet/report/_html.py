@@ -24,6 +24,7 @@ from fleet.metrics import (
     LatencyStats,
     Report,
     decode_histogram,
+    describe_answers,
     describe_fault,
     describe_threshold,
     phase_view,
@@ -365,6 +366,39 @@ def _action_table(view: Report) -> str:
     )
 
 
+def _csms_table(view: Report) -> str:
+    """The phase's CSMS-initiated operations: per action, the calls received, the answers
+    by status, the stations' answer time and the reaction time (what it runs to in the
+    reaction's title); empty without any."""
+    if not view.csms:
+        return ""
+    rows = []
+    for action, stats in view.csms.items():
+        answer, reaction = stats.answer, stats.reaction
+        if reaction.count:
+            react = (
+                f"<td>{reaction.count:,}</td><td>{_ms(reaction.p50_ms)}</td>"
+                f"<td>{_ms(reaction.p99_ms)}</td>"
+            )
+        else:
+            react = '<td class="none" title="no reaction came">–</td>' * 3
+        rows.append(
+            f"<tr><td>{_escape(action)}</td><td>{stats.received:,}</td>"
+            f"<td>{_escape(describe_answers(stats.answers))}</td>"
+            f"<td>{_ms(answer.p50_ms)}</td><td>{_ms(answer.p99_ms)}</td>{react}"
+            f"<td>{_escape(stats.reaction_to)}</td></tr>"
+        )
+    return (
+        '<table class="csms"><caption>CSMS-initiated operations ('
+        f"{_escape(_phase_name(view.phase))})</caption><thead>"
+        '<tr class="group"><th colspan="3"></th><th colspan="2">answer time (ms)</th>'
+        '<th colspan="4">reaction: from the request to what shows it done (ms)</th></tr>'
+        "<tr><th>action</th><th>received</th><th>answers</th><th>p50</th><th>p99</th>"
+        "<th>n</th><th>p50</th><th>p99</th><th>to</th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _counters(view: Report) -> str:
     """The phase's counters, in the text summary's order; tables by kind spelled out."""
     c = view.counters
@@ -483,7 +517,7 @@ def _section(name: str, colour: str, report: Report, views: Sequence[Report]) ->
         )
         parts.append(
             f'<p class="phase-title">{_escape(title)}</p>'
-            f'<div class="phase">{_action_table(view)}{_counters(view)}</div>'
+            f'<div class="phase">{_action_table(view)}{_counters(view)}</div>' + _csms_table(view)
         )
     parts += [_faults(report), _thresholds(report)]
     notes = list(dict.fromkeys(note for view in [report, *views] for note in view.notes))
@@ -604,6 +638,7 @@ def render_html(
         ".counters td:last-child{text-align:left;color:#555;font-size:12px;max-width:22em}"
         ".counters tr.sub th{padding-left:20px}tr.group th{border-bottom:none}"
         "tr.timing td:first-child{font-style:italic}td.none{color:#999}"
+        ".csms td:nth-child(3),.csms td:last-child{text-align:left;font-size:12px}"
         ".chip{padding:1px 6px;border-radius:3px;white-space:nowrap}"
         ".warning{color:#b00;font-weight:600}.environment{color:#666;font-size:13px}"
         "li.fail{color:#b00}.verdict{display:inline-block;width:3em;font-weight:600}"

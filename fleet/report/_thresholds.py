@@ -9,6 +9,12 @@ A profile's ``[thresholds]`` table maps a figure to a condition::
     "Heartbeat.errors" = "== 0%"          # the same, for one action
     "Authorize.response.p99" = "< 200ms"  # the response time (frame sent -> answer)
     "ramp:BootNotification.p99" = "< 2s"  # a phase's figure (default: the hold)
+    "SetChargingProfile.reaction.p99" = "< 2s"  # a CSMS-initiated action's reaction time
+    "ReserveNow.answer.p99" = "< 50ms"    # ... the stations' time to answer it
+    "reaction.p99" = "< 5s"               # ... every CSMS-initiated action's (the worst)
+
+``answer.`` and ``reaction.`` name the figures of the report's CSMS-initiated operations
+(`Report.csms`), as ``response.`` names the response time of the stations' own calls.
 
 A threshold names a phase with a ``PHASE:`` prefix: ramp, hold, drain, fault-N, or run (the
 whole run). Without one it is checked against the hold, the steady state (the whole run
@@ -43,7 +49,8 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 _KEY = re.compile(
     r"^(?:(?P<phase>ramp|hold|drain|run|fault-[1-9][0-9]*):)?"
-    r"(?:(?!response\.)(?P<action>[A-Za-z0-9]+)\.)?(?P<response>response\.)?"
+    r"(?:(?!(?:response|answer|reaction)\.)(?P<action>[A-Za-z0-9]+)\.)?"
+    r"(?P<response>response\.|answer\.|reaction\.)?"
     r"(?P<metric>p50|p90|p99\.9|p99|max|mean|errors|timeouts)$"
 )
 _CONDITION = re.compile(r"^(?P<op><=|>=|==|<|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|%)?$")
@@ -52,14 +59,24 @@ _CONDITION = re.compile(r"^(?P<op><=|>=|==|<|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P
 class Threshold:
     """One parsed threshold."""
 
-    __slots__ = ("action", "condition", "key", "metric", "op", "phase", "response", "value")
+    __slots__ = (
+        "action",
+        "condition",
+        "key",
+        "kind",
+        "metric",
+        "op",
+        "phase",
+        "response",
+        "value",
+    )
 
     def __init__(self, key: str, condition: str) -> None:
         match = _KEY.match(key)
         if match is None:
             raise ValueError(
-                f"thresholds.{key}: unknown figure; use [PHASE:][ACTION.][response.]"
-                "p50|p90|p99|p99.9|max|mean, [PHASE:][ACTION.]errors or "
+                f"thresholds.{key}: unknown figure; use [PHASE:][ACTION.][response.|answer.|"
+                "reaction.]p50|p90|p99|p99.9|max|mean, [PHASE:][ACTION.]errors or "
                 "[PHASE:][ACTION.]timeouts (PHASE: ramp, hold, drain, fault-N, run)"
             )
         rule = _CONDITION.match(condition.strip())
@@ -73,9 +90,11 @@ class Threshold:
         self.action = match["action"]
         self.metric = match["metric"]
         self.phase = match["phase"]  # None: the hold (or the whole run without one)
-        self.response = match["response"] is not None
-        if self.response and self.metric not in _LATENCY:
-            raise ValueError(f"thresholds.{key}: response. goes with a latency figure, e.g. p99")
+        # "response.", or a CSMS-initiated action's "answer." or "reaction." (`Report.csms`)
+        self.kind = (match["response"] or "").rstrip(".")
+        self.response = self.kind == "response"
+        if self.kind and self.metric not in _LATENCY:
+            raise ValueError(f"thresholds.{key}: {self.kind}. goes with a latency figure, e.g. p99")
         self.op = rule["op"]
         value, unit = float(rule["value"]), rule["unit"]
         if self.metric in _LATENCY:
@@ -98,6 +117,13 @@ class Threshold:
             report = report.phase_view(self.phase) if self.phase else phase_view(report)
         except ValueError:
             return None
+        if self.kind in ("answer", "reaction"):
+            if self.action and self.action not in report.csms:
+                return None
+            names = [self.action] if self.action else list(report.csms)
+            csms = [getattr(report.csms[name], self.kind) for name in names]
+            found = [getattr(lat, _LATENCY[self.metric]) for lat in csms if lat.count]
+            return max(found) if found else None
         actions = [self.action] if self.action else list(report.actions)
         if self.action and self.action not in report.actions:
             return None
