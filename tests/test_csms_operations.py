@@ -9,6 +9,8 @@ import csv
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import msgspec
@@ -24,9 +26,13 @@ from fleet.metrics import (
     read_report,
     write_report,
 )
+from fleet.profile import parse_profile
 from fleet.report import check_thresholds, parse_thresholds, render_html
 from fleet.report._command import add_parser
+from fleet.run import FleetRun
+from tests.test_campaigns import tx_default_7kw
 
+ROOT = Path(__file__).resolve().parent.parent
 T0 = 1000.0
 WALL = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -268,3 +274,94 @@ def test_the_html_page_shows_the_section() -> None:
     assert "<td>SetChargingProfile</td><td>20</td><td>Accepted 18, Rejected 2</td>" in page
     assert "StatusNotification Reserved" in page
     assert '<table class="csms">' not in render_html([report_of(Metrics(T0))])
+
+
+# --- a run against the embedded CSMS --------------------------------------------------------
+
+
+def run_profile(extra: str, *, count: int = 10, duration: str = "4s") -> str:
+    """Stations of both versions charging 11 kW from their boot, sampling every second."""
+    return (
+        f'name = "t"\nduration = "{duration}"\nseed = 7\n'
+        f'[stations]\ncount = {count}\nversions = {{ "1.6" = 0.5, "2.0.1" = 0.5 }}\n'
+        "[ramp]\nrate = 100\n"
+        '[session]\nfirst_start = "0s"\nlength = "1h"\nmeter_interval = "1s"\npower_kw = 11\n'
+        '[timeouts]\ndrain = "5s"\n' + extra
+    )
+
+
+def run_report(run: FleetRun) -> Report:
+    return build_report(
+        run.metrics,
+        name="t",
+        profile={"name": "t"},
+        started_at=WALL,
+        ended_at=WALL,
+        ended_monotonic=run.ended_at or 0.0,
+    )
+
+
+@pytest.mark.deadline(60)
+async def test_a_run_with_campaigns_has_the_section_with_answers_and_reactions() -> None:
+    text = run_profile(
+        "[[embedded.campaigns]]\n"
+        'at = "1s"\naction = "TriggerMessage"\n'
+        'payload = { requestedMessage = "StatusNotification" }\n'
+        "[[embedded.campaigns]]\n"
+        'at = "1.5s"\naction = "SetChargingProfile"\n'
+        f"payload = {tx_default_7kw()}\n"
+        # Absolute without a start: 1.6 takes it, 2.0.1 refuses it (K01.FR.40).
+        "[[embedded.campaigns]]\n"
+        'at = "2.5s"\naction = "SetChargingProfile"\n'
+        f"payload = {tx_default_7kw(start=False)}\n"
+    )
+    run = FleetRun(parse_profile(text))
+    await run.run()
+    report = run_report(run)
+    trigger = report.csms["TriggerMessage"]
+    assert (trigger.received, trigger.answers) == (10, {"Accepted": 10})
+    # Each station sent the StatusNotification asked for, at once.
+    assert trigger.reaction.count == 10
+    assert trigger.reaction.max_ms < 1000
+    assert trigger.reaction_to == "the triggered message"
+    charging = report.csms["SetChargingProfile"]
+    assert charging.received == 20
+    assert charging.answers == {"Accepted": 15, "Rejected": 5}
+    # Each 11 kW session brought to 7 kW shows it in its next sampled meter value (1 s
+    # apart): one reaction per station, within a sample interval or so.
+    assert charging.reaction.count == 10
+    assert 0 < charging.reaction.p50_ms <= 1500
+    assert charging.reaction.max_ms <= 2500
+    # What the campaigns counted at the CSMS, the stations counted at their end.
+    for record in run.campaigns:
+        stats = report.csms[record.action]
+        assert sum(record.statuses.values()) <= stats.received
+    assert sum(r.sent for r in run.campaigns if r.action == "SetChargingProfile") == 20
+
+
+def test_fleet_run_with_workers_merges_the_section_and_prints_it(tmp_path: Path) -> None:
+    profile = tmp_path / "c.toml"
+    profile.write_text(
+        run_profile(
+            "[[embedded.campaigns]]\n"
+            'at = "1s"\naction = "TriggerMessage"\n'
+            'payload = { requestedMessage = "StatusNotification" }\n',
+            count=6,
+            duration="3s",
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "r.json"
+    command = [sys.executable, "-m", "fleet", "run", str(profile), "--quiet", "--workers", "2"]
+    result = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, timeout=90, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert "6 CSMS calls answered" in result.stdout.splitlines()[0]
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("TriggerMessage")]
+    assert row.split()[:2] == ["TriggerMessage", "6"]
+    assert row.endswith("Accepted 6 (the triggered message)")
+    merged = read_report(out)
+    trigger = merged.csms["TriggerMessage"]
+    assert (trigger.received, trigger.answers, trigger.reaction.count) == (6, {"Accepted": 6}, 6)
+    assert merged.phases["hold"].csms["TriggerMessage"].received == 6
