@@ -119,7 +119,7 @@ DEFAULT_SETTINGS = FirmwareSettings()
 
 
 # Job stages of a firmware update, in order. Each names what the station is doing, not a
-# status: a version reports it with the statuses it has (`_FIRMWARE_STATUS_16`).
+# status: a version reports it with the statuses it has (plain 1.6: `_PLAIN_16`).
 _SCHEDULED = "scheduled"  # waiting for retrieveDate (DownloadScheduled)
 _DOWNLOADING = "downloading"
 _INSTALL_SCHEDULED = "install-scheduled"  # waiting for installDateTime (InstallScheduled)
@@ -159,10 +159,11 @@ def well_formed_certificate(pem: str) -> bool:
 
 def version_from(location: str) -> str:
     """The firmware version a boot reports after installing from `location`: the file name
-    it names, without extension (String50), else "ocpp-fleet"."""
+    it names without its last extension (String50: its first 50 characters), else
+    "ocpp-fleet". E.g. ``https://host/images/fw-2.4.1.bin`` -> ``fw-2.4.1``."""
     name = urllib.parse.urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
-    name = name.split(".", 1)[0] if "." in name else name
-    return name[:50] or _DEFAULT_VERSION
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return stem[:50] or _DEFAULT_VERSION
 
 
 class Update:
@@ -285,8 +286,9 @@ class _FirmwareBlock:
     """What both versions share: the jobs' steps on the machine's `firmware_at` timer.
 
     Each version says how a status goes out (`send_firmware_status`, `send_upload_status`).
-    Steps due while the station was offline run when its timers run again (after the next
-    accepted boot), each with the time it was due, so their messages keep their order.
+    Offline, the machine's timers wait for the next accepted boot (`next_timer`): steps due
+    meanwhile run late, each with the time it was due, so their messages keep their order
+    (a station reports its statuses once back).
     """
 
     # Provided by StationMachine (this is a mixin placed before it).
@@ -617,9 +619,14 @@ class Firmware16(_FirmwareBlock):
         if self.cancel_update(now) is False:
             return v16.UpdateFirmwareResponse()
         job = self.new_update(
-            "UpdateFirmware", None, request.location, request.retrieve_date, None,
-            signed=False, now=now,
-        )  # fmt: skip
+            "UpdateFirmware",
+            None,
+            request.location,
+            request.retrieve_date,
+            None,
+            signed=False,
+            now=now,
+        )
         self.start_update(job, now)
         return v16.UpdateFirmwareResponse()
 
@@ -641,10 +648,14 @@ class Firmware16(_FirmwareBlock):
         if canceled is False:
             return v16.SignedUpdateFirmwareResponse(status=status.REJECTED)
         job = self.new_update(
-            "SignedUpdateFirmware", request.request_id, firmware.location,
-            firmware.retrieve_date_time, _given(firmware.install_date_time),
-            signed=True, now=now,
-        )  # fmt: skip
+            "SignedUpdateFirmware",
+            request.request_id,
+            firmware.location,
+            firmware.retrieve_date_time,
+            _given(firmware.install_date_time),
+            signed=True,
+            now=now,
+        )
         self.start_update(job, now)
         return v16.SignedUpdateFirmwareResponse(
             status=status.ACCEPTED_CANCELED if canceled else status.ACCEPTED
@@ -775,10 +786,14 @@ class Firmware201(_FirmwareBlock):
         if canceled is False:
             return v201.UpdateFirmwareResponse(status=status.REJECTED)
         job = self.new_update(
-            "UpdateFirmware", request.request_id, firmware.location,
-            firmware.retrieve_date_time, _given(firmware.install_date_time),
-            signed=_given(firmware.signature) is not None, now=now,
-        )  # fmt: skip
+            "UpdateFirmware",
+            request.request_id,
+            firmware.location,
+            firmware.retrieve_date_time,
+            _given(firmware.install_date_time),
+            signed=_given(firmware.signature) is not None,
+            now=now,
+        )
         self.start_update(job, now)
         return v201.UpdateFirmwareResponse(
             status=status.ACCEPTED_CANCELED if canceled else status.ACCEPTED
