@@ -125,6 +125,10 @@ def boots(h: Harness) -> list[Any]:
     return [i.payload for _, i in h.sent if i.action == "BootNotification"]
 
 
+def security_events(h: Harness) -> list[str]:
+    return [i.payload.type for _, i in h.sent if i.action == "SecurityEventNotification"]
+
+
 def status_action(h: Harness, signed: bool = False) -> str:
     if h.module is v16 and signed:
         return "SignedFirmwareStatusNotification"
@@ -163,6 +167,8 @@ def test_an_update_downloads_installs_reboots_and_reports_installed(version: str
     # The outcome carries the request's arrival for its reaction time; nothing else does.
     assert item(h, "FirmwareStatusNotification", "Installed").reaction == ("UpdateFirmware", t0)
     assert item(h, "FirmwareStatusNotification", "Downloading").reaction is None
+    # A secure update (2.0.1) reports the new firmware as a security event; plain 1.6 not.
+    assert security_events(h) == (["FirmwareUpdated"] if version == "2.0.1" else [])
     # The new version is the station's from now on; the job is over.
     assert h.machine.firmware_version == "fw-2.4.1"
     assert h.machine.firmware.update is None
@@ -272,6 +278,7 @@ def test_a_signed_update_verifies_its_signature(version: str) -> None:
         "Installed",
     ]
     assert {rid for _, _, rid in notes(h, action)} == {11}
+    assert security_events(h) == ["FirmwareUpdated"]
     expected_action = "SignedUpdateFirmware" if version == "1.6" else "UpdateFirmware"
     assert item(h, action, "Installed").reaction == (expected_action, t0)
 
@@ -286,6 +293,7 @@ def test_an_invalid_signature_ends_the_update(version: str) -> None:
     assert statuses(h, action) == ["Downloading", "Downloaded", "InvalidSignature"]
     assert len(boots(h)) == 1
     assert item(h, action, "InvalidSignature").reaction is not None
+    assert security_events(h) == ["InvalidFirmwareSignature"]  # L01.FR.03
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -301,6 +309,7 @@ def test_refusals(version: str) -> None:
     run(h, h.now + 100)
     assert statuses(h, status_action(h, signed=True)) == []
     assert h.machine.firmware is None  # nothing was started
+    assert security_events(h) == ["InvalidFirmwareSigningCertificate"]  # L01.FR.02
 
 
 def test_a_plain_16_update_from_a_malformed_location_fails_its_download() -> None:
@@ -497,3 +506,26 @@ def test_settings_check_their_shares() -> None:
     with pytest.raises(ValueError, match="upload_failed"):
         FirmwareSettings(upload_failed=1.5)
     assert FirmwareSettings().download.sample(None) == 30.0  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_steps_due_offline_are_reported_once_back_in_order(version: str) -> None:
+    h = harness(version)
+    machine = h.machine
+    t0 = h.now
+    update(h, 41)
+    run(h, t0 + 10)
+    machine.disconnected(h.now)  # the download ends at +30 while offline
+    h.now = t0 + 100
+    machine.connected(h.now)
+    run(h, t0 + 300)
+    sequence = notes(h, "FirmwareStatusNotification")
+    first_boot_after = min(at for at, i in h.sent if i.action == "BootNotification" and at > t0)
+    assert next(s for at, s, _ in sequence if at > first_boot_after) == "Downloaded"
+    expected = ["Downloading", "Downloaded", "Installing", "Installed"]
+    if version == "2.0.1":
+        expected.insert(3, "InstallRebooting")
+    assert [s for _, s, _ in sequence] == expected
+    assert len(boots(h)) == 3  # the first, the one after the outage, the one after install
+    last_boot = max(at for at, i in h.sent if i.action == "BootNotification")
+    assert sequence[-1][0] > last_boot  # Installed comes after the reboot's boot

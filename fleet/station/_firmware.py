@@ -282,6 +282,14 @@ class FirmwareState:
         return soonest
 
 
+# The security events (Security events list of 2.0.1 and the 1.6 Whitepaper) a secure update's
+# outcome is reported with.
+_SECURITY_EVENTS = {
+    "InvalidSignature": "InvalidFirmwareSignature",
+    "Installed": "FirmwareUpdated",
+}
+
+
 class _FirmwareBlock:
     """What both versions share: the jobs' steps on the machine's `firmware_at` timer.
 
@@ -292,6 +300,7 @@ class _FirmwareBlock:
     """
 
     # Provided by StationMachine (this is a mixin placed before it).
+    reboot_requested: bool
     firmware: FirmwareState | None
     firmware_at: float
     settings: Any
@@ -469,8 +478,15 @@ class _FirmwareBlock:
 
     def _update_over(self, job: Update, status: str, at: float) -> None:
         """`job` ends with `status` (a failure, or Installed): the final status carries the
-        reaction time; the connectors it made Unavailable are available again."""
+        reaction time; the connectors it made Unavailable are available again. A secure
+        update (2.0.1, 1.6 SignedUpdateFirmware) reports a bad signature and a new firmware
+        as security events too (2.0.1 L01.FR.03 and the Security events list: these two are
+        critical, so they are sent; the 1.6 Whitepaper has the same list)."""
         self._firmware_status(job, status, at, final=True)
+        if job.request_id is not None:  # not a plain 1.6 UpdateFirmware
+            event = _SECURITY_EVENTS.get(status)
+            if event is not None:
+                self.send_security_event(event, at)
         state = self.firmware_state()
         if state.update is job:
             state.update = None
@@ -489,7 +505,9 @@ class _FirmwareBlock:
         InstallationFailed, the old firmware runs on)."""
         state = self.firmware
         job = state.update if state is not None else None
-        if job is None or job.stage != _REBOOTING:
+        if job is None or job.stage != _REBOOTING or self.reboot_requested:
+            # (Still to reboot: a boot accepted before it, e.g. after an outage during
+            # which the install's steps ran, is not the one after the reboot.)
             super().after_boot(now, first_boot)  # type: ignore[misc]
             return
         assert state is not None
@@ -571,6 +589,10 @@ class _FirmwareBlock:
     def send_upload_status(self, job: Upload, status: str, at: float) -> None:
         raise NotImplementedError
 
+    def send_security_event(self, event: str, at: float) -> None:
+        """A SecurityEventNotification of `event` (a name of the Security events list)."""
+        raise NotImplementedError
+
     if TYPE_CHECKING:
         station_id: str
 
@@ -641,6 +663,7 @@ class Firmware16(_FirmwareBlock):
         status = v16.UpdateFirmwareStatusEnum
         firmware = request.firmware
         if not well_formed_certificate(firmware.signing_certificate):
+            self.send_security_event("InvalidFirmwareSigningCertificate", now)
             return v16.SignedUpdateFirmwareResponse(status=status.INVALID_CERTIFICATE)
         if not well_formed_location(firmware.location):
             return v16.SignedUpdateFirmwareResponse(status=status.REJECTED)
@@ -711,6 +734,10 @@ class Firmware16(_FirmwareBlock):
         )
         self.send("LogStatusNotification", payload, at)
 
+    def send_security_event(self, event: str, at: float) -> None:
+        payload = v16.SecurityEventNotificationRequest(type=event, timestamp=self.wall(at))
+        self.send("SecurityEventNotification", payload, at)
+
     # -- triggered (TriggerMessage, ExtendedTriggerMessage) ----------------------------------
 
     def triggered_firmware_status(self, now: float) -> Payload:
@@ -779,6 +806,7 @@ class Firmware201(_FirmwareBlock):
         firmware = request.firmware
         certificate = _given(firmware.signing_certificate)
         if certificate is not None and not well_formed_certificate(certificate):
+            self.send_security_event("InvalidFirmwareSigningCertificate", now)  # L01.FR.02
             return v201.UpdateFirmwareResponse(status=status.INVALID_CERTIFICATE)
         if not well_formed_location(firmware.location):
             return v201.UpdateFirmwareResponse(status=status.REJECTED)
@@ -840,6 +868,10 @@ class Firmware201(_FirmwareBlock):
             status=v201.UploadLogStatusEnum(log_status), request_id=job.request_id
         )
         self.send("LogStatusNotification", payload, at)
+
+    def send_security_event(self, event: str, at: float) -> None:
+        payload = v201.SecurityEventNotificationRequest(type=event, timestamp=self.wall(at))
+        self.send("SecurityEventNotification", payload, at)
 
     # -- triggered (TriggerMessage, F06) -----------------------------------------------------
 
