@@ -26,6 +26,21 @@ one `reservation_expiry_at` timer. A session may start on a reserved connector o
 reserved token (`may_start`); it carries the reservationId and uses the reservation when its
 start message is produced (`use_reservation`). A station never given a reservation has no book.
 
+Local authorization (`_authorization.py`): a per-station `Authorizer` (the local list, the
+cache, the decision), made on first use: a SendLocalList, the cache's first entry (every
+idTagInfo / idTokenInfo the CSMS answers goes in, unless the cache is off) or an authorization
+key set; each version configures it from its store (`configure_authorizer`) whenever one of
+those keys changes. Online with LocalPreAuthorize a token it knows Accepted starts without
+Authorize. Offline (not booted: the actor drives the machine again at the reconnect, before
+the boot, so a driver due during an outage is decided then, at the time it came), a driver it
+authorizes starts a session at once (`start_offline`): its start, samples and stop go into the
+transaction queue and out after the boot, the start's answer applied when it comes (1.6: its
+transactionId replaces a placeholder in the session's queued messages). A driver it cannot
+authorize offline waits for the boot (`Connector.held`), as every driver of a station without
+an authorizer does; one whose token the list or cache knows invalid leaves. A start the CSMS
+answers not Accepted stops the session (DeAuthorized) or only its energy
+(StopTransactionOnInvalidId / StopTxOnInvalidId, `token_answered`).
+
 Transaction messages (1.6 StartTransaction, StopTransaction, MeterValues; 2.0.1
 TransactionEvent) have their own queue, as OCPP asks (1.6 section 4.9, 2.0.1 E13): they go in
 order, are kept while the station is offline (sessions go on metering and may end meanwhile),
@@ -49,6 +64,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final, Protocol
 
 from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
+from fleet.station._authorization import (
+    Authorizer,
+    AuthSettings,
+    Decision,
+    Entry,
+    InvalidAction,
+    after_answer,
+)
 from fleet.station._reservations import (
     Check,
     Condition,
@@ -266,6 +289,7 @@ class Outgoing:
         "periodic",
         "queued",
         "reaction",
+        "session",
         "transaction",
     )
 
@@ -281,6 +305,10 @@ class Outgoing:
         # (CSMS action, when it was received): this message is what that request's sender
         # waits for (`StationMachine.reactions`); the actor records its reaction time.
         self.reaction: tuple[str, float] | None = None
+        # The start message of a session started on local authorization (offline): the
+        # session's local transaction id (1.6: a placeholder until this message's answer gives
+        # the CSMS's, which then replaces it in the session's queued messages).
+        self.session: Any = None
 
     def __repr__(self) -> str:
         return f"Outgoing({self.action}, connector={self.connector}, at={self.intended_at:g})"
@@ -337,8 +365,10 @@ class Connector:
     __slots__ = (
         "energy_wh",
         "ev_power_w",
+        "held",
         "id",
         "id_tag",
+        "local_id",
         "meter_at",
         "metered_at",
         "power_w",
@@ -348,6 +378,7 @@ class Connector:
         "started_at",
         "state",
         "stop_at",
+        "suspended",
         "transaction_id",
         "wake_at",
     )
@@ -368,6 +399,15 @@ class Connector:
         self.seq_no = 0
         self.remote_start_id: int | None = None
         self.reservation_id: int | None = None  # the reservation its session uses
+        # Offline, a driver the station could not authorize locally waits (with the token
+        # drawn) for the next boot: its wake is held, out of the timers until then.
+        self.held = False
+        # The session started on local authorization, its start not yet answered: its local
+        # transaction id (1.6: a placeholder), else None.
+        self.local_id: Any = None
+        # Energy delivery stopped by the station (an invalid token, StopTransactionOnInvalidId
+        # false): the session goes on at 0 W (1.6 SuspendedEVSE).
+        self.suspended = False
 
     def move(self, event: SessionEvent) -> None:
         try:
@@ -449,6 +489,11 @@ class StationMachine:
         # Reservations: the book, made on first use, and when the next one expires.
         self.reservations: ReservationBook | None = None
         self.reservation_expiry_at = math.inf
+        # Local authorization (`_authorization.py`): the list, the cache and the decision,
+        # made on first use (a SendLocalList, the cache's first entry, an authorization key
+        # set); 1.6 placeholder transaction ids of offline starts count down from -1.
+        self.authorizer: Authorizer | None = None
+        self.local_transactions = 0
         # Firmware and log jobs (`_firmware.py`): their state, and their one timer.
         self.firmware: Any = None
         self.firmware_at = math.inf
@@ -498,7 +543,15 @@ class StationMachine:
         """The earliest timer (inf: none). While a CALL is in flight this is all that can
         wake the station: queued messages must wait for the answer."""
         if not self.booted:
-            return self.boot_at
+            # Offline, sessions go on (samples, ends) and, with an authorizer, a driver may
+            # start one on local authorization; one it could not authorize waits (`held`).
+            soonest = self.boot_at
+            local = self.authorizer is not None and not self.stopping
+            for connector in self.connectors:
+                soonest = min(soonest, connector.stop_at, connector.meter_at)
+                if local and not connector.held and connector.wake_at < soonest:
+                    soonest = connector.wake_at
+            return soonest
         soonest = self.heartbeat_at
         if self.limit_change_at < soonest:
             soonest = self.limit_change_at
@@ -579,8 +632,11 @@ class StationMachine:
             self.reservation_effects(effects, now)
         if self.firmware_at <= now:
             self.firmware_due(now)
+        local = self.authorizer is not None
         for connector in self.connectors:
-            if booted and connector.wake_at <= now:
+            if connector.wake_at <= now and (booted or (local and not connector.held)):
+                # Offline only with an authorizer: a session may start on local
+                # authorization (else the driver waits for the boot, as without one).
                 intended, connector.wake_at = connector.wake_at, math.inf
                 self._session_due(connector, intended)
             # Every sample due before the session's end, in order (several after an outage).
@@ -640,6 +696,7 @@ class StationMachine:
         self.heartbeat_at = math.inf
         for connector in self.connectors:
             connector.wake_at = math.inf
+            connector.held = False
             if connector.state is ConnectorState.CHARGING:
                 connector.stop_at = now + (self.rng.uniform(0, spread) if spread > 0 else 0.0)
             # AUTHORIZING / STARTING ones stop as soon as their answer arrives.
@@ -703,12 +760,15 @@ class StationMachine:
         connector: int,
         *,
         periodic: bool = False,
+        session: Any = None,
     ) -> None:
         """Queue a transaction message (`periodic`: sampled meter values, dropped first when
-        the queue is full). Produced offline, it is counted as queued."""
+        the queue is full; `session`: see `Outgoing.session`). Produced offline, it is
+        counted as queued."""
         item = Outgoing(action, payload, intended_at, connector)
         item.transaction = True
         item.periodic = periodic
+        item.session = session
         if periodic and self.limit_reactions and connector in self.limit_reactions:
             item.reaction = self.limit_reactions.pop(connector)
         self.transaction_messages += 1
@@ -782,17 +842,41 @@ class StationMachine:
                 connector.wake_at = now + wait.sample(self.rng)
 
     def _session_due(self, connector: Connector, intended: float) -> None:
+        """A driver arrives (`wake_at`). Online: Authorize, unless LocalPreAuthorize lets a
+        token known Accepted start at once (or the profile sends none). Offline (with an
+        authorizer): the local decision; a token refused offline for what the list or cache
+        says of it leaves, any other waits for the boot with its token (`held`)."""
         if connector.state is not ConnectorState.AVAILABLE or self.stopping:
+            connector.held = False
             return
-        if self.rng.random() >= self.settings.probability:
-            connector.wake_at = intended + self.settings.idle.sample(self.rng)
-            return
-        connector.id_tag = self.rng.choice(self.settings.id_tags)
+        if connector.held:  # a driver waiting since offline: the token was drawn then
+            connector.held = False
+        else:
+            if self.rng.random() >= self.settings.probability:
+                connector.wake_at = intended + self.settings.idle.sample(self.rng)
+                return
+            connector.id_tag = self.rng.choice(self.settings.id_tags)
         if not self.may_start(connector, connector.id_tag):
             # Reserved for another token: this driver is refused (1.6 5.13, 2.0.1 H03.FR.05).
             connector.wake_at = intended + self.settings.idle.sample(self.rng)
             return
-        if self.settings.authorize:
+        authorizer = self.authorizer
+        if not self.booted:
+            assert authorizer is not None  # `on_timer` fires offline wakes only with one
+            verdict = authorizer.decide(connector.id_tag, False, intended)
+            if verdict.decision is Decision.START:
+                self.start_offline(connector, intended)
+            elif verdict.entry is not None and not verdict.entry.valid(intended):
+                connector.wake_at = intended + self.settings.idle.sample(self.rng)
+            else:
+                connector.held = True
+                connector.wake_at = intended
+            return
+        pre_authorized = (
+            authorizer is not None
+            and authorizer.decide(connector.id_tag, True, intended).decision is Decision.START
+        )
+        if self.settings.authorize and self.authorization_enabled() and not pre_authorized:
             connector.move(SessionEvent.START_DUE)
             self.sync_reservations(intended, connector)
             self.send_status(connector, intended, preparing=True)
@@ -803,6 +887,81 @@ class StationMachine:
             self.sync_reservations(intended, connector)
             self.send_status(connector, intended, preparing=True)
             self.send_start(connector, intended)
+
+    def start_offline(self, connector: Connector, now: float) -> None:
+        """Start a session on local authorization while offline (1.6 3.5.4, 9.1
+        LocalAuthorizeOffline; 2.0.1 C13, C15): it charges at once, without an answer; its
+        start, samples and stop wait in the transaction queue for the next boot. Its start
+        message carries the session (`Outgoing.session`) so its answer can be applied
+        whenever it comes (`local_start_answered`)."""
+        connector.move(SessionEvent.START_DUE)
+        connector.move(SessionEvent.AUTHORIZED)
+        self.sync_reservations(now, connector)
+        self.send_status(connector, now, preparing=True)
+        connector.local_id = True  # send_start gives it the session's local transaction id
+        self.send_start(connector, now)
+        self.start_answered(connector, True, now)
+
+    def token_answered(self, connector: Connector, status: str | None, now: float) -> None:
+        """The CSMS's answer on the token of the session charging on `connector` (its start
+        message's idTagInfo / idTokenInfo). Not Accepted: StopTransactionOnInvalidId /
+        TxCtrlr.StopTxOnInvalidId true stops it, reason DeAuthorized; false stops only the
+        energy (1.6 StartTransaction.conf and 9.1; 2.0.1 C15, E05)."""
+        if status is None or status == "Accepted":
+            return
+        if connector.state is not ConnectorState.CHARGING or connector.suspended:
+            return
+        action, _ = after_answer(status, self.auth_settings())
+        if action is InvalidAction.STOP:
+            self.stop_session(connector, now, "DeAuthorized")
+        elif action is InvalidAction.STOP_ENERGY:
+            # 2.0.1 MaxEnergyOnInvalidId (Wh still allowed) is not modelled: stopped at once.
+            self._advance_meter(connector, now)
+            connector.power_w = connector.ev_power_w = 0.0
+            connector.suspended = True
+            self.energy_stopped(connector, now)
+
+    def energy_stopped(self, connector: Connector, now: float) -> None:
+        """The station stopped the energy of `connector`'s session: tell the CSMS (1.6 its
+        status SuspendedEVSE; 2.0.1 a TransactionEvent)."""
+        self.send_status(connector, now)
+
+    # -- local authorization -------------------------------------------------------------
+
+    def authorization(self) -> Authorizer:
+        """The station's local list, cache and decision, made on first use."""
+        authorizer = self.authorizer
+        if authorizer is None:
+            authorizer = self.authorizer = self.configure_authorizer(Authorizer())
+        return authorizer
+
+    def configure_authorizer(self, authorizer: Authorizer) -> Authorizer:
+        """Set `authorizer` from this station's configuration as it is now (each version
+        says how); called on creation and whenever an authorization key changes."""
+        raise NotImplementedError
+
+    def auth_cache_wanted(self) -> bool:
+        """The configuration has the authorization cache on (its first entry makes the
+        authorizer)."""
+        raise NotImplementedError
+
+    def auth_settings(self) -> AuthSettings:
+        """The decision's switches as configured now."""
+        raise NotImplementedError
+
+    def authorization_enabled(self) -> bool:
+        """Whether tokens are authorized at all before a session (2.0.1 AuthCtrlr.Enabled)."""
+        return True
+
+    def auth_answered(self, token: str, entry: Entry, now: float) -> None:
+        """The CSMS answered for `token` (Authorize, a transaction message): into the cache
+        (1.6 3.5.1, 2.0.1 C10), unless the configuration has none."""
+        authorizer = self.authorizer
+        if authorizer is None:
+            if not self.auth_cache_wanted():
+                return
+            authorizer = self.authorization()
+        authorizer.answered(token, entry, now)
 
     def authorize_answered(self, connector: Connector, accepted: bool, now: float) -> None:
         if connector.state is not ConnectorState.AUTHORIZING:
@@ -825,6 +984,7 @@ class StationMachine:
             self._idle(connector, now)
             return
         connector.move(SessionEvent.STARTED)
+        connector.suspended = False
         self.transactions += 1
         self.observer.session_started(now)
         connector.power_w = connector.ev_power_w = self.settings.power_kw.sample(self.rng) * 1000.0
@@ -877,6 +1037,9 @@ class StationMachine:
     def _idle(self, connector: Connector, now: float) -> None:
         connector.transaction_id = None
         connector.reservation_id = None
+        connector.local_id = None
+        connector.suspended = False
+        connector.held = False
         if self.start_profiles:  # a start that never ran: its profile goes
             self.start_profiles.pop(connector.id, None)
         if not self.stopping and not self.reboot_requested:
@@ -1091,6 +1254,7 @@ class StationMachine:
         elif not available and connector.state is ConnectorState.AVAILABLE:
             connector.move(SessionEvent.DISABLE)
             connector.wake_at = math.inf
+            connector.held = False
             self.sync_reservations(now, connector)
             self.send_status(connector, now)
         return True

@@ -11,6 +11,13 @@ import msgspec
 
 from fleet.ocpp import OcppVersion, Payload, v16
 from fleet.station import _smart_charging as sc
+from fleet.station._authorization import (
+    Authorizer,
+    AuthSettings,
+    entry_from_v16,
+    settings_from_v16,
+    update_from_v16,
+)
 from fleet.station._device_model import DeviceModel16
 from fleet.station._firmware import Firmware16
 from fleet.station._machine import (
@@ -43,7 +50,15 @@ _ACCEPTED = v16.AuthorizationStatus.ACCEPTED
 
 # Keys of the 1.6 configuration store: (value, read-only).
 _CONFIGURATION = {
+    # Local authorization (1.6 3.5, 9.1, 9.2): a cache, a list of up to
+    # LocalAuthListMaxLength ids, SendLocalListMaxLength per message; offline, listed and
+    # cached ids start sessions, unknown ones wait for the CSMS.
+    "AllowOfflineTxForUnknownId": ("false", False),
+    "AuthorizationCacheEnabled": ("true", False),
     "AuthorizeRemoteTxRequests": ("false", False),
+    "LocalAuthListEnabled": ("true", False),
+    "LocalAuthListMaxLength": ("1000", True),
+    "SendLocalListMaxLength": ("100", True),
     # Smart Charging profile (1.6 section 9.4): what the charging profile store allows.
     "ChargeProfileMaxStackLevel": ("8", True),
     "ChargingScheduleAllowedChargingRateUnit": ("Current,Power", True),
@@ -53,7 +68,7 @@ _CONFIGURATION = {
     "ConnectionTimeOut": ("60", False),
     "GetConfigurationMaxKeys": ("50", True),
     "HeartbeatInterval": ("60", False),
-    "LocalAuthorizeOffline": ("false", False),
+    "LocalAuthorizeOffline": ("true", False),
     "LocalPreAuthorize": ("false", False),
     "MeterValuesAlignedData": ("Energy.Active.Import.Register", False),
     "MeterValuesSampledData": (
@@ -69,7 +84,10 @@ _CONFIGURATION = {
     "StopTransactionOnInvalidId": ("true", False),
     "StopTxnAlignedData": ("Energy.Active.Import.Register", False),
     "StopTxnSampledData": ("Energy.Active.Import.Register", False),
-    "SupportedFeatureProfiles": ("Core,RemoteTrigger,Reservation,SmartCharging", True),
+    "SupportedFeatureProfiles": (
+        "Core,LocalAuthListManagement,RemoteTrigger,Reservation,SmartCharging",
+        True,
+    ),
     "TransactionMessageAttempts": ("3", False),
     "TransactionMessageRetryInterval": ("60", False),
     "UnlockConnectorOnEVSideDisconnect": ("true", False),
@@ -87,6 +105,21 @@ _INTEGER_KEYS = frozenset(
         "WebSocketPingInterval",
     }
 )
+
+# Keys the authorizer reads (their change reconfigures it), and which of them are booleans.
+_AUTHORIZATION_KEYS = frozenset(
+    {
+        "AllowOfflineTxForUnknownId",
+        "AuthorizationCacheEnabled",
+        "LocalAuthListEnabled",
+        "LocalAuthListMaxLength",
+        "LocalAuthorizeOffline",
+        "LocalPreAuthorize",
+        "SendLocalListMaxLength",
+        "StopTransactionOnInvalidId",
+    }
+)
+_BOOLEAN_KEYS = _AUTHORIZATION_KEYS - {"LocalAuthListMaxLength", "SendLocalListMaxLength"}
 
 
 def _configuration_defaults(settings: StationSettings) -> dict[str, tuple[str, bool]]:
@@ -162,6 +195,8 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
             status = v16.ChargePointStatus.FINISHING
         elif self.is_reserved(connector):
             status = v16.ChargePointStatus.RESERVED
+        elif connector.suspended and connector.state is ConnectorState.CHARGING:
+            status = v16.ChargePointStatus.SUSPENDED_EVSE  # energy stopped: invalid idTag
         else:
             status = _STATUS_OF[connector.state]
         return v16.StatusNotificationRequest(
@@ -225,6 +260,11 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
         self.send("Authorize", v16.AuthorizeRequest(id_tag=connector.id_tag), now, connector.id)
 
     def send_start(self, connector: Connector, now: float) -> None:
+        if connector.local_id is not None:
+            # Started offline: its transactionId comes with this message's answer; until then
+            # a placeholder (negative, never the CSMS's) stands in its queued messages.
+            self.local_transactions += 1
+            connector.transaction_id = connector.local_id = -self.local_transactions
         request = v16.StartTransactionRequest(
             connector_id=connector.id,
             id_tag=connector.id_tag,
@@ -234,7 +274,9 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
                 connector.reservation_id if connector.reservation_id is not None else msgspec.UNSET
             ),
         )
-        self.send_transaction("StartTransaction", request, now, connector.id)
+        self.send_transaction(
+            "StartTransaction", request, now, connector.id, session=connector.local_id
+        )
         self.use_reservation(connector, now)
 
     def send_meter_values(self, connector: Connector, now: float) -> None:
@@ -285,20 +327,56 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
         if connector is None:
             return
         action = item.action
+        payload: Any = item.payload
+        if error is None:
+            # Every idTagInfo the CSMS gives goes into the cache (1.6 3.5.1).
+            info = getattr(response, "id_tag_info", msgspec.UNSET)
+            token = getattr(payload, "id_tag", msgspec.UNSET)
+            if info is not msgspec.UNSET and token is not msgspec.UNSET:
+                entry = entry_from_v16(info, self.settings.wall_offset)
+                self.auth_answered(token, entry, now)
         if action == "Authorize":
             accepted = error is None and response.id_tag_info.status == _ACCEPTED
             self.authorize_answered(connector, accepted, now)
         elif action == "StartTransaction":
+            if item.session is not None:
+                self._local_start_answered(connector, item.session, response, error, now)
+                return
             if error is not None:
                 self.start_answered(connector, False, now)
                 return
             connector.transaction_id = response.transaction_id
             self.start_answered(connector, True, now)
-            if response.id_tag_info.status != _ACCEPTED:
-                # The CSMS opened the transaction but refused the tag: end it at once.
-                self.stop_session(connector, now, "DeAuthorized")
+            # The CSMS opened the transaction but may refuse the tag (5.16 / 9.1).
+            self.token_answered(connector, str(response.id_tag_info.status), now)
         elif action == "StopTransaction":
             self.stop_answered(connector, now, acknowledged=error is None)
+
+    def _local_start_answered(
+        self, connector: Connector, placeholder: int, response: Any, error: str | None, now: float
+    ) -> None:
+        """The StartTransaction of a session started offline is answered: its transactionId
+        replaces the placeholder in the session's messages still queued (they go after this
+        answer: one call at a time, in order) and on the connector if the session runs on;
+        a refused idTag then stops it or its energy (`token_answered`). Without an answer (given
+        up) the placeholder stays: the CSMS never opened that transaction."""
+        if error is not None:
+            return
+        real = response.transaction_id
+        for queue in (self.transaction_queue, self.requested):
+            for held in queue:
+                if (
+                    held.action in ("MeterValues", "StopTransaction")
+                    and getattr(held.payload, "transaction_id", None) == placeholder
+                ):
+                    held.payload = msgspec.structs.replace(held.payload, transaction_id=real)  # type: ignore[type-var]
+        if connector.transaction_id != placeholder:
+            return  # the session is over
+        connector.transaction_id = real
+        connector.local_id = None
+        if self.smart_charging is not None:
+            self.smart_charging.set_transaction_id(connector.id, str(real))
+        self.token_answered(connector, str(response.id_tag_info.status), now)
 
     # -- answers to the CSMS ---------------------------------------------------------------
 
@@ -451,6 +529,11 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
             return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.NOT_SUPPORTED)
         if entry[1]:
             return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.REJECTED)
+        if request.key in _BOOLEAN_KEYS and request.value.strip().lower() not in (
+            "true",
+            "false",
+        ):
+            return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.REJECTED)
         if request.key in _INTEGER_KEYS:
             try:
                 number = int(request.value)
@@ -465,13 +548,69 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
             elif request.key == "MeterValueSampleInterval" and number > 0:
                 self.meter_interval = float(number)
         self.configuration[request.key] = (request.value, False)
+        if request.key in _AUTHORIZATION_KEYS:  # takes effect now (and needs the authorizer)
+            self.configure_authorizer(self.authorization())
         return v16.ChangeConfigurationResponse(status=v16.ConfigurationStatus.ACCEPTED)
 
     def answer_data_transfer(self, request: v16.DataTransferRequest, now: float) -> Payload:
         return v16.DataTransferResponse(status=v16.DataTransferStatus.UNKNOWN_VENDOR_ID)
 
+    # -- local authorization (1.6 section 3.5, 5.4, 5.10, 5.15, 9.1, 9.2) -----------------
+
+    def _auth_flag(self, key: str, default: bool) -> bool:
+        entry = self.configuration.get(key)
+        return default if entry is None else entry[0].strip().lower() == "true"
+
+    def configure_authorizer(self, authorizer: Authorizer) -> Authorizer:
+        """The configuration as it is now: the LocalAuthListManagement profile gives the list
+        (NotSupported without it), LocalAuthListEnabled / AuthorizationCacheEnabled switch
+        list and cache, the max lengths bound them, and the decision's keys."""
+        profiles = self.configuration.get("SupportedFeatureProfiles", ("", True))[0]
+        local_list = authorizer.local_list
+        local_list.v16 = True
+        local_list.supported = "LocalAuthListManagement" in (p.strip() for p in profiles.split(","))
+        local_list.enabled = self._auth_flag("LocalAuthListEnabled", True)
+        local_list.max_entries = self._setting("LocalAuthListMaxLength", 1000)
+        local_list.max_per_message = self._setting("SendLocalListMaxLength", 100)
+        authorizer.cache.enabled = self._auth_flag("AuthorizationCacheEnabled", True)
+        authorizer.settings = self.auth_settings()
+        return authorizer
+
+    def auth_cache_wanted(self) -> bool:
+        return self._auth_flag("AuthorizationCacheEnabled", True)
+
+    def auth_settings(self) -> AuthSettings:
+        return settings_from_v16(self.configuration)
+
+    def answer_send_local_list(self, request: v16.SendLocalListRequest, now: float) -> Payload:
+        """5.15: Full replaces the list, Differential updates it (a version above the current
+        one, else VersionMismatch); too many entries, or an entry of a Full list without its
+        idTagInfo, Failed and nothing changes; NotSupported without the profile."""
+        authorizer = self.authorization()
+        version, full, items = update_from_v16(request, self.settings.wall_offset)
+        status = authorizer.local_list.update(version, full, items)
+        return v16.SendLocalListResponse(status=v16.UpdateStatus(status))
+
+    def answer_get_local_list_version(
+        self, request: v16.GetLocalListVersionRequest, now: float
+    ) -> Payload:
+        """5.10: the list's version (0: none received yet; -1: no list support)."""
+        authorizer = self.authorizer
+        if authorizer is None:
+            profiles = self.configuration.get("SupportedFeatureProfiles", ("", True))[0]
+            supported = "LocalAuthListManagement" in (p.strip() for p in profiles.split(","))
+            return v16.GetLocalListVersionResponse(list_version=0 if supported else -1)
+        return v16.GetLocalListVersionResponse(list_version=authorizer.local_list.get_version())
+
     def answer_clear_cache(self, request: v16.ClearCacheRequest, now: float) -> Payload:
-        return v16.ClearCacheResponse(status=v16.ClearCacheStatus.ACCEPTED)
+        """5.4: Accepted and emptied when the cache is on, else Rejected (the cache being off
+        is the one reason a charge point cannot clear it)."""
+        if self.authorizer is None:
+            accepted = self.auth_cache_wanted()  # nothing cached yet: nothing to clear
+        else:
+            accepted = self.authorizer.cache.clear() == "Accepted"
+        status = v16.ClearCacheStatus.ACCEPTED if accepted else v16.ClearCacheStatus.REJECTED
+        return v16.ClearCacheResponse(status=status)
 
     # -- reservations (1.6 section 5.2, 5.13) ------------------------------------------------
 
@@ -557,12 +696,6 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
             max_watts=EVSE_MAX_WATTS * evses,
             phases=EV_PHASES,
         )
-
-    def answer_get_local_list_version(self, request: Any, now: float) -> Payload:
-        return v16.GetLocalListVersionResponse(list_version=0)
-
-    def answer_send_local_list(self, request: Any, now: float) -> Payload:
-        return v16.SendLocalListResponse(status=v16.UpdateStatus.NOT_SUPPORTED)
 
     def answer_extended_trigger_message(self, request: Any, now: float) -> Payload:
         return v16.ExtendedTriggerMessageResponse(status=v16.TriggerMessageStatusEnum.REJECTED)

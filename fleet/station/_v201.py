@@ -11,6 +11,14 @@ import msgspec
 
 from fleet.ocpp import OcppVersion, Payload, v201
 from fleet.station import _smart_charging as sc
+from fleet.station._authorization import (
+    Authorizer,
+    AuthSettings,
+    entry_from_v201,
+    settings_from_v201,
+    update_from_v201,
+    v201_update_status,
+)
 from fleet.station._device_model import DEVICE_MODEL_VARIABLES, DeviceModel201
 from fleet.station._firmware import Firmware201
 from fleet.station._machine import (
@@ -73,8 +81,23 @@ _DEVICE_MODEL = {
         "Energy.Active.Import.Register,Power.Active.Import,Current.Import",
         False,
     ),
+    # Local authorization (C10-C15, D01-D02): a cache, a list of up to _LOCAL_LIST_MAX
+    # tokens (Entries: how many it holds now); offline, listed and cached tokens start
+    # sessions, unknown ones wait for the CSMS.
+    ("AuthCtrlr", "Enabled"): ("true", False),
     ("AuthCtrlr", "AuthorizeRemoteStart"): ("false", False),
+    ("AuthCtrlr", "LocalAuthorizeOffline"): ("true", False),
     ("AuthCtrlr", "LocalPreAuthorize"): ("false", False),
+    ("AuthCtrlr", "OfflineTxForUnknownIdEnabled"): ("false", False),
+    ("AuthCacheCtrlr", "Available"): ("true", True),
+    ("AuthCacheCtrlr", "Enabled"): ("true", False),
+    ("AuthCacheCtrlr", "LifeTime"): ("86400", False),
+    ("AuthCacheCtrlr", "Storage"): (str(64 * 1000), True),
+    ("LocalAuthListCtrlr", "Available"): ("true", True),
+    ("LocalAuthListCtrlr", "Enabled"): ("true", False),
+    ("LocalAuthListCtrlr", "Entries"): ("0", True),
+    ("LocalAuthListCtrlr", "ItemsPerMessage"): ("100", True),
+    ("LocalAuthListCtrlr", "BytesPerMessage"): ("65536", True),
     ("TxCtrlr", "EVConnectionTimeOut"): ("60", False),
     ("TxCtrlr", "StopTxOnInvalidId"): ("true", False),
     ("TxCtrlr", "TxStartPoint"): ("Authorized", False),
@@ -107,14 +130,52 @@ _INTEGER_VARIABLES = frozenset(
         ("OCPPCommCtrlr", "WebSocketPingInterval"),
         ("SampledDataCtrlr", "TxUpdatedInterval"),
         ("TxCtrlr", "EVConnectionTimeOut"),
+        ("AuthCacheCtrlr", "LifeTime"),
     }
 )
+# What the authorizer reads (a change reconfigures it), and which of them are booleans.
+_AUTHORIZATION_VARIABLES = frozenset(
+    {
+        ("AuthCtrlr", "LocalAuthorizeOffline"),
+        ("AuthCtrlr", "LocalPreAuthorize"),
+        ("AuthCtrlr", "OfflineTxForUnknownIdEnabled"),
+        ("AuthCacheCtrlr", "Enabled"),
+        ("AuthCacheCtrlr", "LifeTime"),
+        ("LocalAuthListCtrlr", "Enabled"),
+        ("TxCtrlr", "StopTxOnInvalidId"),
+    }
+)
+_BOOLEAN_VARIABLES = frozenset(
+    {
+        ("AuthCtrlr", "Enabled"),
+        ("AuthCtrlr", "AuthorizeRemoteStart"),
+        ("AuthCtrlr", "LocalAuthorizeOffline"),
+        ("AuthCtrlr", "LocalPreAuthorize"),
+        ("AuthCtrlr", "OfflineTxForUnknownIdEnabled"),
+        ("AuthCacheCtrlr", "Enabled"),
+        ("LocalAuthListCtrlr", "Enabled"),
+        ("TxCtrlr", "StopTxOnInvalidId"),
+    }
+)
+# The local list's capacity: the maxLimit of LocalAuthListCtrlr.Entries.
+_LOCAL_LIST_MAX = 1000
+# What one cache entry takes of AuthCacheCtrlr.Storage (bytes): a 36-character idToken, its
+# status, expiry and group, rounded up.
+_CACHE_ENTRY_BYTES = 64
+_LOCAL_LIST_ENTRIES = ("LocalAuthListCtrlr", "Entries")
 
 
 _SMART_CHARGING_ENABLED = ("SmartChargingCtrlr", "Enabled")
 _RESERVATION_ENABLED = ("ReservationCtrlr", "Enabled")
 _UPDATE_STATUS = {s.value: s for s in v201.ReservationUpdateStatusEnum}
 _RATE_UNITS = {"A": sc.Unit.A, "W": sc.Unit.W}
+
+
+def _charging_state(connector: Connector) -> Any:
+    """A charging session's chargingState: SuspendedEVSE once the station stopped its energy."""
+    if connector.suspended:
+        return v201.ChargingStateEnum.SUSPENDED_EVSE
+    return v201.ChargingStateEnum.CHARGING
 
 
 def _variable_defaults(settings: StationSettings) -> dict[tuple[str, str], tuple[str, bool]]:
@@ -282,6 +343,8 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         self._transaction_counter += 1
         connector.transaction_id = f"{self.station_id[-24:]}-{self._transaction_counter}"
         connector.seq_no = 0
+        if connector.local_id is not None:  # started offline: its own id is its local one
+            connector.local_id = connector.transaction_id
         remote = connector.remote_start_id is not None
         info = v201.Transaction(
             transaction_id=connector.transaction_id,
@@ -306,7 +369,9 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
                 connector.reservation_id if connector.reservation_id is not None else msgspec.UNSET
             ),
         )
-        self.send_transaction("TransactionEvent", request, now, connector.id)
+        self.send_transaction(
+            "TransactionEvent", request, now, connector.id, session=connector.local_id
+        )
         self.use_reservation(connector, now)
 
     def send_meter_values(self, connector: Connector, now: float) -> None:
@@ -319,7 +384,7 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
             seq_no=connector.seq_no,
             transaction_info=v201.Transaction(
                 transaction_id=connector.transaction_id,
-                charging_state=v201.ChargingStateEnum.CHARGING,
+                charging_state=_charging_state(connector),
             ),
             meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.SAMPLE_PERIODIC),
         )
@@ -343,10 +408,35 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         )
         self.send_transaction("TransactionEvent", request, now, connector.id)
 
+    def energy_stopped(self, connector: Connector, now: float) -> None:
+        """E05 / C15: the energy stops for an invalid idToken (StopTxOnInvalidId false):
+        TransactionEvent Updated, ChargingStateChanged to SuspendedEVSE."""
+        connector.seq_no += 1
+        request = v201.TransactionEventRequest(
+            event_type=v201.TransactionEventEnum.UPDATED,
+            timestamp=self.wall(now),
+            offline=self._offline(),
+            trigger_reason=v201.TriggerReasonEnum.CHARGING_STATE_CHANGED,
+            seq_no=connector.seq_no,
+            transaction_info=v201.Transaction(
+                transaction_id=connector.transaction_id,
+                charging_state=v201.ChargingStateEnum.SUSPENDED_EVSE,
+            ),
+        )
+        self.send_transaction("TransactionEvent", request, now, connector.id)
+
     def answered(self, item: Outgoing, response: Any, error: str | None, now: float) -> None:
         connector = self.connector(item.connector)
         if connector is None:
             return
+        payload: Any = item.payload
+        if error is None:
+            # Every idTokenInfo the CSMS gives on a token goes into the cache (C10).
+            info = getattr(response, "id_token_info", msgspec.UNSET)
+            token = getattr(payload, "id_token", msgspec.UNSET)
+            if info is not msgspec.UNSET and token is not msgspec.UNSET:
+                entry = entry_from_v201(info, self.settings.wall_offset)
+                self.auth_answered(token.id_token, entry, now)
         if item.action == "Authorize":
             accepted = error is None and response.id_token_info.status == _ACCEPTED
             self.authorize_answered(connector, accepted, now)
@@ -355,13 +445,20 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
             return
         event_type = item.payload.event_type  # type: ignore[attr-defined]
         if event_type == v201.TransactionEventEnum.STARTED:
+            info = getattr(response, "id_token_info", msgspec.UNSET) if error is None else None
+            status = None if info is None or info is msgspec.UNSET else str(info.status)
+            if item.session is not None:
+                # Started offline: already charging; a refused idToken stops it or its energy
+                # (C15) if it still runs.
+                if connector.transaction_id == item.session:
+                    connector.local_id = None
+                    self.token_answered(connector, status, now)
+                return
             if connector.state is not ConnectorState.STARTING:
                 return
             connector.remote_start_id = None
             self.start_answered(connector, error is None, now)
-            info = getattr(response, "id_token_info", msgspec.UNSET)
-            if error is None and info is not msgspec.UNSET and info.status != _ACCEPTED:
-                self.stop_session(connector, now, "DeAuthorized")
+            self.token_answered(connector, status, now)
         elif event_type == v201.TransactionEventEnum.ENDED:
             self.stop_answered(connector, now, acknowledged=error is None)
 
@@ -588,6 +685,8 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
                 self.smart_charging.enabled = value == "true"
         if key == _RESERVATION_ENABLED and value not in ("true", "false"):
             return v201.SetVariableStatusEnum.REJECTED
+        if key in _BOOLEAN_VARIABLES and value.strip().lower() not in ("true", "false"):
+            return v201.SetVariableStatusEnum.REJECTED
         if key in _INTEGER_VARIABLES:
             try:
                 number = int(value)
@@ -602,6 +701,8 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
             elif key == ("SampledDataCtrlr", "TxUpdatedInterval") and number > 0:
                 self.meter_interval = float(number)
         self.variables[key] = (value, False)
+        if key in _AUTHORIZATION_VARIABLES:  # takes effect now (and needs the authorizer)
+            self.configure_authorizer(self.authorization())
         return v201.SetVariableStatusEnum.ACCEPTED
 
     def answer_get_base_report(self, request: v201.GetBaseReportRequest, now: float) -> Payload:
@@ -638,8 +739,80 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
     def answer_data_transfer(self, request: Any, now: float) -> Payload:
         return v201.DataTransferResponse(status=v201.DataTransferStatusEnum.UNKNOWN_VENDOR_ID)
 
-    def answer_clear_cache(self, request: Any, now: float) -> Payload:
-        return v201.ClearCacheResponse(status=v201.ClearCacheStatusEnum.ACCEPTED)
+    # -- local authorization (functional blocks C and D) -----------------------------------
+
+    def _auth_flag(self, component: str, variable: str, default: bool) -> bool:
+        entry = self.variables.get((component, variable))
+        return default if entry is None else entry[0].strip().lower() == "true"
+
+    def _auth_number(self, component: str, variable: str) -> int | None:
+        entry = self.variables.get((component, variable))
+        try:
+            return None if entry is None else int(entry[0])
+        except ValueError:
+            return None
+
+    def configure_authorizer(self, authorizer: Authorizer) -> Authorizer:
+        """The device model as it is now: LocalAuthListCtrlr Available / Enabled /
+        ItemsPerMessage (and _LOCAL_LIST_MAX entries), AuthCacheCtrlr Available / Enabled /
+        LifeTime / Storage (in _CACHE_ENTRY_BYTES per entry), AuthCtrlr and TxCtrlr switches.
+        (BytesPerMessage is not checked: ItemsPerMessage bounds a message first.)"""
+        local_list = authorizer.local_list
+        local_list.v16 = False
+        local_list.supported = self._auth_flag("LocalAuthListCtrlr", "Available", False)
+        local_list.enabled = self._auth_flag("LocalAuthListCtrlr", "Enabled", True)
+        local_list.max_entries = _LOCAL_LIST_MAX
+        local_list.max_per_message = self._auth_number("LocalAuthListCtrlr", "ItemsPerMessage")
+        cache = authorizer.cache
+        cache.supported = self._auth_flag("AuthCacheCtrlr", "Available", False)
+        cache.enabled = self._auth_flag("AuthCacheCtrlr", "Enabled", True)
+        lifetime = self._auth_number("AuthCacheCtrlr", "LifeTime")
+        cache.lifetime = float(lifetime) if lifetime else None
+        storage = self._auth_number("AuthCacheCtrlr", "Storage")
+        cache.max_entries = None if storage is None else storage // _CACHE_ENTRY_BYTES
+        authorizer.settings = self.auth_settings()
+        return authorizer
+
+    def auth_cache_wanted(self) -> bool:
+        return self._auth_flag("AuthCacheCtrlr", "Available", False) and self._auth_flag(
+            "AuthCacheCtrlr", "Enabled", True
+        )
+
+    def auth_settings(self) -> AuthSettings:
+        return settings_from_v201(self.variables)
+
+    def authorization_enabled(self) -> bool:
+        return self._auth_flag("AuthCtrlr", "Enabled", True)
+
+    def answer_send_local_list(self, request: v201.SendLocalListRequest, now: float) -> Payload:
+        """D01: Full replaces the list, Differential updates it (a versionNumber above the
+        current one, else VersionMismatch); too many entries, an entry of a Full list
+        without its idTokenInfo, or no list (LocalAuthListCtrlr.Available false): Failed,
+        and nothing changes. Entries then says how many it holds."""
+        authorizer = self.authorization()
+        version, full, items = update_from_v201(request, self.settings.wall_offset)
+        status = v201_update_status(authorizer.local_list.update(version, full, items))
+        if status == "Accepted":
+            count = str(len(authorizer.local_list.entries))
+            self.variables[_LOCAL_LIST_ENTRIES] = (count, True)
+        return v201.SendLocalListResponse(status=v201.SendLocalListStatusEnum(status))
+
+    def answer_get_local_list_version(
+        self, request: v201.GetLocalListVersionRequest, now: float
+    ) -> Payload:
+        """D02: the list's version (0: none, or no list support)."""
+        authorizer = self.authorizer
+        version = 0 if authorizer is None else authorizer.local_list.get_version()
+        return v201.GetLocalListVersionResponse(version_number=version)
+
+    def answer_clear_cache(self, request: v201.ClearCacheRequest, now: float) -> Payload:
+        """C11: Accepted and emptied when the cache is there and enabled, else Rejected."""
+        if self.authorizer is None:
+            accepted = self.auth_cache_wanted()  # nothing cached yet: nothing to clear
+        else:
+            accepted = self.authorizer.cache.clear() == "Accepted"
+        status = v201.ClearCacheStatusEnum
+        return v201.ClearCacheResponse(status=status.ACCEPTED if accepted else status.REJECTED)
 
     def answer_get_transaction_status(
         self, request: v201.GetTransactionStatusRequest, now: float
@@ -657,9 +830,6 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         return v201.GetTransactionStatusResponse(
             messages_in_queue=queued, ongoing_indicator=ongoing
         )
-
-    def answer_get_local_list_version(self, request: Any, now: float) -> Payload:
-        return v201.GetLocalListVersionResponse(version_number=0)
 
     # -- smart charging (functional block K) ---------------------------------------------------
 
@@ -769,9 +939,6 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
 
     # What a station without displays, monitoring, local lists, firmware or certificate
     # management answers: valid refusals.
-
-    def answer_send_local_list(self, request: Any, now: float) -> Payload:
-        return v201.SendLocalListResponse(status=v201.SendLocalListStatusEnum.FAILED)
 
 
 StationMachine201.answer_methods = answer_methods(
