@@ -447,58 +447,82 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
         - connectorId, where it matters (StatusNotification, MeterValues): 0 is the charge
           point itself (its main meter), absent means every connector and 0; an unknown one
           is Rejected. Elsewhere it is ignored.
+        - StatusNotification: each connector's status now (Reserved, SuspendedEVSE included).
         - MeterValues: a reading of the register (context Trigger), idle connectors too.
-        - Diagnostics/FirmwareStatusNotification: Idle, the status reserved for a triggered
-          notification when no upload or update runs (this station never runs one).
+        - Diagnostics/FirmwareStatusNotification: the status of the upload or update under
+          way, Idle when none runs (4.4, 4.5: Idle only in answer to a trigger).
         """
-        wanted = request.requested_message
-        status = v16.TriggerMessageStatus
-        if wanted == v16.MessageTrigger.BOOT_NOTIFICATION:
+        status = self._trigger(str(request.requested_message), request.connector_id, now)
+        return v16.TriggerMessageResponse(status=v16.TriggerMessageStatus(status))
+
+    def answer_extended_trigger_message(
+        self, request: v16.ExtendedTriggerMessageRequest, now: float
+    ) -> Payload:
+        """ExtendedTriggerMessage (Security Whitepaper): as TriggerMessage, for its own list:
+        LogStatusNotification (the log upload under way, Idle when none runs),
+        FirmwareStatusNotification (answered with a SignedFirmwareStatusNotification, the
+        whitepaper's firmware status), SignChargePointCertificate: NotImplemented, as this
+        station makes no key pair and so never sends a SignCertificate (the status the
+        whitepaper gives a message the charge point does not implement; Rejected would say
+        it could, another time)."""
+        wanted = str(request.requested_message)
+        if wanted == v16.MessageTriggerEnum.SIGN_CHARGE_POINT_CERTIFICATE:
+            status = "NotImplemented"
+        else:
+            status = self._trigger(wanted, request.connector_id, now, extended=True)
+        return v16.ExtendedTriggerMessageResponse(status=v16.TriggerMessageStatusEnum(status))
+
+    def _trigger(
+        self, wanted: str, connector_id: Any, now: float, *, extended: bool = False
+    ) -> str:
+        """Send what a (Extended)TriggerMessage asks for; its status: Accepted, Rejected or
+        NotImplemented."""
+        if wanted == "BootNotification":
             self.trigger_boot(now)
-            return v16.TriggerMessageResponse(status=status.ACCEPTED)
+            return "Accepted"
         if not self.may_send_requested:
-            return v16.TriggerMessageResponse(status=status.REJECTED)
-        connector_id = request.connector_id if request.connector_id is not msgspec.UNSET else None
+            return "Rejected"
         targets: list[Connector | None]  # None: connector 0, the charge point itself
-        if connector_id is None:
+        if connector_id is msgspec.UNSET or connector_id is None:
             targets = [None, *self.connectors]
         elif connector_id == 0:
             targets = [None]
         else:
-            single = self.connector(connector_id)  # type: ignore[arg-type]
+            single = self.connector(connector_id)
             targets = [single] if single is not None else []
-        if wanted == v16.MessageTrigger.HEARTBEAT:
+        if wanted == "Heartbeat":
             self.send_requested("Heartbeat", _HEARTBEAT, now)
-        elif wanted == v16.MessageTrigger.STATUS_NOTIFICATION:
+        elif wanted == "StatusNotification":
             if not targets:
-                return v16.TriggerMessageResponse(status=status.REJECTED)
+                return "Rejected"
             for connector in targets:
                 if connector is None:
                     self.send_requested("StatusNotification", self._charge_point_status(now), now)
                 else:
                     payload = self._status(connector, now)
                     self.send_requested("StatusNotification", payload, now, connector.id)
-        elif wanted == v16.MessageTrigger.METER_VALUES:
+        elif wanted == "MeterValues":
             if not targets:
-                return v16.TriggerMessageResponse(status=status.REJECTED)
+                return "Rejected"
             for connector in targets:
                 payload = self._triggered_meter_values(connector, now)
                 self.send_requested("MeterValues", payload, now, connector.id if connector else 0)
-        elif wanted == v16.MessageTrigger.DIAGNOSTICS_STATUS_NOTIFICATION:
-            self.send_requested(
-                "DiagnosticsStatusNotification",
-                v16.DiagnosticsStatusNotificationRequest(status=v16.DiagnosticsStatus.IDLE),
-                now,
-            )
-        elif wanted == v16.MessageTrigger.FIRMWARE_STATUS_NOTIFICATION:
-            self.send_requested(
-                "FirmwareStatusNotification",
-                v16.FirmwareStatusNotificationRequest(status=v16.FirmwareStatus.IDLE),
-                now,
-            )
+        elif wanted == "DiagnosticsStatusNotification" and not extended:
+            self._send_triggered(self.triggered_diagnostics_status(now), now)
+        elif wanted == "FirmwareStatusNotification":
+            if extended:
+                self._send_triggered(self.triggered_signed_firmware_status(now), now)
+            else:
+                self._send_triggered(self.triggered_firmware_status(now), now)
+        elif wanted == "LogStatusNotification" and extended:
+            self._send_triggered(self.triggered_log_status(now), now)
         else:  # a value the schema knows and this station does not
-            return v16.TriggerMessageResponse(status=status.NOT_IMPLEMENTED)
-        return v16.TriggerMessageResponse(status=status.ACCEPTED)
+            return "NotImplemented"
+        return "Accepted"
+
+    def _send_triggered(self, payload: Payload, now: float) -> None:
+        """A triggered notification: its action is its request type's name."""
+        self.send_requested(type(payload).__name__.removesuffix("Request"), payload, now)
 
     def answer_unlock_connector(self, request: v16.UnlockConnectorRequest, now: float) -> Payload:
         connector = self.connector(request.connector_id)
@@ -697,9 +721,6 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
             phases=EV_PHASES,
         )
 
-    def answer_extended_trigger_message(self, request: Any, now: float) -> Payload:
-        return v16.ExtendedTriggerMessageResponse(status=v16.TriggerMessageStatusEnum.REJECTED)
-
 
 StationMachine16.answer_methods = answer_methods(
     StationMachine16,
@@ -715,6 +736,7 @@ StationMachine16.reactions = {
     "Reset": frozenset({"BootNotification"}),
     "SetChargingProfile": frozenset(),  # tagged on the next sampled MeterValues
     "TriggerMessage": frozenset({REACTION_ANY}),
+    "ExtendedTriggerMessage": frozenset({REACTION_ANY}),
 }
 if len(StationMachine16.answer_methods) != 26:  # every CSMS action has an answer
     raise ImportError("StationMachine16 must answer all 26 CSMS actions of OCPP 1.6")

@@ -56,7 +56,8 @@ _STOPS = {
     "UnlockCommand": (v201.TriggerReasonEnum.UNLOCK_COMMAND, v201.ReasonEnum.OTHER),
     "DeAuthorized": (v201.TriggerReasonEnum.DEAUTHORIZED, v201.ReasonEnum.DE_AUTHORIZED),
 }
-# A station without keys makes no certificate signing requests.
+# A station without a key pair makes no certificate signing requests (see
+# `answer_trigger_message`).
 _NOT_IMPLEMENTED_TRIGGERS = frozenset(
     {
         v201.MessageTriggerEnum.SIGN_CHARGING_STATION_CERTIFICATE,
@@ -293,7 +294,7 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
             seq_no=connector.seq_no,
             transaction_info=v201.Transaction(
                 transaction_id=connector.transaction_id,
-                charging_state=v201.ChargingStateEnum.CHARGING,
+                charging_state=_charging_state(connector),
             ),
             evse=v201.EVSE(id=connector.id, connector_id=1),
             meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.TRIGGER),
@@ -554,9 +555,14 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         - MeterValues: a reading of the register (context Trigger), idle EVSEs too.
         - TransactionEvent: one per ongoing transaction, in its order; none ongoing, or the
           station not Accepted (its transaction messages wait for that), Rejected.
-        - Log/Firmware/PublishFirmwareStatusNotification: Idle, the status reserved for a
-          triggered notification when nothing runs (this station never runs one).
-        - Sign*Certificate: NotImplemented (no keys, no certificate requests).
+        - StatusNotification: each EVSE's connector status now (Reserved included).
+        - Log/FirmwareStatusNotification: the status of the upload or update under way (its
+          requestId), Idle when none runs (L01, N01: Idle only in answer to a trigger).
+        - PublishFirmwareStatusNotification: Idle: this station is no Local Controller and
+          never publishes firmware (PublishFirmware is refused).
+        - Sign*Certificate: NotImplemented: this station makes no key pair and so never sends
+          a SignCertificate; F06.FR.08 keeps NotImplemented for a message the station does
+          not implement (Rejected would say it could, another time).
         """
         wanted = request.requested_message
         status = v201.TriggerMessageStatusEnum
@@ -603,10 +609,9 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
             for connector in charging:
                 self._triggered_transaction_event(connector, now)
         elif wanted == trigger.LOG_STATUS_NOTIFICATION:
-            payload = v201.LogStatusNotificationRequest(status=v201.UploadLogStatusEnum.IDLE)
-            self.send_requested("LogStatusNotification", payload, now)
+            self.send_requested("LogStatusNotification", self.triggered_log_status(now), now)
         elif wanted == trigger.FIRMWARE_STATUS_NOTIFICATION:
-            payload = v201.FirmwareStatusNotificationRequest(status=v201.FirmwareStatusEnum.IDLE)
+            payload = self.triggered_firmware_status(now)
             self.send_requested("FirmwareStatusNotification", payload, now)
         elif wanted == trigger.PUBLISH_FIRMWARE_STATUS_NOTIFICATION:
             payload = v201.PublishFirmwareStatusNotificationRequest(
