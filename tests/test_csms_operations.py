@@ -5,13 +5,16 @@ time; per phase, merged exactly, shown, compared, checked by thresholds and draw
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import datetime as dt
 import io
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -26,10 +29,13 @@ from fleet.metrics import (
     read_report,
     write_report,
 )
-from fleet.profile import parse_profile
+from fleet.ocpp import CallError, v16, v201
+from fleet.profile import Distribution, ProfileError, parse_profile
 from fleet.report import check_thresholds, parse_thresholds, render_html
 from fleet.report._command import add_parser
 from fleet.run import FleetRun
+from fleet.station import StationMachine16, StationMachine201, StationSettings
+from fleet.station._overrides import answer_overrides, answer_with
 from tests.test_campaigns import tx_default_7kw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -365,3 +371,180 @@ def test_fleet_run_with_workers_merges_the_section_and_prints_it(tmp_path: Path)
     trigger = merged.csms["TriggerMessage"]
     assert (trigger.received, trigger.answers, trigger.reaction.count) == (6, {"Accepted": 6}, 6)
     assert merged.phases["hold"].csms["TriggerMessage"].received == 6
+
+
+# --- answer overrides -----------------------------------------------------------------------
+
+
+def machine_settings(**overrides: Any) -> StationSettings:
+    return StationSettings(
+        connectors=1,
+        first_start=Distribution.constant(5),
+        length=Distribution.constant(20),
+        idle=Distribution.constant(10),
+        power_kw=Distribution.constant(11),
+        meter_interval=5.0,
+        id_tags=["TAG-1"],
+        **overrides,
+    )
+
+
+@pytest.mark.parametrize(
+    ("machine_cls", "module"), [(StationMachine16, v16), (StationMachine201, v201)]
+)
+def test_overrides_answer_their_share_of_calls_drawn_per_call(
+    machine_cls: Any, module: Any
+) -> None:
+    overrides = answer_overrides(
+        [
+            ("ClearCache", 0.2, answer_with("ClearCache", status="Rejected")),
+            ("ClearCache", 0.1, answer_with("ClearCache", error="InternalError")),
+        ]
+    )
+    assert [share for share, _ in overrides["ClearCache"]] == pytest.approx([0.2, 0.3])
+    machine = machine_cls("ST-1", machine_settings(answer_overrides=overrides), random.Random(3))
+    answers: collections.Counter[str] = collections.Counter()
+    for _ in range(1000):
+        try:
+            response = machine.on_call("ClearCache", module.ClearCacheRequest(), 0.0)
+            answers[response.status.value] += 1
+        except CallError as exc:
+            answers[f"CALLERROR {exc.code}"] += 1
+    # One draw per call from the station's seeded generator: the counts are those draws'.
+    draws = random.Random(3)
+    expected = collections.Counter(
+        "Rejected" if r < 0.2 else "CALLERROR InternalError" if r < 0.3 else "Accepted"
+        for r in (draws.random() for _ in range(1000))
+    )
+    assert answers == expected
+    assert 150 < answers["Rejected"] < 250 and 60 < answers["CALLERROR InternalError"] < 140
+
+
+MINIMAL = 'name = "t"\nduration = "30s"\n[stations]\ncount = 10\n'
+BOTH = MINIMAL + 'versions = { "1.6" = 0.5, "2.0.1" = 0.5 }\n'
+
+
+def answers_problem(text: str) -> str:
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(text, "x.toml")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            MINIMAL + '[[answers]]\naction = "ReserveNow"\nshare = 0.2\nstatus = "Refused"\n',
+            'x.toml: answers[0].status: "Refused" is not a ReserveNow status of OCPP 1.6; one '
+            "of Accepted, Faulted, Occupied, Rejected, Unavailable",
+        ),
+        (  # a 2.0.1 status 1.6 lacks, with stations of both versions
+            BOTH + '[[answers]]\naction = "Reset"\nshare = 0.2\nstatus = "Scheduled"\n',
+            'x.toml: answers[0].status: "Scheduled" is not a Reset status of OCPP 1.6; one of '
+            "Accepted, Rejected",
+        ),
+        (
+            BOTH
+            + '[[answers]]\naction = "ReserveNow"\nshare = 0.2\nerror = "FormationViolation"\n',
+            'x.toml: answers[0].error: "FormationViolation" is not a CALLERROR code of OCPP '
+            "2.0.1; one of FormatViolation, GenericError, InternalError, "
+            "MessageTypeNotSupported, NotImplemented, NotSupported, OccurenceConstraintViolation, "
+            "PropertyConstraintViolation, ProtocolError, RpcFrameworkError, SecurityError, "
+            "TypeConstraintViolation",
+        ),
+        (
+            MINIMAL + '[[answers]]\naction = "Heartbeat"\nshare = 0.2\nerror = "InternalError"\n',
+            'x.toml: answers[0].action: expected an action a CSMS sends (OCPP 1.6 or 2.0.1), got "Heartbeat"',
+        ),
+        (
+            MINIMAL
+            + '[[answers]]\naction = "SetVariables"\nshare = 0.2\nerror = "InternalError"\n',
+            "x.toml: answers[0].action: SetVariables is not an action a CSMS sends in OCPP 1.6, "
+            "the versions of this profile's stations",
+        ),
+        (
+            BOTH + '[[answers]]\naction = "GetVariables"\nshare = 0.2\nstatus = "Accepted"\n',
+            "x.toml: answers[0].status: a GetVariables answer of OCPP 2.0.1 has no status; use "
+            "error (a CALLERROR code)",
+        ),
+        (
+            MINIMAL + '[[answers]]\naction = "Reset"\nshare = 0.2\n',
+            "x.toml: answers[0].status: expected one of status or error",
+        ),
+        (
+            MINIMAL + '[[answers]]\naction = "Reset"\nshare = 0.7\nstatus = "Rejected"\n'
+            '[[answers]]\naction = "Reset"\nshare = 0.4\nerror = "InternalError"\n',
+            "x.toml: answers[1].share: the shares of Reset's answers add up to more than 1",
+        ),
+        (
+            MINIMAL + "[firmware]\ninstall_failed = 1.5\n",
+            "x.toml: firmware.install_failed: expected a number <= 1, got 1.5",
+        ),
+        (
+            MINIMAL + '[firmware]\ndownload = "soon"\n',
+            "x.toml: firmware.download: expected a duration",
+        ),
+    ],
+)
+def test_bad_answers_and_firmware_are_one_line_naming_the_field(text: str, message: str) -> None:
+    assert answers_problem(text).startswith(message)
+
+
+def test_the_profile_gives_the_stations_their_overrides_and_firmware_settings() -> None:
+    profile = parse_profile(
+        BOTH
+        + '[[answers]]\naction = "ReserveNow"\nshare = 0.25\nstatus = "Occupied"\n'
+        + '[[answers]]\naction = "ReserveNow"\nshare = 0.25\nerror = "InternalError"\n'
+        + '[[answers]]\naction = "RemoteStartTransaction"\nshare = 1\nstatus = "Rejected"\n'
+        + '[firmware]\ndownload = "5s"\n'
+        + 'install = { distribution = "uniform", min = "1m", max = "2m" }\n'
+        + "install_failed = 0.1\nupload_failed = 0.5\n"
+    )
+    settings = FleetRun(profile)._settings(0.0)
+    (occupied_share, occupied), (error_share, error) = settings.answer_overrides["ReserveNow"]
+    assert (occupied_share, error_share) == (0.25, 0.5)
+    request = v201.ReserveNowRequest(
+        id=1,
+        expiry_date_time=WALL,
+        id_token=v201.IdToken(id_token="T", type=v201.IdTokenEnum.ISO14443),
+    )
+    assert occupied(request) == v201.ReserveNowResponse(status=v201.ReserveNowStatusEnum.OCCUPIED)
+    legacy = v16.ReserveNowRequest(connector_id=1, expiry_date=WALL, id_tag="T", reservation_id=1)
+    assert occupied(legacy) == v16.ReserveNowResponse(status=v16.ReservationStatus.OCCUPIED)
+    with pytest.raises(CallError) as caught:
+        error(request)
+    assert caught.value.code == "InternalError"
+    firmware = settings.firmware
+    assert firmware.download.sample(random.Random(1)) == 5.0
+    assert 60 <= firmware.install.sample(random.Random(1)) <= 120
+    assert (firmware.install_failed, firmware.upload_failed, firmware.download_failed) == (
+        0.1,
+        0.5,
+        0.0,
+    )
+
+
+@pytest.mark.deadline(60)
+async def test_a_run_with_overrides_refuses_its_share_and_counts_them_both_ends() -> None:
+    text = run_profile(
+        "[[answers]]\n"
+        'action = "TriggerMessage"\nshare = 0.5\nstatus = "Rejected"\n'
+        "[[embedded.campaigns]]\n"
+        'at = "1s"\nevery = "0.5s"\naction = "TriggerMessage"\n'
+        'payload = { requestedMessage = "Heartbeat" }\n',
+        count=10,
+        duration="3s",
+    )
+    counts = []
+    for _ in range(2):
+        run = FleetRun(parse_profile(text))
+        await run.run()
+        (record,) = run.campaigns
+        trigger = run_report(run).csms["TriggerMessage"]
+        # What the CSMS counted is what the stations answered; refusals send nothing.
+        assert record.statuses == trigger.answers
+        assert trigger.received == record.answered >= 30
+        assert trigger.reaction.count == trigger.answers["Accepted"]
+        assert 0.3 < trigger.answers["Rejected"] / trigger.received < 0.7
+        counts.append(trigger.answers)
+    assert counts[0] == counts[1]  # seeded: the same draws, the same refusals

@@ -17,6 +17,7 @@ profiles/REFERENCE.md and a JSON Schema from the model; `fleet profile check` va
 
 from fleet.profile._load import load_profile, parse_profile
 from fleet.profile._model import (
+    AnswerSection,
     AuthSection,
     CampaignSection,
     Distribution,
@@ -24,6 +25,7 @@ from fleet.profile._model import (
     EmbeddedSection,
     EndSection,
     FaultSection,
+    FirmwareSection,
     Profile,
     ProfileError,
     RampSection,
@@ -50,6 +52,7 @@ from fleet.profile._secrets import (
 
 __all__ = [
     "REDACTED",
+    "AnswerSection",
     "AuthSection",
     "CampaignSection",
     "Distribution",
@@ -57,6 +60,7 @@ __all__ = [
     "EmbeddedSection",
     "EndSection",
     "FaultSection",
+    "FirmwareSection",
     "Profile",
     "ProfileError",
     "RampSection",

@@ -13,6 +13,7 @@ import json
 import math
 import random
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args, get_origin
 from urllib.parse import urlsplit
 
@@ -739,6 +740,158 @@ def _check_campaign_payload(action: str, payload: dict[str, Any]) -> None:
         ) from None
 
 
+class AnswerSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One ``[[answers]]``: a share of one CSMS action's calls that the stations answer with
+    a status (a refusal, say) or a CALLERROR instead of doing what it asks, so that a CSMS's
+    handling of refusals and failures can be tested. The status is checked against the
+    action's response in every OCPP version the profile's stations use."""
+
+    action: Annotated[
+        str,
+        Meta(min_length=1),
+        about(
+            'a CSMS action the stations answer ("ReserveNow", "SetChargingProfile", '
+            '"RemoteStartTransaction"...), in its own version\'s name: stations of a version '
+            "without it answer it as always"
+        ),
+    ]
+    share: Annotated[
+        Share,
+        about(
+            "share (0 to 1) of its calls answered so, drawn per call (seeded); an action's "
+            "shares add up to at most 1"
+        ),
+    ]
+    status: Annotated[
+        str | None,
+        about(
+            'the answer\'s status ("Rejected", "Occupied", "NotSupported"...): a minimal valid '
+            "response with it, nothing done; one of status or error"
+        ),
+    ] = None
+    error: Annotated[
+        str | None,
+        about(
+            'a CALLERROR with this code instead ("InternalError", "NotSupported", '
+            '"GenericError"...); one of status or error'
+        ),
+    ] = None
+
+    def __post_init__(self) -> None:
+        from fleet.ocpp import Direction, OcppVersion, actions_of
+
+        if (self.status is None) == (self.error is None):
+            raise _Invalid(("status",), "expected one of status or error")
+        if not any(
+            self.action in actions
+            and actions[self.action].direction & Direction.CSMS_TO_CHARGE_POINT
+            for actions in (actions_of(version) for version in OcppVersion)
+        ):
+            raise _Invalid(
+                ("action",),
+                "expected an action a CSMS sends (OCPP 1.6 or 2.0.1), "
+                f"got {show_value(self.action)}",
+            )
+
+    def check(self, versions: Iterable[str]) -> None:
+        """Check the status or error code against the action's response (its ``status``
+        enumeration) and CALLERROR codes in each of `versions` ("1.6", "2.0.1") that has the
+        action; one of them must have it.
+
+        Raises:
+            _Invalid: naming the field (``status``, ``error``, ``action``) and why.
+        """
+        from fleet.ocpp import Direction, OcppVersion, actions_of, error_codes
+
+        having = []
+        for name in versions:
+            version = OcppVersion(f"ocpp{name}")
+            spec = actions_of(version).get(self.action)
+            if spec is not None and spec.direction & Direction.CSMS_TO_CHARGE_POINT:
+                having.append((name, version, spec))
+        if not having:
+            raise _Invalid(
+                ("action",),
+                f"{self.action} is not an action a CSMS sends in OCPP {' or '.join(versions)}, "
+                "the versions of this profile's stations",
+            )
+        for name, version, spec in having:
+            if self.status is not None:
+                statuses = response_statuses(spec.response)
+                if statuses is None:
+                    raise _Invalid(
+                        ("status",),
+                        f"a {self.action} answer of OCPP {name} has no status; use error "
+                        "(a CALLERROR code)",
+                    )
+                if self.status not in statuses:
+                    raise _Invalid(
+                        ("status",),
+                        f"{show_value(self.status)} is not a {self.action} status of OCPP "
+                        f"{name}; one of {', '.join(sorted(statuses))}",
+                    )
+            else:
+                codes = {code.value for code in error_codes(version)}
+                if self.error not in codes:
+                    raise _Invalid(
+                        ("error",),
+                        f"{show_value(self.error)} is not a CALLERROR code of OCPP {name}; "
+                        f"one of {', '.join(sorted(codes))}",
+                    )
+
+
+def response_statuses(response: type) -> frozenset[str] | None:
+    """The values of a response type's ``status`` enumeration; None: it has no status."""
+    info = msgspec.inspect.type_info(response)
+    for field in getattr(info, "fields", ()):
+        if field.name == "status":
+            kind = field.type
+            if isinstance(kind, msgspec.inspect.EnumType):
+                return frozenset(str(member.value) for member in kind.cls)
+            if isinstance(kind, msgspec.inspect.LiteralType):
+                return frozenset(str(value) for value in kind.values)
+            return None
+    return None
+
+
+class FirmwareSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[firmware]``: how the stations' firmware updates, diagnostics and log uploads go
+    (1.6 UpdateFirmware, SignedUpdateFirmware, GetDiagnostics, GetLog; 2.0.1 UpdateFirmware,
+    GetLog): how long each step takes, and the share of each failure. Nothing is
+    transferred: the location is checked for form only."""
+
+    download: Annotated[
+        DurationDistribution, about("from Downloading to Downloaded (or DownloadFailed)")
+    ] = Distribution.constant(30.0)
+    install: Annotated[
+        DurationDistribution,
+        about("from Installing to the reboot (then Installed after the boot)"),
+    ] = Distribution.constant(20.0)
+    upload: Annotated[
+        DurationDistribution,
+        about("from Uploading to Uploaded (or the upload's failure), diagnostics and logs"),
+    ] = Distribution.constant(10.0)
+    download_failed: Annotated[Share, about("share of updates whose download fails")] = 0.0
+    invalid_signature: Annotated[
+        Share, about("share of signed updates whose signature does not verify (InvalidSignature)")
+    ] = 0.0
+    install_failed: Annotated[
+        Share,
+        about("share of updates whose install fails (InstallationFailed; the old firmware runs)"),
+    ] = 0.0
+    install_verification_failed: Annotated[
+        Share,
+        about(
+            "share of updates whose new firmware fails verification after the reboot "
+            "(InstallVerificationFailed; plain 1.6: InstallationFailed)"
+        ),
+    ] = 0.0
+    upload_failed: Annotated[
+        Share,
+        about("share of diagnostics and log uploads that fail (UploadFailed / UploadFailure)"),
+    ] = 0.0
+
+
 class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[embedded]``: how the in-process CSMS answers, when ``csms = "embedded"``, what it
     does to connections as real CSMSs do, and the faults it injects."""
@@ -992,12 +1145,24 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
         StationFaultsSection, about("when the fleet's own faults stop the run")
     ] = StationFaultsSection()
     end: Annotated[EndSection, about("how stations wind down at the end")] = EndSection()
+    answers: Annotated[
+        tuple[AnswerSection, ...],
+        about(
+            "per-action answer overrides: shares of a CSMS action's calls the stations answer "
+            "with a status (a refusal) or a CALLERROR instead of doing what it asks"
+        ),
+    ] = ()
+    firmware: Annotated[
+        FirmwareSection, about("firmware updates, diagnostics and log uploads: times, failures")
+    ] = FirmwareSection()
     thresholds: Annotated[
         dict[str, str],
         about(
             'pass/fail checks at the end of the run, figure -> condition ("p99" = '
             '"< 2s", "BootNotification.p99" = "< 500ms", "Authorize.response.p99" = '
-            '"< 200ms" (the response time), "errors" = "< 0.1%", "timeouts" = "== 0"); '
+            '"< 200ms" (the response time), "errors" = "< 0.1%", "timeouts" = "== 0", '
+            '"SetChargingProfile.reaction.p99" = "< 2s" (a CSMS-initiated action\'s reaction '
+            "time; answer.p99: the stations' time to answer it)); "
             'figures are the hold\'s unless a PHASE: prefix names another ("ramp:", '
             '"drain:", "fault-1:", "run:" for the whole run); a failed one makes '
             "`fleet run` exit 4"
@@ -1031,6 +1196,22 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
                 ("behaviour",),
                 f'expected "module:function", got {show_value(self.behaviour)}',
             )
+        self._check_answers()
+
+    def _check_answers(self) -> None:
+        versions = [name for name, share in self.stations.versions.items() if share > 0]
+        shares: dict[str, float] = {}
+        for index, answer in enumerate(self.answers):
+            try:
+                answer.check(versions)
+            except _Invalid as problem:
+                raise _Invalid(("answers", index, *problem.field), problem.reason) from None
+            shares[answer.action] = shares.get(answer.action, 0.0) + answer.share
+            if shares[answer.action] > 1 + 1e-9:
+                raise _Invalid(
+                    ("answers", index, "share"),
+                    f"the shares of {answer.action}'s answers add up to more than 1",
+                )
 
     def with_overrides(
         self,

@@ -26,7 +26,7 @@ import trio
 from fleet.csms import CampaignRecord, EmbeddedCsms, run_campaigns, run_fault_schedule
 from fleet.metrics import Interval, Metrics
 from fleet.ocpp import OcppVersion
-from fleet.profile import Profile, campaign_payload
+from fleet.profile import FirmwareSection, Profile, campaign_payload
 from fleet.run._protocol import FaultNotice, line_batches
 from fleet.station import (
     Reconnect,
@@ -35,6 +35,8 @@ from fleet.station import (
     StationMachine201,
     StationSettings,
 )
+from fleet.station._firmware import FirmwareSettings
+from fleet.station._overrides import answer_overrides, answer_with
 from fleet.toolkit import client_ssl_context, parse_version
 
 __all__ = [
@@ -408,6 +410,15 @@ class FleetRun:
             transaction_retry_interval=profile.transaction_messages.retry_interval,
             queue_limit=profile.transaction_messages.queue_limit,
             queue_overflow=profile.transaction_messages.overflow,
+            answer_overrides=answer_overrides(
+                (
+                    rule.action,
+                    rule.share,
+                    answer_with(rule.action, status=rule.status, error=rule.error),
+                )
+                for rule in profile.answers
+            ),
+            firmware=_firmware_settings(profile.firmware),
         )
 
     async def _run_custom(
@@ -580,3 +591,18 @@ def _load_behaviour(spec: str, search_path: str | None) -> Callable[..., Any]:
     if function is None or not callable(function):
         raise ValueError(f"behaviour {spec!r}: {module_name} has no function {function_name!r}")
     return function
+
+
+def _firmware_settings(section: FirmwareSection) -> FirmwareSettings:
+    """The stations' `FirmwareSettings` from a profile's ``[firmware]``: its distributions
+    sample the durations (seconds) per job."""
+    return FirmwareSettings(
+        download=section.download,
+        install=section.install,
+        upload=section.upload,
+        download_failed=section.download_failed,
+        invalid_signature=section.invalid_signature,
+        install_failed=section.install_failed,
+        install_verification_failed=section.install_verification_failed,
+        upload_failed=section.upload_failed,
+    )
