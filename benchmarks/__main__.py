@@ -1,14 +1,14 @@
 """Run the benchmark suite: ``python -m benchmarks [--quick] [--only NAME ...] [--out-dir DIR |
 --update-results]``.
 
-Runs, in order: codec, transport, fleet_cost, capacity, accuracy, workers. Each prints its
-table and writes DIR/<name>.json: by default DIR is a new folder under the user's cache
+Runs, in order: codec, transport, fleet_cost, capacity, accuracy, workers, csms_ops. Each
+prints its table and writes DIR/<name>.json: by default DIR is a new folder under the user's cache
 (``~/.cache/ocpp-fleet/benchmarks/<UTC time>/``), never the checkout; ``--update-results``
 writes benchmarks/results/, the committed figures that benchmarks/README.md quotes (full
 runs only). The last line says where the results went. A benchmark that fails is
 reported and the others still run; the exit code is 1 if any failed. ``--quick`` finishes in
-about two minutes on two cores (rougher figures; capacity at 1,000 stations only); the full
-suite takes about twelve.
+about three minutes on two cores (rougher figures; capacity at 1,000 stations only); the full
+suite takes about sixteen.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import accuracy, capacity, fleet_cost, transport, workers
+from benchmarks import accuracy, capacity, csms_ops, fleet_cost, transport, workers
 from benchmarks._common import (
     BENCHMARKS,
     PYTHON,
@@ -46,6 +46,7 @@ BENCHMARKS_IN_ORDER: dict[str, Callable[[bool, Path], Any]] = {
     "capacity": capacity.run,
     "accuracy": accuracy.run,
     "workers": workers.run,
+    "csms_ops": csms_ops.run,
 }
 
 
@@ -55,7 +56,7 @@ def main() -> int:
         description="Run the benchmark suite; each benchmark writes DIR/<name>.json.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="the whole suite in under 2 minutes, rougher"
+        "--quick", action="store_true", help="the whole suite in about 3 minutes, rougher"
     )
     parser.add_argument(
         "--only",

@@ -12,7 +12,11 @@ message's intended send time into an HdrHistogram reset at the window's start.
 
 - ``fleet``: a `FleetRun` of a profile built as TOML text (``csms = URL``), through the
   fleet's Python API; no charging sessions, so the load is boots and heartbeats at the
-  interval the CSMS gives.
+  interval the CSMS gives. Or, with ``profile`` (a file), that profile's stations, ramp and
+  sessions against the URL (``csms_ops``): a window with ``"campaign": true`` starts the
+  server's next campaign (SIGUSR2, ``_csms_campaigns.py``) as it opens and counts the CSMS
+  calls the stations received in it; the printed object ends with the run's report section
+  for CSMS-initiated operations (``csms``: answers by status, answer and reaction times).
 - ``transport``: N trio-websocket clients doing OCPP-shaped round trips, encoded and decoded
   with msgspec and nothing else: the floor of our stack. Each sends a Heartbeat CALL every
   `interval` seconds (from its connect time, as a station), or back to back (interval 0).
@@ -131,6 +135,13 @@ class Side(Protocol):
         ...
 
     def histogram(self) -> HdrHistogram | None: ...
+    def csms_received(self) -> int:
+        """CSMS-initiated calls the stations received so far."""
+        ...
+
+    def final(self) -> dict[str, Any]:
+        """What the side adds to the printed figures once the windows are over."""
+        ...
 
 
 # -- the fleet -----------------------------------------------------------------------------------
@@ -191,13 +202,56 @@ class FleetSide:
         record = metrics.phases[metrics.phase].actions.get(self.action)
         return record.histogram if record is not None else None
 
+    def csms_received(self) -> int:
+        return sum(
+            record.received
+            for phase in self.run.metrics.phases.values()
+            for record in phase.csms.values()
+        )
+
+    def final(self) -> dict[str, Any]:
+        """The report's section for CSMS-initiated operations (the whole run so far), by
+        action, without the encoded histograms."""
+        import datetime as dt
+
+        from fleet.metrics import build_report
+
+        run = self.run
+        report = build_report(
+            run.metrics,
+            name=run.profile.name,
+            profile=run.profile,
+            started_at=run.started_at_wall or dt.datetime.now(dt.UTC),
+            ended_at=dt.datetime.now(dt.UTC),
+            ended_monotonic=trio.current_time(),
+        )
+        return {"csms": _without_histograms(msgspec.to_builtins(report.csms))}
+
+
+def _without_histograms(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_histograms(v) for k, v in value.items() if k != "histogram"}
+    return value
+
 
 async def run_fleet(params: dict[str, Any]) -> None:
     from fleet.profile import parse_profile
     from fleet.run import FleetRun
 
-    text = fleet_profile(params["url"], params["stations"], params["ramp_rate"], params["versions"])
-    run = FleetRun(parse_profile(text))
+    if params.get("profile"):
+        from fleet.profile import load_profile
+
+        # The file's stations, ramp and sessions; its CSMS is the server process, and the
+        # run lasts until the measurement ends it.
+        profile = load_profile(params["profile"]).with_overrides(
+            csms=params["url"], stations=params["stations"], duration="10h"
+        )
+    else:
+        text = fleet_profile(
+            params["url"], params["stations"], params["ramp_rate"], params["versions"]
+        )
+        profile = parse_profile(text)
+    run = FleetRun(profile)
     side = FleetSide(run, params.get("action", "Heartbeat"))
     await measure(params, side, run.run)
 
@@ -235,6 +289,12 @@ class TransportSide:
 
     def histogram(self) -> HdrHistogram:
         return self.latency
+
+    def csms_received(self) -> int:
+        return 0  # raw clients: no CSMS calls
+
+    def final(self) -> dict[str, Any]:
+        return {}
 
 
 async def transport_client(side: TransportSide, url: str, interval: float) -> None:
@@ -345,6 +405,7 @@ async def measure(params: dict[str, Any], side: Side, body: Callable[[], Any]) -
         result["server_rss_end"] = rss_bytes(server_pid)
         result["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         result["open_fds"] = open_fds()
+        result.update(side.final())
         # Out at once, connections open: see the module docstring.
         sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
         sys.stdout.flush()
@@ -366,8 +427,11 @@ async def measure_window(
         probe.histogram.reset()
     watch.take()
     answered0, sent0, problems0 = side.answered(), side.sent(), side.problems()
+    received0 = side.csms_received()
     cpu0, server0, wall0 = time.process_time(), cpu_seconds(server_pid), time.perf_counter()
     waited0, server_waited0 = runqueue_wait_seconds(), runqueue_wait_seconds(server_pid)
+    if window.get("campaign"):
+        os.kill(server_pid, signal.SIGUSR2)  # the server's next campaign starts now
     stall_at = window.get("stall_at")
     if stall_at is not None:
         await trio.sleep(stall_at)
@@ -398,12 +462,15 @@ async def measure_window(
         "cpu_us_per_answer": round(cpu / answered * 1e6, 1) if answered else None,
         "server_cpu_us_per_answer": round(server / answered * 1e6, 1) if answered else None,
         "problems": {key: problems[key] - problems0[key] for key in problems},
+        "csms_received": side.csms_received() - received0,
         "connected": side.connected(),
         "latency": latency(histogram) if histogram is not None else {"count": 0},
         "gc": watch.take(),
     }
     if stall_at is not None:
         figures["stall_at"] = stall_at
+    if window.get("campaign"):
+        figures["campaign"] = True
     if probe is not None:
         figures["loop_lag"] = latency(probe.histogram)
     return figures
