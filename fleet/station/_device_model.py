@@ -390,8 +390,8 @@ class CertificateStore:
 
     def delete(self, algorithm: str, name_hash: str, key_hash: str, serial: str) -> str:
         """Accepted; NotFound; Failed: it is the last CSMS root (the station could no longer
-        check the CSMS it talks to; 2.0.1 M04.FR.06 keeps the station's own certificates, and
-        we keep the last root the same way)."""
+        check the CSMS it talks to; 2.0.1 M04 lets a station answer Failed for a certificate it
+        cannot delete)."""
         index = self.find(algorithm, name_hash, key_hash, serial)
         if index is None:
             return "NotFound"
@@ -539,7 +539,7 @@ def _evse_of(component: v201.Component) -> tuple[int, int] | None:
 
 
 def _matches(row: _Row, wanted: v201.ComponentVariable) -> bool:
-    """B08.FR.?: a componentVariable selects a component (name, and its evse / instance when
+    """B08: a componentVariable selects a component (name, and its evse / instance when
     given) and one variable of it (all when none is given)."""
     component = wanted.component
     if not _same(row.component.name, component.name):
@@ -735,7 +735,7 @@ class DeviceModel201(_Machine):
             )
 
     def send_report(self, request_id: int, rows: Sequence[_Row], now: float) -> None:
-        """NotifyReports of these rows after the answer (B07/B08.FR.03), ItemsPerMessage
+        """NotifyReports of these rows after the answer (B07, B08), ItemsPerMessage
         each, seqNo from 0, tbc on all but the last; what the CSMS asked for, so they may go
         while Pending (B02.FR.09)."""
         machine: Any = self
@@ -909,7 +909,7 @@ class DeviceModel201(_Machine):
         self, request: v201.SetMonitoringLevelRequest, now: float
     ) -> Payload:
         """N05: a severity of 0-9 becomes MonitoringCtrlr.ActiveMonitoringLevel; else
-        Rejected (N05.FR.02)."""
+        Rejected (N05)."""
         if not 0 <= request.severity <= 9:
             return v201.SetMonitoringLevelResponse(status=v201.GenericStatusEnum.REJECTED)
         self.variables[("MonitoringCtrlr", "ActiveMonitoringLevel")] = (str(request.severity), True)
@@ -985,7 +985,7 @@ class DeviceModel201(_Machine):
         return entry is not None and value in entry[0].split(",")
 
     def _drop_expired_messages(self, now: float) -> dict[int, v201.MessageInfo]:
-        """The stored messages, without those past their endDateTime (O01.FR.?: removed then)
+        """The stored messages, without those past their endDateTime (O01: removed then)
         or of a transaction no longer running (MessageInfo.transactionId: removed when it
         ends)."""
         if self.device is None:
@@ -1007,12 +1007,12 @@ class DeviceModel201(_Machine):
     def answer_set_display_message(
         self, request: v201.SetDisplayMessageRequest, now: float
     ) -> Payload:
-        """O01/O02/O03: stored (a message of the same id is replaced, O01.FR.?), or refused:
+        """O01/O02/O03: stored (a message of the same id is replaced, O01), or refused:
         Rejected when DisplayMessageCtrlr is off, the store (DisplayMessages) is full, or it
         ends before it starts or has ended; NotSupportedPriority / NotSupportedMessageFormat
         / NotSupportedState outside SupportedPriorities / SupportedFormats /
         SupportedStates; UnknownTransaction: a transactionId of no running transaction
-        (O03.FR.?)."""
+        (O03)."""
         status = v201.DisplayMessageStatusEnum
         message = request.message
         if not (
@@ -1091,7 +1091,7 @@ class DeviceModel201(_Machine):
     ) -> Payload:
         """B09: the profile is stored in its configurationSlot (it takes effect when a CSMS
         puts the slot first in NetworkConfigurationPriority and resets; this station keeps
-        its connection). Rejected (B09.FR.02...): a slot not in NetworkConfigurationPriority's
+        its connection). Rejected (B09): a slot not in NetworkConfigurationPriority's
         valuesList; an OCPP version or transport this station does not speak (it speaks
         OCPP 2.0.1 over JSON: OCPP20, JSON); a CSMS URL that is no ws:// or wss:// URL; a
         security profile outside 0-3 or below the one in use (SecurityCtrlr.SecurityProfile:
@@ -1119,13 +1119,13 @@ class DeviceModel201(_Machine):
     ) -> Payload:
         # A02/A03: a signed certificate answers this station's SignCertificateRequest; it
         # makes no key pair and sends none (TriggerMessage Sign*Certificate is refused), so
-        # the certificate cannot match its key: Rejected (A02.FR.?).
+        # the certificate cannot match its key: Rejected (A02).
         return v201.CertificateSignedResponse(status=v201.CertificateSignedStatusEnum.REJECTED)
 
     def answer_install_certificate(
         self, request: v201.InstallCertificateRequest, now: float
     ) -> Payload:
-        """M05: Accepted; Rejected: not a PEM X.509 certificate (M05.FR.?: invalid); Failed:
+        """M05: Accepted; Rejected: not a PEM X.509 certificate (M05: invalid); Failed:
         the store is full (SecurityCtrlr.CertificateEntries' maxLimit)."""
         store = self.device_state().certificates
         status = store.install(request.certificate_type.value, request.certificate)
