@@ -473,3 +473,47 @@ def test_an_online_start_the_csms_refuses_follows_stop_on_invalid_id(version: st
     h.run_until(25.0)
     assert h.machine.connectors[0].state is ConnectorState.AVAILABLE
     assert kind(transaction(h)[-1][1]) == "stop"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_remote_start_is_authorized_first_when_configured(version: str) -> None:
+    key = {"1.6": "AuthorizeRemoteTxRequests", "2.0.1": "AuthCtrlr.AuthorizeRemoteStart"}
+
+    def remote_start(h: Harness, token: str) -> str:
+        if h.module is v16:
+            payload: dict[str, Any] = {"idTag": token, "connectorId": 1}
+            return str(call(h, "RemoteStartTransaction", payload).status)
+        payload = {"idToken": {"idToken": token, "type": "ISO14443"}, "remoteStartId": 4}
+        payload["evseId"] = 1
+        return str(call(h, "RequestStartTransaction", payload).status)
+
+    h = harness(version, first_start=Distribution.constant(1000))
+    assert remote_start(h, "REMOTE") == "Accepted"
+    h.run_until(h.now + 1)
+    assert "Authorize" not in h.actions()  # off by default: the CSMS's word is enough
+    h = harness(version, first_start=Distribution.constant(1000))
+    assert configure(h, key[version], "yes") == "Rejected"
+    assert configure(h, key[version], "true") == "Accepted"
+    assert remote_start(h, "REMOTE") == "Accepted"
+    h.run_until(h.now + 1)
+    actions = h.actions()
+    assert actions.index("Authorize") < actions.index(
+        "StartTransaction" if version == "1.6" else "TransactionEvent"
+    )
+    if version == "2.0.1":
+        (start,) = [i for _, i in transaction(h) if kind(i) == "start"]
+        p: Any = start.payload
+        assert p.trigger_reason == "RemoteStart" and p.transaction_info.remote_start_id == 4
+    # Refused by the CSMS's Authorize: no transaction, the connector free again.
+    h = harness(version, first_start=Distribution.constant(1000))
+    configure(h, key[version], "true")
+    if version == "1.6":
+        refused: Any = v16.AuthorizeResponse(id_tag_info=v16.IdTagInfo(status="Invalid"))
+    else:
+        refused = v201.AuthorizeResponse(id_token_info=v201.IdTokenInfo(status="Invalid"))
+    h.answer["Authorize"] = refused
+    assert remote_start(h, "REMOTE") == "Accepted"
+    h.run_until(h.now + 1)
+    assert transaction(h) == []
+    assert h.machine.connectors[0].state is ConnectorState.AVAILABLE
+    assert h.machine.connectors[0].remote_start_id is None

@@ -874,6 +874,7 @@ class StationMachine:
             return
         pre_authorized = (
             authorizer is not None
+            and authorizer.settings.local_pre_authorize
             and authorizer.decide(connector.id_tag, True, intended).decision is Decision.START
         )
         if self.settings.authorize and self.authorization_enabled() and not pre_authorized:
@@ -952,6 +953,11 @@ class StationMachine:
     def authorization_enabled(self) -> bool:
         """Whether tokens are authorized at all before a session (2.0.1 AuthCtrlr.Enabled)."""
         return True
+
+    def authorize_remote_start(self) -> bool:
+        """Whether a remote start's token is authorized first (1.6
+        AuthorizeRemoteTxRequests, 2.0.1 AuthCtrlr.AuthorizeRemoteStart)."""
+        return False
 
     def auth_answered(self, token: str, entry: Entry, now: float) -> None:
         """The CSMS answered for `token` (Authorize, a transaction message): into the cache
@@ -1040,6 +1046,7 @@ class StationMachine:
         connector.local_id = None
         connector.suspended = False
         connector.held = False
+        connector.remote_start_id = None  # a remote start refused by Authorize ends here
         if self.start_profiles:  # a start that never ran: its profile goes
             self.start_profiles.pop(connector.id, None)
         if not self.stopping and not self.reboot_requested:
@@ -1234,9 +1241,28 @@ class StationMachine:
         )
 
     def remote_start(self, connector: Connector, id_tag: str, now: float) -> None:
-        """Start a session the CSMS asked for (`may_start` said yes)."""
+        """Start a session the CSMS asked for (`may_start` said yes). With
+        AuthorizeRemoteTxRequests / AuthCtrlr.AuthorizeRemoteStart its token is authorized
+        first, as a local one (Authorize, or LocalPreAuthorize's list and cache: 1.6 5.11,
+        2.0.1 F01/F02)."""
         connector.wake_at = math.inf
+        connector.held = False
         connector.id_tag = id_tag
+        if self.authorize_remote_start():
+            connector.move(SessionEvent.START_DUE)
+            self.sync_reservations(now, connector)
+            self.send_status(connector, now, preparing=True)
+            authorizer = self.authorizer
+            if (
+                authorizer is not None
+                and authorizer.settings.local_pre_authorize
+                and authorizer.decide(id_tag, True, now).decision is Decision.START
+            ):
+                connector.move(SessionEvent.AUTHORIZED)
+                self.send_start(connector, now)
+            else:
+                self.send_authorize(connector, now)
+            return
         connector.move(SessionEvent.REMOTE_START)
         self.sync_reservations(now, connector)
         self.send_status(connector, now, preparing=True)

@@ -119,7 +119,10 @@ _AUTHORIZATION_KEYS = frozenset(
         "StopTransactionOnInvalidId",
     }
 )
-_BOOLEAN_KEYS = _AUTHORIZATION_KEYS - {"LocalAuthListMaxLength", "SendLocalListMaxLength"}
+_BOOLEAN_KEYS = (_AUTHORIZATION_KEYS | {"AuthorizeRemoteTxRequests"}) - {
+    "LocalAuthListMaxLength",
+    "SendLocalListMaxLength",
+}
 
 
 def _configuration_defaults(settings: StationSettings) -> dict[str, tuple[str, bool]]:
@@ -602,6 +605,9 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
 
     def auth_cache_wanted(self) -> bool:
         return self._auth_flag("AuthorizationCacheEnabled", True)
+
+    def authorize_remote_start(self) -> bool:
+        return self._auth_flag("AuthorizeRemoteTxRequests", False)
 
     def auth_settings(self) -> AuthSettings:
         return settings_from_v16(self.configuration)

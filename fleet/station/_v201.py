@@ -498,7 +498,10 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         self.remote_start(connector, request.id_token.id_token, now)
         return v201.RequestStartTransactionResponse(
             status=v201.RequestStartStopStatusEnum.ACCEPTED,
-            transaction_id=connector.transaction_id,
+            # None while its token is being authorized first (AuthorizeRemoteStart).
+            transaction_id=(
+                connector.transaction_id if connector.transaction_id is not None else msgspec.UNSET
+            ),
         )
 
     def answer_request_stop_transaction(
@@ -788,6 +791,9 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
 
     def authorization_enabled(self) -> bool:
         return self._auth_flag("AuthCtrlr", "Enabled", True)
+
+    def authorize_remote_start(self) -> bool:
+        return self._auth_flag("AuthCtrlr", "AuthorizeRemoteStart", False)
 
     def answer_send_local_list(self, request: v201.SendLocalListRequest, now: float) -> Payload:
         """D01: Full replaces the list, Differential updates it (a versionNumber above the
