@@ -21,17 +21,20 @@ import pytest
 
 from fleet.metrics import (
     REPORT_FORMAT,
+    CampaignStats,
     Metrics,
     Report,
     build_report,
     decode_histogram,
     format_summary,
+    latency_stats,
+    new_histogram,
     read_report,
     write_report,
 )
 from fleet.ocpp import CallError, v16, v201
 from fleet.profile import Distribution, ProfileError, parse_profile
-from fleet.report import check_thresholds, parse_thresholds, render_html
+from fleet.report import check_thresholds, merge, parse_thresholds, render_html
 from fleet.report._command import add_parser
 from fleet.run import FleetRun
 from fleet.station import StationMachine16, StationMachine201, StationSettings
@@ -199,6 +202,40 @@ def test_show_prints_the_table_and_json_and_csv_carry_it(
     assert charging["reaction_to"] == "first meter value at the new limit"
 
 
+def campaign(sent: int, rejected: int, seconds: float) -> CampaignStats:
+    histogram = new_histogram()
+    for _ in range(sent):
+        histogram.record_value(round(seconds * 1_000_000))
+    return CampaignStats(
+        name="campaign-1",
+        action="SetChargingProfile",
+        rounds=1,
+        sent=sent,
+        sent_by_version={"1.6": sent},
+        answers={"Accepted": sent - rejected, "Rejected": rejected},
+        timeouts=0,
+        lost=0,
+        not_expressible=0,
+        invalid=0,
+        answer=latency_stats(histogram),
+    )
+
+
+def test_merge_adds_the_campaigns_of_each_shards_csms() -> None:
+    shards = [
+        msgspec.structs.replace(shard(1), campaigns=[campaign(10, 2, 0.01)]),
+        msgspec.structs.replace(shard(2), campaigns=[campaign(30, 0, 0.05)]),
+    ]
+    (merged,) = merge(shards).campaigns
+    assert (merged.sent, merged.sent_by_version) == (40, {"1.6": 40})
+    assert merged.answers == {"Accepted": 38, "Rejected": 2}
+    assert merged.answer.count == 40
+    assert merged.answer.p50_ms == pytest.approx(50, rel=1e-3)
+    assert merged.answer.min_ms == pytest.approx(10, rel=1e-3)
+    figures = msgspec.to_builtins(merged)
+    assert figures["answer"]["count"] == 40
+
+
 def test_merge_adds_the_section_exactly_per_phase(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -304,6 +341,7 @@ def run_report(run: FleetRun) -> Report:
         started_at=WALL,
         ended_at=WALL,
         ended_monotonic=run.ended_at or 0.0,
+        campaigns=run.campaign_stats(),
     )
 
 
@@ -338,11 +376,19 @@ async def test_a_run_with_campaigns_has_the_section_with_answers_and_reactions()
     assert charging.reaction.count == 10
     assert 0 < charging.reaction.p50_ms <= 1500
     assert charging.reaction.max_ms <= 2500
-    # What the campaigns counted at the CSMS, the stations counted at their end.
-    for record in run.campaigns:
-        stats = report.csms[record.action]
-        assert sum(record.statuses.values()) <= stats.received
-    assert sum(r.sent for r in run.campaigns if r.action == "SetChargingProfile") == 20
+    # The campaigns as the CSMS counted them, in the report too: what the stations counted
+    # at their end.
+    sent = [(c.name, c.action, c.sent, c.answers) for c in report.campaigns]
+    assert sent == [
+        ("campaign-1", "TriggerMessage", 10, {"Accepted": 10}),
+        ("campaign-2", "SetChargingProfile", 10, {"Accepted": 10}),
+        ("campaign-3", "SetChargingProfile", 10, {"Accepted": 5, "Rejected": 5}),
+    ]
+    assert all(c.answer.count == 10 and c.timeouts == c.lost == 0 for c in report.campaigns)
+    assert report.campaigns[0].sent_by_version == {"1.6": 5, "2.0.1": 5}
+    html = render_html([report])
+    assert "campaigns of the embedded CSMS" in html
+    assert "<td>campaign-3</td><td>SetChargingProfile</td>" in html
 
 
 def test_fleet_run_with_workers_merges_the_section_and_prints_it(tmp_path: Path) -> None:
@@ -368,6 +414,8 @@ def test_fleet_run_with_workers_merges_the_section_and_prints_it(tmp_path: Path)
     assert row.split()[:2] == ["TriggerMessage", "6"]
     assert row.endswith("Accepted 6 (the triggered message)")
     merged = read_report(out)
+    (campaign,) = merged.campaigns  # the parent's CSMS ran it
+    assert (campaign.sent, campaign.answers, campaign.answer.count) == (6, {"Accepted": 6}, 6)
     trigger = merged.csms["TriggerMessage"]
     assert (trigger.received, trigger.answers, trigger.reaction.count) == (6, {"Accepted": 6}, 6)
     assert merged.phases["hold"].csms["TriggerMessage"].received == 6

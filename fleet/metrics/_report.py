@@ -45,6 +45,7 @@ __all__ = [
     "REPORT_FORMAT",
     "WHOLE_RUN",
     "ActionStats",
+    "CampaignStats",
     "Counters",
     "CsmsActionStats",
     "Environment",
@@ -54,6 +55,7 @@ __all__ = [
     "Report",
     "ThresholdResult",
     "add_actions",
+    "add_campaigns",
     "add_counters",
     "add_csms",
     "add_latency",
@@ -135,6 +137,25 @@ class CsmsActionStats(_ReportStruct):
     # none came (or the action has no such message)
     reaction: LatencyStats
     reaction_to: str = ""  # e.g. "StatusNotification Reserved"; "": the action has none
+
+
+class CampaignStats(_ReportStruct):
+    """One ``[[embedded.campaigns]]`` of the embedded CSMS, as the CSMS counted it: the other
+    end of the stations' `CsmsActionStats`."""
+
+    name: str  # "campaign-1", ... in the profile's order
+    action: str  # the OCPP 2.0.1 action sent (1.6 stations got its 1.6 counterpart)
+    rounds: int
+    sent: int
+    sent_by_version: dict[str, int]  # "1.6", "2.0.1"
+    # answers by status ("(no status)" for a response without one), "CALLERROR <code>"
+    answers: dict[str, int]
+    timeouts: int
+    lost: int  # the connection closed first
+    not_expressible: int  # the station's version could not carry it: not sent
+    invalid: int  # the payload, placeholders filled, was no valid request: not sent
+    # at the CSMS, from each call's send to its answer (CALLRESULT or CALLERROR)
+    answer: LatencyStats
 
 
 class Counters(_ReportStruct):
@@ -238,6 +259,8 @@ class Report(_ReportStruct, kw_only=True):
     # CSMS-initiated operations by action, as `actions` the whole run's (or the view's
     # phase's); empty: none (and in reports before format 3)
     csms: dict[str, CsmsActionStats] = {}
+    # the embedded CSMS's [[embedded.campaigns]], as it counted them (empty: none)
+    campaigns: list[CampaignStats] = []
 
     @property
     def run_ids(self) -> list[str]:
@@ -340,11 +363,12 @@ def build_report(
     ended_monotonic: float,
     interrupted: bool = False,
     notes: list[str] | None = None,
+    campaigns: list[CampaignStats] | None = None,
 ) -> Report:
     """The report of a finished run.
 
     `profile` is the `Profile` (or its builtins); the report holds it redacted: its secrets
-    are ``"***"``, and hidden in `notes` too.
+    are ``"***"``, and hidden in `notes` too. `campaigns`: the embedded CSMS's, if it ran any.
     """
     secrets = secret_values(profile)
     cpu = metrics.cpu_percent()
@@ -380,6 +404,7 @@ def build_report(
         faults=[_fault_record(mark, metrics.timeline) for mark in metrics.faults],
         phases=dict(sorted(phases.items(), key=lambda item: item[1].spans[0][0])),
         run_id=uuid.uuid4().hex,
+        campaigns=list(campaigns or []),
     )
 
 
@@ -472,6 +497,39 @@ def add_csms(parts: list[CsmsActionStats]) -> CsmsActionStats:
         reaction=add_latency([p.reaction for p in parts]),
         reaction_to=next((p.reaction_to for p in parts if p.reaction_to), ""),
     )
+
+
+def add_campaigns(parts: list[list[CampaignStats]]) -> list[CampaignStats]:
+    """Several reports' campaigns added, each by its name and action (shards of one run,
+    each with its own embedded CSMS, ran the same schedule): counts summed, histograms
+    added; in the order they first appear."""
+    groups: dict[tuple[str, str], list[CampaignStats]] = {}
+    for campaigns in parts:
+        for campaign in campaigns:
+            groups.setdefault((campaign.name, campaign.action), []).append(campaign)
+    added = []
+    for (name, action), group in groups.items():
+        versions: collections.Counter[str] = collections.Counter()
+        answers: collections.Counter[str] = collections.Counter()
+        for campaign in group:
+            versions.update(campaign.sent_by_version)
+            answers.update(campaign.answers)
+        added.append(
+            CampaignStats(
+                name=name,
+                action=action,
+                rounds=max(c.rounds for c in group),
+                sent=sum(c.sent for c in group),
+                sent_by_version=dict(sorted(versions.items())),
+                answers=dict(sorted(answers.items())),
+                timeouts=sum(c.timeouts for c in group),
+                lost=sum(c.lost for c in group),
+                not_expressible=sum(c.not_expressible for c in group),
+                invalid=sum(c.invalid for c in group),
+                answer=add_latency([c.answer for c in group]),
+            )
+        )
+    return added
 
 
 def add_counters(parts: list[Counters]) -> Counters:

@@ -24,6 +24,7 @@ from fleet.metrics import (
     Interval,
     PhaseStats,
     Report,
+    add_campaigns,
     add_stats,
 )
 from fleet.metrics._report import redact_report
@@ -182,6 +183,7 @@ def merge(reports: list[Report], name: str | None = None, *, force: bool = False
         boot=whole.boot,
         counters=whole.counters,
         csms=whole.csms,
+        campaigns=add_campaigns([r.campaigns for r in reports]),
         timeline=_merge_timelines(reports, started),
         # Each shard's view of the faults, on the merged clock.
         faults=sorted(

@@ -238,6 +238,8 @@ def _drop_histograms(figures: dict[str, Any]) -> None:
     for stats in figures.get("csms", {}).values():
         stats["answer"].pop("histogram")
         stats["reaction"].pop("histogram")
+    for campaign in figures.get("campaigns", []):
+        campaign["answer"].pop("histogram")
 
 
 def spectrum(histogram: HdrHistogram, ticks_per_half_distance: int = 5) -> str:

@@ -399,6 +399,34 @@ def _csms_table(view: Report) -> str:
     )
 
 
+def _campaigns(report: Report) -> str:
+    """The embedded CSMS's campaigns, as it counted them: sent, answers, answer times."""
+    if not report.campaigns:
+        return ""
+    rows = []
+    for c in report.campaigns:
+        versions = ", ".join(f"{v} {n:,}" for v, n in c.sent_by_version.items())
+        unsent = c.not_expressible + c.invalid
+        cells = (
+            f"<td>{_ms(c.answer.p50_ms)}</td><td>{_ms(c.answer.p99_ms)}</td>"
+            if c.answer.count
+            else '<td class="none" title="no answer">–</td>' * 2
+        )
+        rows.append(
+            f"<tr><td>{_escape(c.name)}</td><td>{_escape(c.action)}</td><td>{c.rounds:,}</td>"
+            f'<td title="{_escape(versions)}">{c.sent:,}</td>'
+            f"<td>{_escape(describe_answers(c.answers))}</td><td>{c.timeouts:,}</td>"
+            f'<td>{c.lost:,}</td><td title="not expressible or invalid">{unsent:,}</td>{cells}</tr>'
+        )
+    return (
+        '<table class="campaigns"><caption>campaigns of the embedded CSMS (its side: '
+        "from each call's send to its answer, ms)</caption><thead><tr><th>campaign</th>"
+        "<th>action</th><th>rounds</th><th>sent</th><th>answers</th><th>timeouts</th>"
+        "<th>lost</th><th>not sent</th><th>p50</th><th>p99</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _counters(view: Report) -> str:
     """The phase's counters, in the text summary's order; tables by kind spelled out."""
     c = view.counters
@@ -519,7 +547,7 @@ def _section(name: str, colour: str, report: Report, views: Sequence[Report]) ->
             f'<p class="phase-title">{_escape(title)}</p>'
             f'<div class="phase">{_action_table(view)}{_counters(view)}</div>' + _csms_table(view)
         )
-    parts += [_faults(report), _thresholds(report)]
+    parts += [_campaigns(report), _faults(report), _thresholds(report)]
     notes = list(dict.fromkeys(note for view in [report, *views] for note in view.notes))
     parts += [f'<p class="note">note: {_escape(note)}</p>' for note in notes]
     parts.append("</section>")
@@ -639,6 +667,7 @@ def render_html(
         ".counters tr.sub th{padding-left:20px}tr.group th{border-bottom:none}"
         "tr.timing td:first-child{font-style:italic}td.none{color:#999}"
         ".csms td:nth-child(3),.csms td:last-child{text-align:left;font-size:12px}"
+        ".campaigns td:nth-child(2),.campaigns td:nth-child(5){text-align:left}"
         ".chip{padding:1px 6px;border-radius:3px;white-space:nowrap}"
         ".warning{color:#b00;font-weight:600}.environment{color:#666;font-size:13px}"
         "li.fail{color:#b00}.verdict{display:inline-block;width:3em;font-weight:600}"

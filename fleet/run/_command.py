@@ -271,6 +271,7 @@ def _report_of(fleet_run: FleetRun, failure: BaseException | None = None) -> Rep
         ended_monotonic=fleet_run.ended_at or 0.0,
         interrupted=fleet_run.interrupted,
         notes=_notes(fleet_run, failure),
+        campaigns=fleet_run.campaign_stats(),
     )
 
 

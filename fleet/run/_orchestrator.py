@@ -24,7 +24,7 @@ import msgspec
 import trio
 
 from fleet.csms import CampaignRecord, EmbeddedCsms, run_campaigns, run_fault_schedule
-from fleet.metrics import Interval, Metrics
+from fleet.metrics import CampaignStats, Interval, Metrics, latency_stats, new_histogram
 from fleet.ocpp import OcppVersion
 from fleet.profile import FirmwareSection, Profile, campaign_payload
 from fleet.run._protocol import FaultNotice, line_batches
@@ -512,6 +512,10 @@ class FleetRun:
         code, timeouts, answer times (the run's summary and report notes show them)."""
         return [record.summary() for record in self.campaigns]
 
+    def campaign_stats(self) -> list[CampaignStats]:
+        """The report's record of each campaign of the embedded CSMS (`campaign_stats`)."""
+        return [campaign_stats(record) for record in self.campaigns]
+
     def _count_transaction_messages(self) -> None:
         # Per run, not per message: what each station produced, and what it still held
         # when the run ended (the drain timed out, or the run was cut short).
@@ -591,6 +595,33 @@ def _load_behaviour(spec: str, search_path: str | None) -> Callable[..., Any]:
     if function is None or not callable(function):
         raise ValueError(f"behaviour {spec!r}: {module_name} has no function {function_name!r}")
     return function
+
+
+def campaign_stats(record: CampaignRecord) -> CampaignStats:
+    """A campaign's record as the report keeps it: its counts, its answers by status and
+    CALLERROR code ("CALLERROR <code>", as the stations' side counts them), and its answer
+    times in an HdrHistogram (microseconds)."""
+    histogram = new_histogram()
+    total = 0
+    for seconds in record.answer_times:
+        micros = min(max(round(seconds * 1_000_000), 1), histogram.highest_trackable_value)
+        histogram.record_value(micros)
+        total += micros
+    answers = dict(record.statuses)
+    answers.update({f"CALLERROR {code}": count for code, count in record.errors.items()})
+    return CampaignStats(
+        name=record.name,
+        action=record.action,
+        rounds=record.rounds,
+        sent=record.sent,
+        sent_by_version=dict(sorted(record.sent_by_version.items())),
+        answers=dict(sorted(answers.items())),
+        timeouts=record.timeouts,
+        lost=record.lost,
+        not_expressible=record.not_expressible,
+        invalid=record.invalid,
+        answer=latency_stats(histogram, total),
+    )
 
 
 def _firmware_settings(section: FirmwareSection) -> FirmwareSettings:

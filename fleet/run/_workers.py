@@ -29,7 +29,7 @@ from fleet.csms import CampaignRecord, EmbeddedCsms, run_campaigns, run_fault_sc
 from fleet.metrics import FaultRecord, Interval, Report, read_report
 from fleet.profile import Profile, campaign_payload, redacted
 from fleet.report import merge, merge_intervals
-from fleet.run._orchestrator import Shard, embedded_csms
+from fleet.run._orchestrator import Shard, campaign_stats, embedded_csms
 from fleet.run._protocol import FaultNotice, FaultsHeard, line_batches
 
 __all__ = ["WorkerOutcome", "WorkersRun", "worker_shards"]
@@ -316,6 +316,7 @@ def merge_worker_reports(run: WorkersRun, name: str) -> Report:
         notes=notes,
         interrupted=merged.interrupted or run.interrupted,
         faults=_faults(run, reports, timeline),
+        campaigns=[campaign_stats(record) for record in run.campaigns] or merged.campaigns,
     )
 
 
