@@ -567,3 +567,78 @@ def test_customer_information_needs_a_customer_and_reports_after_the_answer() ->
     quiet = {"requestId": 5, "report": False, "clear": True, "customerIdentifier": "c-9"}
     assert call(h, "CustomerInformation", quiet).status == "Accepted"
     assert sent(h, "NotifyCustomerInformation", since) == []
+
+
+def test_check_variable_follows_the_characteristics() -> None:
+    """What `_set_variable` can ask before storing (B05: a value that does not suit the
+    variable is Rejected)."""
+    h = harness()
+    check = h.machine.check_variable
+    assert check(("OCPPCommCtrlr", "OfflineThreshold"), "120")
+    assert not check(("OCPPCommCtrlr", "OfflineThreshold"), "-1")  # minLimit 0
+    assert not check(("OCPPCommCtrlr", "OfflineThreshold"), "soon")
+    assert check(("OCPPCommCtrlr", "QueueAllMessages"), "TRUE")
+    assert not check(("OCPPCommCtrlr", "QueueAllMessages"), "yes")
+    assert check(("MonitoringCtrlr", "OfflineQueuingSeverity"), "9")
+    assert not check(("MonitoringCtrlr", "OfflineQueuingSeverity"), "10")  # maxLimit 9
+    measurands = ("SampledDataCtrlr", "TxEndedMeasurands")
+    assert check(measurands, "Energy.Active.Import.Register,Power.Active.Import")
+    assert check(measurands, "")  # an empty MemberList: no measurands
+    assert not check(measurands, "Energy.Active.Import.Register,Pizza")
+    assert check(("ClockCtrlr", "TimeSource"), "Heartbeat,NTP")
+    assert not check(("ClockCtrlr", "TimeSource"), "Heartbeat,Heartbeat")
+    assert not check(("OCPPCommCtrlr", "HeartbeatInterval"), "x" * 1001)
+    assert check(("NoSuchCtrlr", "Whatever"), "anything")  # not ours to judge
+    # NetworkConfigurationPriority: slot 1 (the running one), or slots holding a profile (B10)
+    priority = ("OCPPCommCtrlr", "NetworkConfigurationPriority")
+    assert check(priority, "1")
+    assert not check(priority, "2,1")
+    assert call(h, "SetNetworkProfile", profile(2)).status == "Accepted"
+    assert check(priority, "2,1")
+    assert not check(priority, "2,2")
+    assert not check(priority, "4")  # no such slot
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_what_a_csms_set_survives_a_reset(version: str) -> None:
+    h = harness(version)
+    root = CSMS_ROOT_TYPE[version]
+    call(h, "InstallCertificate", {"certificateType": root, "certificate": CSMS_ROOT})
+    if version == "2.0.1":
+        call(h, "SetDisplayMessage", message(1))
+        data = [monitor("OCPPCommCtrlr", "HeartbeatInterval", "Delta", 1)]
+        call(h, "SetVariableMonitoring", {"setMonitoringData": data})
+        call(h, "SetNetworkProfile", profile(2))
+        call(h, "Reset", {"type": "Immediate"})
+    else:
+        call(h, "Reset", {"type": "Soft"})
+    assert h.machine.reboot_requested
+    h.machine.disconnected(h.now)
+    h.machine.connected(h.now + 1)
+    h.run_until(h.now + 5)
+    assert h.machine.booted
+    assert installed(h, root) == [CSMS_ROOT_HASH]
+    if version == "2.0.1":
+        state = h.machine.device
+        assert list(state.messages) == [1]
+        assert list(state.monitors) == [1]
+        assert list(state.network_profiles) == [2]
+
+
+def test_base_report_rows_by_report_base() -> None:
+    """What GetBaseReport can send with `send_report` (B07), once the machine uses it."""
+    h = harness()
+    full = h.machine.base_report_rows("FullInventory", h.now)
+    configuration = h.machine.base_report_rows("ConfigurationInventory", h.now)
+    summary = h.machine.base_report_rows("SummaryInventory", h.now)
+    assert len(full) > len(configuration) > len(summary) > 0
+    assert all(row.info.mutability != "ReadOnly" for row in configuration)
+    assert ("OCPPCommCtrlr", "HeartbeatInterval") in {
+        (row.component.name, row.variable.name) for row in configuration
+    }
+    assert {row.variable.name for row in summary} == {"Available", "AvailabilityState"}
+    assert {row.component.name for row in summary} >= {"ChargingStation", "EVSE", "Connector"}
+    since = h.now
+    h.machine.send_report(9, summary, h.now)
+    rows = reported(h, 9, since)
+    assert rows[("EVSE", 2, "AvailabilityState", None)] == "Available"

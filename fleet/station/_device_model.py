@@ -641,6 +641,47 @@ class DeviceModel201(_Machine):
             return "Reserved"
         return "Available"
 
+    def check_variable(self, key: tuple[str, str], value: str) -> bool:
+        """Whether a SetVariables value suits the variable's characteristics (B05: Rejected
+        when it does not): an integer / decimal within its limits, true or false, one value
+        of an OptionList's valuesList, members of a MemberList's, distinct members of a
+        SequenceList's (NetworkConfigurationPriority: slots that hold a profile, B10, or
+        slot 1, the one the station runs on), a string within maxLimit and
+        DeviceDataCtrlr.ConfigurationValueSize. A variable without known characteristics
+        passes (the machine checks its own)."""
+        info = CHARACTERISTICS.get(key)
+        if info is None:
+            return True
+        if len(value) > self._number("DeviceDataCtrlr", "ConfigurationValueSize", 1000):
+            return False
+        kind = info.data_type
+        if kind in _NUMERIC:
+            try:
+                number = int(value) if kind == "integer" else float(value)
+            except ValueError:
+                return False
+            low, high = info.min_limit, info.max_limit
+            return (low is None or number >= low) and (high is None or number <= high)
+        if kind == "boolean":
+            return value.strip().lower() in ("true", "false")
+        if kind in ("OptionList", "MemberList", "SequenceList") and info.values_list is not None:
+            allowed = info.values_list.split(",")
+            members = [m.strip() for m in value.split(",")] if value.strip() else []
+            if kind == "OptionList":
+                return len(members) == 1 and members[0] in allowed
+            if any(m not in allowed for m in members):
+                return False
+            if kind == "SequenceList":
+                if len(set(members)) != len(members) or not members:
+                    return False
+                if key == ("OCPPCommCtrlr", "NetworkConfigurationPriority"):
+                    stored = self.device.network_profiles if self.device is not None else {}
+                    return all(m == "1" or int(m) in stored for m in members)
+            return True
+        if kind == "string" and info.max_limit is not None:
+            return len(value) <= info.max_limit
+        return True
+
     def live_value(self, key: tuple[str, str], now: float) -> str | None:
         """The value of a variable that changes by itself (the clock, the station's
         availability), None for the others: GetVariables should answer it too."""
@@ -754,6 +795,19 @@ class DeviceModel201(_Machine):
                 ),
                 now,
             )
+
+    def base_report_rows(self, report_base: str, now: float) -> list[_Row]:
+        """What a GetBaseReport of this reportBase holds (B07), for `send_report`:
+        FullInventory every variable; ConfigurationInventory those a CSMS may set (ReadWrite,
+        WriteOnly); SummaryInventory each component's Available, AvailabilityState and
+        Problem."""
+        rows = self.report_rows(now)
+        if report_base == "ConfigurationInventory":
+            return [row for row in rows if row.info.mutability != _RO]
+        if report_base == "SummaryInventory":
+            summary = ("available", "availabilitystate", "problem")
+            return [row for row in rows if row.variable.name.lower() in summary]
+        return rows
 
     def answer_get_report(self, request: v201.GetReportRequest, now: float) -> Payload:
         """B08: the variables that match the componentVariables (all without) of components
