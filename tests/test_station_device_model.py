@@ -642,3 +642,13 @@ def test_base_report_rows_by_report_base() -> None:
     h.machine.send_report(9, summary, h.now)
     rows = reported(h, 9, since)
     assert rows[("EVSE", 2, "AvailabilityState", None)] == "Available"
+
+
+def test_several_component_criteria_are_any_of_them() -> None:
+    h = harness()
+    call(h, "ChangeAvailability", {"operationalStatus": "Inoperative", "evse": {"id": 2}})
+    since = h.now
+    ask = {"requestId": 8, "componentVariable": [cv("EVSE", "AvailabilityState")]}
+    ask["componentCriteria"] = ["Problem", "Available"]
+    assert call(h, "GetReport", ask).status == "Accepted"
+    assert list(reported(h, 8, since)) == [("EVSE", 1, "AvailabilityState", None)]

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from fleet.ocpp import CallError, ErrorCode, Payload, v16, v201
+from fleet.station._machine import EVSE_MAX_WATTS
 
 __all__ = [
     "CHARACTERISTICS",
@@ -439,7 +440,8 @@ class DeviceState:
 
 
 class _Machine:
-    """What the mixins use of the machine they are part of (for type checkers only)."""
+    """Both versions' mixins: the station's `DeviceState`, an attribute of the machine set
+    on first use (None until then, so a station never asked pays nothing)."""
 
     device: DeviceState | None = None
 
@@ -460,14 +462,16 @@ _USE_16 = {
 
 
 class DeviceModel16(_Machine):
-    """OCPP 1.6 Security Whitepaper: the certificate store (sections 2.1-2.3: Install,
-    GetInstalledCertificateIds, Delete; CertificateSigned answers a signing request)."""
+    """OCPP 1.6 Security Whitepaper, certificate management: InstallCertificate,
+    GetInstalledCertificateIds and DeleteCertificate on the station's `CertificateStore`
+    (the 2.0.1 one: CentralSystemRootCertificate is its CSMSRootCertificate);
+    CertificateSigned answers a signing request."""
 
     def answer_certificate_signed(
         self, request: v16.CertificateSignedRequest, now: float
     ) -> Payload:
-        # This station makes no key pair and sends no SignCertificate (TriggerMessage
-        # SignChargePointCertificate is refused), so no certificate can match: Rejected.
+        # This station makes no key pair and sends no SignCertificate (ExtendedTriggerMessage
+        # SignChargePointCertificate is NotImplemented), so no certificate can match it.
         return v16.CertificateSignedResponse(status=v16.CertificateSignedStatusEnum.REJECTED)
 
     def answer_delete_certificate(
@@ -723,11 +727,12 @@ class DeviceModel201(_Machine):
             plug = v201.Component(name="Connector", evse=v201.EVSE(id=connector.id, connector_id=1))
             state = self.availability(connector)
             usable = "false" if state == "Unavailable" else "true"
-            power = Characteristics("decimal", _RO, unit="W", max_limit=22080)
+            power = Characteristics("decimal", _RO, unit="W", max_limit=EVSE_MAX_WATTS)
+            watts = connector.power_w if connector.state.value == "charging" else 0.0
             rows += [
                 _Row(evse, v201.Variable(name="AvailabilityState"), state, option),
                 _Row(evse, v201.Variable(name="Available"), usable, flag),
-                _Row(evse, v201.Variable(name="Power"), f"{connector.power_w:.1f}", power),
+                _Row(evse, v201.Variable(name="Power"), f"{watts:.1f}", power),
                 _Row(
                     evse, v201.Variable(name="SupplyPhases"), "3", Characteristics("integer", _RO)
                 ),
@@ -811,9 +816,10 @@ class DeviceModel201(_Machine):
 
     def answer_get_report(self, request: v201.GetReportRequest, now: float) -> Payload:
         """B08: the variables that match the componentVariables (all without) of components
-        that match every componentCriterion (a component matches Available / Enabled /
-        Active / Problem when its variable of that name is "true"). Accepted and the
-        NotifyReports; none: EmptyResultSet (B08.FR.15), no NotifyReport."""
+        that match a componentCriterion (all without; a component matches Available /
+        Enabled / Active / Problem when its variable of that name is "true"; a list of
+        criteria is any of them, as monitoringCriteria are). Accepted and the NotifyReports;
+        none: EmptyResultSet (B08.FR.15), no NotifyReport."""
         self._check_items(
             request.component_variable, self._number("DeviceDataCtrlr", "ItemsPerMessage", 50)
         )
@@ -826,8 +832,8 @@ class DeviceModel201(_Machine):
             for row in self.report_rows(now):
                 if row.value == "true" and row.variable.instance is msgspec.UNSET:
                     flags.setdefault(_key(row.component), set()).add(row.variable.name.lower())
-            needed = {_CRITERIA[c] for c in request.component_criteria}
-            rows = [row for row in rows if needed <= flags.get(_key(row.component), set())]
+            wanted_flags = {_CRITERIA[c] for c in request.component_criteria}
+            rows = [row for row in rows if wanted_flags & flags.get(_key(row.component), set())]
         if not rows:
             return v201.GetReportResponse(status=v201.GenericDeviceModelStatusEnum.EMPTY_RESULT_SET)
         self.send_report(request.request_id, rows, now)
@@ -836,7 +842,7 @@ class DeviceModel201(_Machine):
     # -- monitoring (N02-N08) -------------------------------------------------------------
 
     def _known(self, component: v201.Component, variable: v201.Variable, now: float) -> Any:
-        """The row a monitor's component and variable name; else the SetMonitoringStatus
+        """The row of the component and variable a monitor names; else the SetMonitoringStatus
         (UnknownComponent / UnknownVariable) that refuses it."""
         wanted = v201.ComponentVariable(component=component, variable=variable)
         rows = self.report_rows(now)
