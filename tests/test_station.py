@@ -470,3 +470,42 @@ def test_change_availability_takes_an_idle_connector_out_of_service(version: str
     h.run_until(100.0)
     assert h.machine.connectors[0].state is ConnectorState.UNAVAILABLE
     assert h.observer.events["started"] == 0
+
+
+def test_a_limit_changing_the_power_sends_charging_rate_changed_2_0_1() -> None:
+    h = Harness("2.0.1", connectors=1, length=Distribution.constant(10_000))
+    h.machine.connected(0.0)
+    h.run_until(8.0)
+    assert h.machine.connectors[0].state is ConnectorState.CHARGING  # at 11 kW
+    schedule = {
+        "id": 1,
+        "chargingRateUnit": "W",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000.0}],
+        "startSchedule": h.machine.wall(0.0).isoformat(),
+    }
+    profile = {
+        "id": 1,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": [schedule],
+    }
+    payload = {"evseId": 0, "chargingProfile": profile}
+    request = v201.ACTIONS["SetChargingProfile"].request_decoder.decode(
+        msgspec.json.encode(payload)
+    )
+    assert h.machine.on_call("SetChargingProfile", request, h.now).status == "Accepted"
+    h.run_until(8.5)
+    events = [i.payload for at, i in h.sent if at >= 8.0 and i.action == "TransactionEvent"]
+    (changed,) = [p for p in events if p.trigger_reason == "ChargingRateChanged"]
+    power = [
+        s.value
+        for s in changed.meter_value[0].sampled_value
+        if s.measurand == "Power.Active.Import"
+    ]
+    assert power and power[0] <= 7000.0
+    seq = [i.payload.seq_no for _, i in h.sent if i.action == "TransactionEvent"]
+    assert seq == list(range(len(seq)))
+    # None for the session's first level (its start): this one only.
+    every = [i.payload.trigger_reason for _, i in h.sent if i.action == "TransactionEvent"]
+    assert every.count("ChargingRateChanged") == 1

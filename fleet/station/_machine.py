@@ -894,7 +894,7 @@ class StationMachine:
         LocalAuthorizeOffline; 2.0.1 C13, C15): it charges at once, without an answer; its
         start, samples and stop wait in the transaction queue for the next boot. Its start
         message carries the session (`Outgoing.session`) so its answer can be applied
-        whenever it comes (`local_start_answered`)."""
+        whenever it comes (each version's `answered`)."""
         connector.move(SessionEvent.START_DUE)
         connector.move(SessionEvent.AUTHORIZED)
         self.sync_reservations(now, connector)
@@ -1122,12 +1122,18 @@ class StationMachine:
                     if self.limit_reactions is None:
                         self.limit_reactions = {}
                     self.limit_reactions[connector.id] = calling
+                if now > connector.started_at:  # not the session's first level
+                    self.charging_rate_changed(connector, now)
         soonest = math.inf
         for change in changes:
             if change is not None:
                 # On the trio clock, a little after the instant (wall() rounds to microseconds).
                 soonest = min(soonest, change.timestamp() - self.settings.wall_offset + 2e-6)
         self.limit_change_at = max(soonest, now + 2e-6)
+
+    def charging_rate_changed(self, connector: Connector, now: float) -> None:
+        """A limit changed the power of `connector`'s running session (2.0.1 sends a
+        TransactionEvent; 1.6 has nothing for it but the samples)."""
 
     def _limits_due(self, now: float) -> None:
         """A limit changes at or before `now`: the samples due before the change are taken at

@@ -409,6 +409,26 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         )
         self.send_transaction("TransactionEvent", request, now, connector.id)
 
+    def charging_rate_changed(self, connector: Connector, now: float) -> None:
+        """A charging limit changed the session's power (a profile set, cleared, or its next
+        period): TransactionEvent Updated, triggerReason ChargingRateChanged, with the
+        reading at the new rate (K01/K02 expect the station to say so; the next periodic
+        sample follows at its own time)."""
+        connector.seq_no += 1
+        request = v201.TransactionEventRequest(
+            event_type=v201.TransactionEventEnum.UPDATED,
+            timestamp=self.wall(now),
+            offline=self._offline(),
+            trigger_reason=v201.TriggerReasonEnum.CHARGING_RATE_CHANGED,
+            seq_no=connector.seq_no,
+            transaction_info=v201.Transaction(
+                transaction_id=connector.transaction_id,
+                charging_state=_charging_state(connector),
+            ),
+            meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.OTHER),
+        )
+        self.send_transaction("TransactionEvent", request, now, connector.id)
+
     def energy_stopped(self, connector: Connector, now: float) -> None:
         """E05 / C15: the energy stops for an invalid idToken (StopTxOnInvalidId false):
         TransactionEvent Updated, ChargingStateChanged to SuspendedEVSE."""
