@@ -695,3 +695,24 @@ def test_the_limit_holds_until_next_change_after(s: ChargingProfiles, t0: int) -
             and now is not None
             and (after.watts, after.phases) != (now.watts, now.phases)
         )
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+@pytest.mark.parametrize("duration", [-1, 2**31 - 1, 10**15])
+def test_composite_schedule_durations_the_schema_allows_get_an_answer(
+    version: str, duration: int
+) -> None:
+    """Any integer is a valid duration: a negative one is Rejected, a huge one answered for
+    the station's horizon (31 days), never an exception (timedelta overflow)."""
+    from tests.test_station_smart_charging import call, harness
+
+    h = harness(version)  # a session runs: relative profiles start with it
+    unit = {"chargingRateUnit": "W", "duration": duration}
+    key = "connectorId" if version == "1.6" else "evseId"
+    answer = call(h, "GetCompositeSchedule", {key: 1, **unit})
+    if duration < 0:
+        assert answer.status == "Rejected"
+        return
+    assert answer.status == "Accepted"
+    schedule = answer.charging_schedule if version == "1.6" else answer.schedule
+    assert schedule.duration == 31 * 86_400

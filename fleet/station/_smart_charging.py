@@ -938,6 +938,11 @@ def _fallback(store: ChargingProfiles, max_watts: float, phases: int) -> Limit:
     )
 
 
+# The longest window a composite schedule covers (a choice: the schema allows any integer, and
+# 31 days of a daily recurring profile is 31 changes; the answer's duration says what it is).
+COMPOSITE_HORIZON = 31 * 86_400
+
+
 def composite_v16(
     store: ChargingProfiles,
     req: v16.GetCompositeScheduleRequest,
@@ -950,9 +955,14 @@ def composite_v16(
     connector 0) can give where no profile limits it."""
     unit = _opt(req.charging_rate_unit)
     u = None if unit is None else Unit(unit.value)
-    if not 0 <= req.connector_id <= store.evse_count or (u and u not in store.allowed_units):
+    if (
+        not 0 <= req.connector_id <= store.evse_count
+        or (u and u not in store.allowed_units)
+        or req.duration < 0  # no window to report (a choice: 1.6 says nothing)
+    ):
         return v16.GetCompositeScheduleResponse(status=v16.GetCompositeScheduleStatus.REJECTED)
-    got = store.composite(req.connector_id, now, req.duration, u)
+    duration = min(req.duration, COMPOSITE_HORIZON)
+    got = store.composite(req.connector_id, now, duration, u)
     if got is None:  # 1.6: nothing to report is not an error; give the hardware limit
         got = (u or store.default_unit, [Period(start=0, limit=math.inf)])
     unit_, periods = got
@@ -967,7 +977,7 @@ def composite_v16(
                 v16.ChargingSchedulePeriod(start_period=s, limit=lim, number_phases=ph)
                 for s, lim, ph in wire
             ],
-            duration=req.duration,
+            duration=duration,
             start_schedule=now,
         ),
     )
@@ -995,7 +1005,13 @@ def composite_v201(
             status=v201.GenericStatusEnum.REJECTED,
             status_info=v201.StatusInfo(reason_code="UnsupportedRateUnit"),
         )
-    got = store.composite(req.evse_id, now, req.duration, u)
+    if req.duration < 0:  # no window to report (a choice: K08 says nothing)
+        return v201.GetCompositeScheduleResponse(
+            status=v201.GenericStatusEnum.REJECTED,
+            status_info=v201.StatusInfo(reason_code="InvalidValue"),
+        )
+    duration = min(req.duration, COMPOSITE_HORIZON)
+    got = store.composite(req.evse_id, now, duration, u)
     if got is None:
         got = (u or store.default_unit, [Period(start=0, limit=math.inf)])
     unit_, periods = got
@@ -1008,7 +1024,7 @@ def composite_v201(
                 for s, lim, ph in wire
             ],
             evse_id=req.evse_id,
-            duration=req.duration,
+            duration=duration,
             schedule_start=now,
             charging_rate_unit=v201.ChargingRateUnitEnum(unit_.value),
         ),
