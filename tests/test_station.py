@@ -509,3 +509,25 @@ def test_a_limit_changing_the_power_sends_charging_rate_changed_2_0_1() -> None:
     # None for the session's first level (its start): this one only.
     every = [i.payload.trigger_reason for _, i in h.sent if i.action == "TransactionEvent"]
     assert every.count("ChargingRateChanged") == 1
+
+
+@pytest.mark.parametrize("version", MACHINES)
+def test_meter_values_carry_the_current_of_each_phase(version: str) -> None:
+    h = Harness(version, connectors=1, length=Distribution.constant(10_000))
+    h.machine.connected(0.0)
+    h.run_until(20.0)
+    samples = [
+        i.payload.meter_value[0].sampled_value
+        for _, i in h.sent
+        if i.action in ("MeterValues", "TransactionEvent") and i.periodic
+    ]
+    assert samples
+    for sampled in samples:
+        power = next(float(s.value) for s in sampled if s.measurand == "Power.Active.Import")
+        currents = {
+            str(s.phase): float(s.value) for s in sampled if s.measurand == "Current.Import"
+        }
+        assert set(currents) == {"L1", "L2", "L3"}
+        # 11 kW on three phases of 230 V: about 15.9 A each, together the power.
+        assert sum(currents.values()) * 230.0 == pytest.approx(power, rel=0.01)
+        assert all(14.0 < amps < 17.0 for amps in currents.values())

@@ -47,6 +47,7 @@ _STATUS_OF = {
 }
 _REASONS = {reason.value: reason for reason in v16.Reason}
 _ACCEPTED = v16.AuthorizationStatus.ACCEPTED
+_PHASES = (v16.Phase.L1, v16.Phase.L2, v16.Phase.L3)[:EV_PHASES]
 
 # Keys of the 1.6 configuration store: (value, read-only).
 _CONFIGURATION = {
@@ -303,11 +304,17 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
                             measurand=v16.Measurand.POWER_ACTIVE_IMPORT,
                             unit=v16.UnitOfMeasure.W,
                         ),
-                        v16.SampledValue(
-                            value=f"{power / 230.0:.1f}",
-                            context=v16.ReadingContext.SAMPLE_PERIODIC,
-                            measurand=v16.Measurand.CURRENT_IMPORT,
-                            unit=v16.UnitOfMeasure.A,
+                        # The current of each phase the EV draws on (a limit in A is per
+                        # phase: 1.6 3.13.4).
+                        *(
+                            v16.SampledValue(
+                                value=f"{power / (EV_PHASES * 230.0):.1f}",
+                                context=v16.ReadingContext.SAMPLE_PERIODIC,
+                                measurand=v16.Measurand.CURRENT_IMPORT,
+                                phase=phase,
+                                unit=v16.UnitOfMeasure.A,
+                            )
+                            for phase in _PHASES
                         ),
                     ],
                 )

@@ -65,6 +65,7 @@ _NOT_IMPLEMENTED_TRIGGERS = frozenset(
         v201.MessageTriggerEnum.SIGN_COMBINED_CERTIFICATE,
     }
 )
+_PHASES = (v201.PhaseEnum.L1, v201.PhaseEnum.L2, v201.PhaseEnum.L3)[:EV_PHASES]
 _WH = v201.UnitOfMeasure(unit="Wh")
 _W = v201.UnitOfMeasure(unit="W")
 _A = v201.UnitOfMeasure(unit="A")
@@ -330,11 +331,17 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
                         measurand=v201.MeasurandEnum.POWER_ACTIVE_IMPORT,
                         unit_of_measure=_W,
                     ),
-                    v201.SampledValue(
-                        value=round(power / 230.0, 1),
-                        context=context,
-                        measurand=v201.MeasurandEnum.CURRENT_IMPORT,
-                        unit_of_measure=_A,
+                    # The current of each phase the EV draws on (a limit in A is per
+                    # phase, K01).
+                    *(
+                        v201.SampledValue(
+                            value=round(power / (EV_PHASES * 230.0), 1),
+                            context=context,
+                            measurand=v201.MeasurandEnum.CURRENT_IMPORT,
+                            phase=phase,
+                            unit_of_measure=_A,
+                        )
+                        for phase in _PHASES
                     ),
                 ],
             )
