@@ -100,6 +100,7 @@ def test_csms_ops_runs_a_campaign_of_each_action_and_times_every_reaction(
         reaction = figure["reaction_ms"]
         assert reaction["count"] == 20, action
         assert 0 < reaction["p50_ms"] <= reaction["p99_ms"] < 15_000
+        assert 0 <= figure["reactions_late"] <= 20
         assert figure["fleet_cpu_us_per_operation"] is not None
     windows = [cost["window"] for cost in figures["costs"]]
     assert windows == ["SetChargingProfile-1", "ClearChargingProfile-1"]
