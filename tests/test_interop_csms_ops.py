@@ -185,3 +185,265 @@ async def test_a_reserved_connector_serves_its_token_and_an_expired_reservation_
 
 def answer_action(version: str) -> str:
     return "RemoteStartTransaction" if version == "1.6" else "RequestStartTransaction"
+
+
+# -- local list and an outage -------------------------------------------------------------------
+
+LISTED = "LISTED-1"
+OUTAGE_AT, OUTAGE_FOR = 1.0, 3.0  # seconds after the first boot the peer receives
+RECONNECT = '[reconnect]\nwait_minimum = "0.3s"\nrandom_range = "0.3s"\nrepeat_times = 0'
+
+
+def outage(lines: list[dict]) -> tuple[dt.datetime, dt.datetime] | None:
+    """When the peer's outage started and ended (None before it ended)."""
+    started = [when(ln["at"]) for ln in lines if ln.get("outage") == "started"]
+    ended = [when(ln["at"]) for ln in lines if ln.get("outage") == "ended"]
+    return (started[0], ended[0]) if started and ended else None
+
+
+def outage_done(csms: LibraryCsms, count: int, connectors: int) -> bool:
+    """Every connector of every station has a start that reached the peer after the outage."""
+    window = outage(csms.lines)
+    found = stations(csms)
+    if window is None or len(found) < count:
+        return False
+    return all(
+        len({s["connector"] for s in starts(csms.lines, st) if when(s["at"]) > window[1]})
+        == connectors
+        for st in found
+    )
+
+
+@pytest.mark.deadline(60)
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+@pytest.mark.parametrize("listed", [True, False], ids=["listed", "unlisted"])
+async def test_a_listed_token_starts_a_session_in_an_outage_delivered_after_the_reconnect(
+    version: str, listed: bool
+) -> None:
+    """SendLocalList Full (version 1) with the drivers' token after the boot, then a 3 s
+    outage (connections closed, handshakes refused) during which the stations' sessions come
+    due: with the token listed each starts at once, offline (1.6 StartTransaction timestamped
+    inside the outage, 2.0.1 TransactionEvent Started offline=true), delivered after the
+    reconnect; with another token listed (the control) none starts before the CSMS is back
+    (unknown tokens are not allowed offline by default)."""
+    count, connectors = 2, 2
+    token_list = LISTED if listed else "SOMEONE-ELSE"
+    flags = [*PING, "--local-list", token_list, "--local-list-at", "0.1"]
+    flags += ["--outage-at", str(OUTAGE_AT), "--outage-for", str(OUTAGE_FOR)]
+    async with library_csms(*flags) as csms:
+        profile = fleet_profile(
+            csms.url,
+            version,
+            stations=count,
+            # Sessions come due 1 s into the outage and last beyond it.
+            first_start='first_start = { distribution = "uniform", min = "2s", max = "2.3s" }',
+            length='length = { distribution = "uniform", min = "30s", max = "31s" }',
+            meter_interval='meter_interval = "1s"',
+            session_extra=f'id_tags = ["{LISTED}"]',
+            tail=RECONNECT,
+        )
+        await run_until(csms, profile, lambda: outage_done(csms, count, connectors), bound=25)
+        assert csms.errors() == []
+        lines = list(csms.lines)
+    window = outage(lines)
+    assert window is not None, "the outage did not run"
+    began, ended = window
+    assert len(stations(csms)) == count
+    for station in stations(csms):
+        # The list and the settings it needs, all in place before the outage.
+        setup = (
+            answers(lines, station, "ChangeConfiguration")
+            if version == "1.6"
+            else answers(lines, station, "SetVariables")
+        )
+        if version == "1.6":
+            assert [a["status"] for a in setup] == ["Accepted", "Accepted"], setup
+        else:
+            results = setup[0]["answer"]["set_variable_result"]
+            assert [r["attribute_status"] for r in results] == ["Accepted", "Accepted"], setup
+        (sent_list,) = answers(lines, station, "SendLocalList")
+        assert sent_list["status"] == "Accepted", sent_list
+        (version_answer,) = answers(lines, station, "GetLocalListVersion")
+        listed_version = version_answer["answer"].get("list_version")
+        if listed_version is None:
+            listed_version = version_answer["answer"].get("version_number")
+        assert listed_version == 1, version_answer
+        assert all(when(a["at"]) < began for a in [*setup, sent_list, version_answer])
+        # The station tried the CSMS during the outage, and was refused.
+        assert any(ln.get("field") == "refused" and ln["station"] == station for ln in lines)
+        mine = starts(lines, station)
+        assert {s["connector"] for s in mine} == set(range(1, connectors + 1)), mine
+        for start in mine:
+            assert (start.get("id_tag") or start.get("id_token")) == LISTED, start
+            stamped, arrived = when(start["timestamp"]), when(start["at"])
+            assert arrived > ended, start  # nothing reaches a CSMS that is down
+            if listed:
+                assert began < stamped < ended, (began, start, ended)  # started offline
+                if version == "2.0.1":
+                    assert start["offline"] is True, start
+            else:
+                assert stamped > ended, (start, ended)  # waited for the CSMS
+                if version == "2.0.1":
+                    assert start["offline"] is False, start
+
+
+def deauthorized(lines: list[dict], station: str) -> list[dict]:
+    """The station's transaction ends with reason DeAuthorized (1.6 StopTransaction, 2.0.1
+    TransactionEvent Ended stoppedReason)."""
+    return [
+        ln
+        for ln in received(lines, station, "StopTransaction")
+        + [e for e in received(lines, station, "TransactionEvent") if e["event"] == "Ended"]
+        if (ln.get("reason") or ln.get("stopped_reason")) == "DeAuthorized"
+    ]
+
+
+@pytest.mark.deadline(60)
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_a_session_started_offline_that_the_csms_then_finds_invalid_is_stopped(
+    version: str,
+) -> None:
+    """The listed token starts offline as above (the outage a TCP reset this time), but the
+    CSMS answers it Invalid when the start is delivered: with StopTransactionOnInvalidId / TxCtrlr.StopTxOnInvalidId true
+    (the default) the session stops at once, reason DeAuthorized."""
+    count, connectors = 1, 2
+    flags = [*PING, "--local-list", LISTED, "--local-list-at", "0.1", "--invalid-tokens", LISTED]
+    flags += ["--outage-at", str(OUTAGE_AT), "--outage-for", str(OUTAGE_FOR)]
+    flags += ["--outage-kind", "reset"]  # this time the outage cuts TCP: no close frame
+    async with library_csms(*flags) as csms:
+        profile = fleet_profile(
+            csms.url,
+            version,
+            stations=count,
+            first_start='first_start = { distribution = "uniform", min = "2s", max = "2.3s" }',
+            length='length = { distribution = "uniform", min = "30s", max = "31s" }',
+            meter_interval='meter_interval = "1s"',
+            session_extra=f'id_tags = ["{LISTED}"]',
+            tail=RECONNECT,
+        )
+
+        def done() -> bool:
+            found = stations(csms)
+            return len(found) == count and all(
+                len(deauthorized(csms.lines, st)) == connectors for st in found
+            )
+
+        await run_until(csms, profile, done, bound=25)
+        assert csms.errors() == []
+        lines = list(csms.lines)
+    window = outage(lines)
+    assert window is not None, "the outage did not run"
+    began, ended = window
+    (station,) = stations(csms)
+    mine = starts(lines, station)
+    assert len(mine) == connectors and all(began < when(s["timestamp"]) < ended for s in mine)
+    stops = deauthorized(lines, station)
+    assert len(stops) == connectors, received(lines, station, "StopTransaction") or received(
+        lines, station, "TransactionEvent"
+    )
+    # Stopped on the CSMS's answer: after the reconnect, not at the sessions' planned end.
+    assert all(ended < when(s["timestamp"]) < ended + dt.timedelta(seconds=5) for s in stops)
+
+
+# -- firmware, diagnostics and logs -------------------------------------------------------------
+
+FIRMWARE = '[firmware]\ndownload = "1s"\ninstall = "1s"\nupload = "1s"'
+NO_SESSIONS = 'first_start = { distribution = "uniform", min = "600s", max = "601s" }'
+
+
+def seen(lines: list[dict], station: str, action: str) -> list[tuple[str, int | None]]:
+    """(status, requestId) of each status notification `action` the station sent."""
+    return [(ln["status"], ln.get("request_id")) for ln in received(lines, station, action)]
+
+
+@pytest.mark.deadline(60)
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_a_firmware_update_runs_its_status_sequence_reboots_and_diagnostics_upload(
+    version: str,
+) -> None:
+    """GetDiagnostics (2.0.1 GetLog of the DiagnosticsLog), then UpdateFirmware: the upload
+    reports Uploading, Uploaded; the update Downloading, Downloaded, Installing (2.0.1
+    InstallRebooting), a reboot (2.0.1 boot reason FirmwareUpdate) with the new firmware's
+    version, then Installed; each step as long as the profile's [firmware] says (1 s)."""
+    update = "UpdateFirmware"
+    upload = "GetDiagnostics" if version == "1.6" else "GetLog"
+    upload_status = "DiagnosticsStatusNotification" if version == "1.6" else "LogStatusNotification"
+    flags = [*PING, "--get-diagnostics-at", "0.2", "--update-firmware-at", "0.3"]
+    async with library_csms(*flags) as csms:
+        profile = fleet_profile(
+            csms.url, version, stations=1, first_start=NO_SESSIONS, tail=FIRMWARE
+        )
+
+        def done() -> bool:
+            found = stations(csms)
+            return len(found) == 1 and all(
+                ("Installed" in [s for s, _ in seen(csms.lines, st, "FirmwareStatusNotification")])
+                and ("Uploaded" in [s for s, _ in seen(csms.lines, st, upload_status)])
+                for st in found
+            )
+
+        await run_until(csms, profile, done, bound=20)
+        assert csms.errors() == []
+        lines = list(csms.lines)
+    (station,) = stations(csms)
+    (update_call,) = answers(lines, station, update)
+    (upload_call,) = answers(lines, station, upload)
+    firmware = received(lines, station, "FirmwareStatusNotification")
+    boots = received(lines, station, "BootNotification")
+    if version == "1.6":
+        assert update_call["answer"] == {}, update_call  # UpdateFirmware.conf has no fields
+        assert upload_call["answer"]["file_name"], upload_call
+        assert seen(lines, station, upload_status) == [("Uploading", None), ("Uploaded", None)]
+        expected = ["Downloading", "Downloaded", "Installing", "Installed"]
+        assert [ln["status"] for ln in firmware] == expected, firmware
+        rebooting = firmware[2]  # Installing: the reboot follows
+    else:
+        assert update_call["status"] == "Accepted", update_call
+        assert upload_call["status"] == "Accepted" and upload_call["answer"]["filename"]
+        (upload_id,) = {r for _, r in seen(lines, station, upload_status)}
+        assert seen(lines, station, upload_status) == [
+            ("Uploading", upload_id),
+            ("Uploaded", upload_id),
+        ]
+        expected = ["Downloading", "Downloaded", "Installing", "InstallRebooting", "Installed"]
+        assert [ln["status"] for ln in firmware] == expected, firmware
+        assert len({ln["request_id"] for ln in firmware}) == 1, firmware  # the update's
+        assert firmware[0]["request_id"] != upload_id
+        rebooting = firmware[3]
+    # The reboot: one boot between the install and Installed, with the new firmware.
+    assert len(boots) == 2, boots
+    assert when(rebooting["at"]) < when(boots[1]["at"]) < when(firmware[-1]["at"])
+    # The boots report the firmware running: the station's own, then the file installed.
+    assert [b["firmware"] for b in boots] == ["ocpp-fleet", "ocpp-fleet-2.0.0"], boots
+    if version == "2.0.1":
+        assert [b["reason"] for b in boots] == ["PowerUp", "FirmwareUpdate"], boots
+    # The profile's durations: 1 s to download, 1 s from Installing to the reboot.
+    downloading, downloaded, installing = (when(ln["at"]) for ln in firmware[:3])
+    assert 0.9 <= (downloaded - downloading).total_seconds() <= 3, firmware
+    assert 0.9 <= (when(boots[1]["at"]) - installing).total_seconds() <= 5, (firmware, boots)
+    assert when(update_call["sent"]) < downloading
+
+
+@pytest.mark.deadline(60)
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_a_security_log_is_uploaded_on_get_log(version: str) -> None:
+    """GetLog of the SecurityLog (1.6: the Security Whitepaper's): Accepted with a file name,
+    then LogStatusNotification Uploading, Uploaded with its requestId."""
+    async with library_csms(*PING, "--get-log-at", "0.2") as csms:
+        profile = fleet_profile(
+            csms.url, version, stations=1, first_start=NO_SESSIONS, tail=FIRMWARE
+        )
+
+        def done() -> bool:
+            found = stations(csms)
+            return len(found) == 1 and ("Uploaded", 1) in seen(
+                csms.lines, found[0], "LogStatusNotification"
+            )
+
+        await run_until(csms, profile, done, bound=15)
+        assert csms.errors() == []
+        lines = list(csms.lines)
+    (station,) = stations(csms)
+    (call,) = answers(lines, station, "GetLog")
+    assert call["status"] == "Accepted" and call["answer"]["filename"], call
+    assert seen(lines, station, "LogStatusNotification") == [("Uploading", 1), ("Uploaded", 1)]

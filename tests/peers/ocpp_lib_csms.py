@@ -83,10 +83,10 @@ Every CALL received is printed with "at" (when it came, ISO 8601 UTC); transacti
 the status notifications of these modes with their fields: StatusNotification "connector" (1.6
 connectorId, 2.0.1 evseId); StartTransaction "id_tag", "timestamp", "reservation_id",
 "transaction"; StopTransaction "transaction", "timestamp", "reason"; TransactionEvent "event",
-"timestamp", "offline", "id_token", "reservation_id", "trigger", "transaction", "seq_no";
-BootNotification "reason" (2.0.1); FirmwareStatusNotification, DiagnosticsStatusNotification,
-LogStatusNotification "status" (and "request_id"); ReservationStatusUpdate "reservation_id",
-"status".
+"timestamp", "offline", "id_token", "reservation_id", "trigger", "transaction", "seq_no",
+"stopped_reason"; BootNotification "reason" (2.0.1) and "firmware" (its firmwareVersion);
+FirmwareStatusNotification, DiagnosticsStatusNotification, LogStatusNotification "status" (and
+"request_id"); ReservationStatusUpdate "reservation_id", "status"; Authorize the token.
 """
 
 from __future__ import annotations
@@ -257,7 +257,7 @@ class Reporting:
 
     operations_task: asyncio.Task | None = None
 
-    def booted(self, reason: object = None) -> None:
+    def booted(self, reason: object = None, firmware: object = None) -> None:
         """A BootNotification came: print it; the first one of this station starts its
         operations, the first one of all the outage's clock."""
         emit(
@@ -266,6 +266,7 @@ class Reporting:
             direction="received",
             at=now(),
             reason=reason,
+            firmware=firmware,
         )
         CSMS.boots[self.id] += 1
         if OPTIONS.outage_at is not None and CSMS.outage_task is None:
@@ -449,8 +450,8 @@ class Station16(Reporting, ChargePoint16):
         emit(station=self.id, action=action, direction="received", at=now(), **fields)
 
     @on(Action16.boot_notification)
-    def on_boot(self, **_: object) -> result16.BootNotification:
-        self.booted()
+    def on_boot(self, firmware_version: str | None = None, **_: object) -> object:
+        self.booted(firmware=firmware_version)
         return result16.BootNotification(current_time=now(), interval=300, status="Accepted")
 
     @on(Action16.heartbeat)
@@ -611,8 +612,10 @@ class Station201(Reporting, ChargePoint201):
         emit(station=self.id, action=action, direction="received", at=now(), **fields)
 
     @on(Action201.boot_notification)
-    def on_boot(self, reason: str = "", **_: object) -> result201.BootNotification:
-        self.booted(reason)
+    def on_boot(
+        self, reason: str = "", charging_station: dict | None = None, **_: object
+    ) -> object:
+        self.booted(reason, (charging_station or {}).get("firmware_version"))
         return result201.BootNotification(current_time=now(), interval=300, status="Accepted")
 
     @on(Action201.heartbeat)
