@@ -117,7 +117,7 @@ def reservation_done(csms: LibraryCsms, count: int, version: str) -> bool:
         return False
     for station in found:
         second = answers(csms.lines, station, "ReserveNow")[1:]
-        if not second or not starts(csms.lines, station):
+        if not second or len(starts(csms.lines, station)) < 2:
             return False
         freed = [
             ln
@@ -139,10 +139,13 @@ async def test_a_reserved_connector_serves_its_token_and_an_expired_reservation_
     """ReserveNow 1 on connector / EVSE 1 for the token, ReserveNow 2 on 2 expiring in 2 s,
     then a remote start with the token on 1: the session starts there with reservationId 1,
     connector 2 shows Reserved then Available at the expiry (2.0.1: ReservationStatusUpdate
-    Expired for reservation 2, nothing for the used one)."""
+    Expired for reservation 2, nothing for the used one). Another token's remote start on 2
+    is Rejected while it is reserved and starts a session once it expired."""
     count = 2
     flags = [*PING, "--reserve-at", "0.3", "--reserve-token", TOKEN]
     flags += ["--reserve-expiry", str(EXPIRY), "--reserve-start-at", "0.8"]
+    # Another driver on connector / EVSE 2: while it is reserved, then after the expiry.
+    flags += ["--other-start-at", f"1.0,{0.3 + EXPIRY + 0.5}"]
     async with library_csms(*flags) as csms:
         profile = fleet_profile(
             csms.url,
@@ -160,22 +163,29 @@ async def test_a_reserved_connector_serves_its_token_and_an_expired_reservation_
         first, second = answers(lines, station, "ReserveNow")
         assert (first["reservation"], first["status"]) == (1, "Accepted"), first
         assert (second["reservation"], second["status"]) == (2, "Accepted"), second
-        (start_call,) = answers(lines, station, answer_action(version))
-        assert start_call["status"] == "Accepted", start_call
+        start_call, refused, accepted = answers(lines, station, answer_action(version))
+        assert "token" not in start_call and start_call["status"] == "Accepted", start_call
         # Connector 1: Reserved, then the reserved token's session there, with its reservation.
         one = [ln["status"] for ln in statuses(lines, station, 1)]
         assert one[:2] == ["Available", "Reserved"], one
         assert one[2] in ("Preparing", "Occupied"), one
-        (start,) = starts(lines, station)
+        start, other = starts(lines, station)
         assert start["connector"] == 1, start
         assert start["reservation_id"] == 1, start
         assert (start.get("id_tag") or start.get("id_token")) == TOKEN, start
-        # Connector 2: Reserved until the expiry, then Available again.
+        # Connector 2: Reserved until the expiry (another driver refused), then Available and
+        # free for anyone: the other driver's session starts there, with no reservation.
         two = statuses(lines, station, 2)
-        assert [ln["status"] for ln in two] == ["Available", "Reserved", "Available"], two
+        assert [ln["status"] for ln in two[:3]] == ["Available", "Reserved", "Available"], two
         expires = when(second["sent"]) + dt.timedelta(seconds=EXPIRY)
         freed = when(two[2]["at"])
         assert expires - dt.timedelta(seconds=0.05) <= freed <= expires + dt.timedelta(seconds=2)
+        assert refused["token"] == "OTHER-1" and refused["status"] == "Rejected", refused
+        assert when(refused["at"]) < freed
+        assert accepted["token"] == "OTHER-1" and accepted["status"] == "Accepted", accepted
+        assert other["connector"] == 2 and other["reservation_id"] is None, other
+        assert (other.get("id_tag") or other.get("id_token")) == "OTHER-1", other
+        assert when(other["timestamp"]) > freed
         updates = [
             (u["reservation_id"], u["status"])
             for u in received(lines, station, "ReservationStatusUpdate")

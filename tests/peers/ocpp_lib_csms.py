@@ -59,6 +59,9 @@ other, each answer printed as above (with the whole answer under "answer"):
                         S2 seconds after it is sent: left to expire.
 --reserve-start-at S    then RemoteStartTransaction / RequestStartTransaction with the token on
                         connector / EVSE 1.
+--other-start-at S1,S2  then, at each time, a remote start for another token (OTHER-1) on
+                        connector / EVSE 2: refused while reservation 2 holds it, accepted once
+                        it expired.
 --local-list T1,T2      at --local-list-at (default 0.2): ChangeConfiguration
                         LocalAuthListEnabled and LocalAuthorizeOffline true (1.6) / SetVariables
                         LocalAuthListCtrlr.Enabled and AuthCtrlr.LocalAuthorizeOffline true
@@ -295,6 +298,10 @@ class Reporting:
                 )
             if OPTIONS.reserve_start_at is not None:
                 steps.append((OPTIONS.reserve_start_at, lambda: (self.start_request(1, token), {})))
+            for other_at in OPTIONS.other_start_at:
+                steps.append(
+                    (other_at, lambda: (self.start_request(2, OTHER_TOKEN), {"token": OTHER_TOKEN}))
+                )
         if OPTIONS.update_firmware_at is not None:
             steps.append((OPTIONS.update_firmware_at, lambda: (self.firmware_request(), {})))
         if OPTIONS.get_diagnostics_at is not None:
@@ -401,6 +408,7 @@ def later(seconds: float) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+OTHER_TOKEN = "OTHER-1"  # --other-start-at: a driver without a reservation
 FIRMWARE_LOCATION = "https://firmware.example.com/ocpp-fleet-2.0.0.bin"
 UPLOAD_LOCATION = "https://logs.example.com/upload"
 
@@ -435,6 +443,10 @@ def refuse_in_outage(connection: ServerConnection, request: object) -> object:
 
 def token_list(text: str) -> list[str]:
     return [token.strip() for token in text.split(",") if token.strip()]
+
+
+def times(text: str) -> list[float]:
+    return [float(t) for t in text.split(",") if t.strip()]
 
 
 def profile_limit(text: str) -> tuple[float, str]:
@@ -919,6 +931,7 @@ def parse_options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--reserve-token", default="RESERVED-1")
     parser.add_argument("--reserve-expiry", type=float, default=None)
     parser.add_argument("--reserve-start-at", type=float, default=None)
+    parser.add_argument("--other-start-at", type=times, default=[])
     parser.add_argument("--local-list", type=token_list, default=[])
     parser.add_argument("--local-list-at", type=float, default=0.2)
     parser.add_argument("--update-firmware-at", type=float, default=None)
