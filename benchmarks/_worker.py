@@ -13,10 +13,12 @@ message's intended send time into an HdrHistogram reset at the window's start.
 - ``fleet``: a `FleetRun` of a profile built as TOML text (``csms = URL``), through the
   fleet's Python API; no charging sessions, so the load is boots and heartbeats at the
   interval the CSMS gives. Or, with ``profile`` (a file), that profile's stations, ramp and
-  sessions against the URL (``csms_ops``): a window with ``"campaign": true`` starts the
-  server's next campaign (SIGUSR2, ``_csms_campaigns.py``) as it opens and counts the CSMS
-  calls the stations received in it; the printed object ends with the run's report section
-  for CSMS-initiated operations (``csms``: answers by status, answer and reaction times).
+  sessions against the URL (``csms_ops``; ``first_start``: [low, high] seconds, the
+  sessions' first start drawn uniformly in it instead of the file's): a window with
+  ``"campaign": true`` starts the server's next campaign (SIGUSR2, ``_csms_campaigns.py``)
+  as it opens and counts the CSMS calls the stations received in it; the printed object ends
+  with the run's report section for CSMS-initiated operations (``csms``: answers by status,
+  answer and reaction times).
 - ``transport``: N trio-websocket clients doing OCPP-shaped round trips, encoded and decoded
   with msgspec and nothing else: the floor of our stack. Each sends a Heartbeat CALL every
   `interval` seconds (from its connect time, as a station), or back to back (interval 0).
@@ -245,13 +247,18 @@ async def run_fleet(params: dict[str, Any]) -> None:
     from fleet.run import FleetRun
 
     if params.get("profile"):
-        from fleet.profile import load_profile
+        from fleet.profile import Distribution, load_profile
 
         # The file's stations, ramp and sessions; its CSMS is the server process, and the
         # run lasts until the measurement ends it.
         profile = load_profile(params["profile"]).with_overrides(
             csms=params["url"], stations=params["stations"], duration="10h"
         )
+        if params.get("first_start"):  # [low, high] s: sessions start uniformly in it
+            low, high = params["first_start"]
+            first_start = Distribution(kind="uniform", a=low, b=high)
+            session = msgspec.structs.replace(profile.session, first_start=first_start)
+            profile = msgspec.structs.replace(profile, session=session)
     else:
         text = fleet_profile(
             params["url"], params["stations"], params["ramp_rate"], params["versions"]

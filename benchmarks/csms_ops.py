@@ -2,8 +2,8 @@
 and how soon the stations react (issue 15).
 
 The stations are those of ``benchmarks/csms_ops.toml`` (5,000, half OCPP 1.6, half 2.0.1, one
-connector each, charging at 11-22 kW from a few seconds after their boot to the end, a meter
-value every 5 s) in a fleet worker process (`FleetRun`), against the embedded CSMS the
+connector each, charging at 11-22 kW from just after the ramp to the end, a meter value
+every 5 s) in a fleet worker process (`FleetRun`), against the embedded CSMS the
 profile describes in a process of its own (``_csms_campaigns.py``), which holds the profile's
 two campaigns: SetChargingProfile, a 7 kW TxDefaultProfile on EVSE / connector 0, to every
 station at 500 calls/s; then ClearChargingProfile of that profile, at the same pace. Each
@@ -20,8 +20,10 @@ campaign window, less what the same process spent at the rate of the quiet windo
 side of it (their mean CPU share times the window's length), divided by the calls the stations
 received in the window. What is left is what the calls added: receiving, decoding and
 validating the request, the profile store, recomputing each session's limit, the answer's
-encoding and sending. A reaction is the next periodic meter value, sent anyway: it adds no
-message, only its new power. The CSMS process's CPU per call is figured the same way. The
+encoding and sending, and on a 2.0.1 station the TransactionEvent Updated (triggerReason
+ChargingRateChanged) it sends at once with the reading at the new rate, and its answer (one
+more round trip per 2.0.1 call). The reaction timed is the next periodic meter value, which
+goes out anyway. The CSMS process's CPU per call is figured the same way. The
 figure is the median over the rounds, per action; the fleet's CPU per station-initiated
 round trip in the quiet windows (meter values: all CPU over all answers) is shown beside it.
 
@@ -29,8 +31,8 @@ round trip in the quiet windows (meter values: all CPU over all answers) is show
 CSMS-initiated operations: the CALL's arrival to its answer's send) and the CSMS's (from its
 send to the answer's arrival, `fleet.csms.CampaignRecord`). **Reaction times** (the report's
 section again) run from a request's arrival to the first sampled meter value of a session whose
-power it changed: with a meter value every 5 s they are spread over 0-5 s (p50 about 2.5 s)
-by construction; what the figure shows beyond that is the fleet's delay.
+power it changed: with a meter value every 5 s they take 0-5 s by construction (evenly spread
+sessions: about 2.5 s at p50); what lies beyond is the fleet's delay, counted apart.
 
 Run: ``python -m benchmarks.csms_ops [--quick] [--stations N] [--rounds N] [--window S]
 [--out FILE | --update-results]``. Prints a table; writes csms_ops.json to a new folder under
@@ -69,9 +71,14 @@ NAME = "csms_ops"
 PROFILE = BENCHMARKS / "csms_ops.toml"
 # A campaign window lasts its calls (stations / rate) and this much more, for the answers.
 SLACK = 2.0
-# After the boots, the wait for every session to start (the profile's first_start: 0-5 s) and
-# the ramp's garbage to settle.
-SETTLE = 8.0
+# Sessions start this long (s) after the ramp's end, spread over a meter interval: started
+# during the ramp, their first answers come late and in bunches, and so would their meter
+# values for the rest of the run (measured at 1,000 stations: half of them in one second of
+# five). Spread evenly, every second carries the same load and the reactions spread over the
+# whole interval.
+AFTER_RAMP = 2.0
+# After the last session's start is due, the wait for its Authorize and start to go through.
+SETTLE_MARGIN = 3.0
 # A reaction later than the meter interval and this much (s) waited for the fleet, not only
 # for its session's next sample: counted apart ("late").
 LATE_MARGIN = 0.1
@@ -79,8 +86,18 @@ LATE_MARGIN = 0.1
 
 def settings(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"stations": 200, "rounds": 1, "window": None, "settle": SETTLE}
-    return {"stations": 5000, "rounds": 3, "window": None, "settle": SETTLE}
+        return {"stations": 200, "rounds": 1, "window": None}
+    return {"stations": 5000, "rounds": 3, "window": None}
+
+
+def session_starts(profile: Profile, stations: int) -> tuple[tuple[float, float], float]:
+    """When the sessions first start, [low, high] s after their station's boot: all after
+    the ramp (stations / rate), spread over a meter interval; and the settle time from the
+    last boot until every session runs."""
+    ramp = stations / (profile.ramp.rate or 50.0)
+    low = ramp + AFTER_RAMP
+    high = low + profile.session.meter_interval
+    return (round(low, 3), round(high, 3)), round(high + SETTLE_MARGIN, 3)
 
 
 def plan_windows(profile: Profile, stations: int, rounds: int, window: float | None) -> list[dict]:
@@ -107,7 +124,12 @@ def plan_windows(profile: Profile, stations: int, rounds: int, window: float | N
     return windows
 
 
-def measure(stations: int, windows: list[dict[str, Any]], settle: float) -> dict[str, Any]:
+def measure(
+    stations: int,
+    windows: list[dict[str, Any]],
+    first_start: tuple[float, float],
+    settle: float,
+) -> dict[str, Any]:
     """A fresh CSMS process holding the profile's campaigns and a fresh fleet worker: the
     worker's figures (`worker`) and the CSMS's line per campaign (`campaigns`)."""
     ramp_rate = load_profile(PROFILE).ramp.rate or 50.0
@@ -124,6 +146,7 @@ def measure(stations: int, windows: list[dict[str, Any]], settle: float) -> dict
                 "ramp_rate": ramp_rate,
                 "action": "MeterValues",
                 "boot_timeout": boot_timeout,
+                "first_start": list(first_start),
                 "settle": settle,
                 "windows": windows,
             },
@@ -192,7 +215,9 @@ def run(
     )
     profile = load_profile(PROFILE)
     windows = plan_windows(profile, s["stations"], s["rounds"], s["window"])
-    measured = measure(s["stations"], windows, s["settle"])
+    first_start, settle = session_starts(profile, s["stations"])
+    s.update(first_start_s=list(first_start), settle=settle)
+    measured = measure(s["stations"], windows, first_start, settle)
     worker, campaigns = measured["worker"], measured["campaigns"]
     measured_windows = worker["windows"]
     costs = cost_per_operation(measured_windows)
