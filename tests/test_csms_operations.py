@@ -322,14 +322,17 @@ def test_the_html_page_shows_the_section() -> None:
 # --- a run against the embedded CSMS --------------------------------------------------------
 
 
-def run_profile(extra: str, *, count: int = 10, duration: str = "4s") -> str:
-    """Stations of both versions charging 11 kW from their boot, sampling every second."""
+def run_profile(extra: str, *, count: int = 10, duration: str = "4s", sessions: bool = True) -> str:
+    """Stations of both versions charging 11 kW from their boot, sampling every second (or
+    with `sessions` False, none charging)."""
     return (
         f'name = "t"\nduration = "{duration}"\nseed = 7\n'
         f'[stations]\ncount = {count}\nversions = {{ "1.6" = 0.5, "2.0.1" = 0.5 }}\n'
         "[ramp]\nrate = 100\n"
         '[session]\nfirst_start = "0s"\nlength = "1h"\nmeter_interval = "1s"\npower_kw = 11\n'
-        '[timeouts]\ndrain = "5s"\n' + extra
+        + ("" if sessions else "probability = 0\n")
+        + '[timeouts]\ndrain = "5s"\n'
+        + extra
     )
 
 
@@ -574,12 +577,14 @@ def test_the_profile_gives_the_stations_their_overrides_and_firmware_settings() 
 
 @pytest.mark.deadline(60)
 async def test_a_run_with_overrides_refuses_its_share_and_counts_them_both_ends() -> None:
+    # Four rounds to every station, well inside the hold (so none is cut by its end).
+    rounds = "".join(
+        f'[[embedded.campaigns]]\nat = "{at}s"\naction = "TriggerMessage"\n'
+        'payload = { requestedMessage = "Heartbeat" }\n'
+        for at in (0.6, 1.0, 1.4, 1.8)
+    )
     text = run_profile(
-        "[[answers]]\n"
-        'action = "TriggerMessage"\nshare = 0.5\nstatus = "Rejected"\n'
-        "[[embedded.campaigns]]\n"
-        'at = "1s"\nevery = "0.5s"\naction = "TriggerMessage"\n'
-        'payload = { requestedMessage = "Heartbeat" }\n',
+        '[[answers]]\naction = "TriggerMessage"\nshare = 0.5\nstatus = "Rejected"\n' + rounds,
         count=10,
         duration="3s",
     )
@@ -587,12 +592,44 @@ async def test_a_run_with_overrides_refuses_its_share_and_counts_them_both_ends(
     for _ in range(2):
         run = FleetRun(parse_profile(text))
         await run.run()
-        (record,) = run.campaigns
         trigger = run_report(run).csms["TriggerMessage"]
         # What the CSMS counted is what the stations answered; refusals send nothing.
-        assert record.statuses == trigger.answers
-        assert trigger.received == record.answered >= 30
+        statuses: collections.Counter[str] = collections.Counter()
+        for record in run.campaigns:
+            statuses.update(record.statuses)
+        assert statuses == trigger.answers
+        assert trigger.received == sum(r.sent for r in run.campaigns) == 40
         assert trigger.reaction.count == trigger.answers["Accepted"]
         assert 0.3 < trigger.answers["Rejected"] / trigger.received < 0.7
         counts.append(trigger.answers)
     assert counts[0] == counts[1]  # seeded: the same draws, the same refusals
+
+
+@pytest.mark.deadline(60)
+async def test_a_firmware_campaign_reacts_with_the_profiles_times_and_failure_share() -> None:
+    text = run_profile(
+        '[reconnect]\nwait_minimum = "0.1s"\nrandom_range = "0.1s"\n'
+        '[firmware]\ndownload = "0.5s"\ninstall = "0.5s"\ninstall_failed = 0.5\n'
+        "[[embedded.campaigns]]\n"
+        'at = "0.5s"\naction = "UpdateFirmware"\n'
+        'payload = { requestId = 1, firmware = { location = "https://fw.example.com/2.bin", '
+        'retrieveDateTime = "2025-01-01T00:00:00Z" } }\n',
+        count=10,
+        duration="5s",
+        sessions=False,  # an install waits for the transactions to end
+    )
+    run = FleetRun(parse_profile(text))
+    await run.run()
+    report = run_report(run)
+    update = report.csms["UpdateFirmware"]
+    # 1.6's answer has no status; 2.0.1's is Accepted.
+    assert update.received == 10
+    assert update.answers == {"Accepted": 5, "Answered": 5}
+    # Each update ended within the run: a failed install after the download's 0.5 s and the
+    # install's 0.5 s (virtually no time more), Installed after a reboot's reconnect and
+    # boot besides (seeded: both happen).
+    reaction = update.reaction
+    assert reaction.count == 10
+    assert 999 <= reaction.min_ms < 1100
+    assert 1100 < reaction.max_ms < 4000
+    assert update.reaction_to == "FirmwareStatusNotification Installed (or its failure)"

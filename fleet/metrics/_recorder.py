@@ -159,8 +159,8 @@ REACTION_TO = {
     "CancelReservation": "StatusNotification",
     "ChangeAvailability": "StatusNotification",
     "ClearChargingProfile": "first meter value at the new limit",
-    "GetDiagnostics": "DiagnosticsStatusNotification Uploaded",
-    "GetLog": "LogStatusNotification Uploaded",
+    "GetDiagnostics": "DiagnosticsStatusNotification Uploaded (or UploadFailed)",
+    "GetLog": "LogStatusNotification Uploaded (or UploadFailure)",
     "RemoteStartTransaction": "StartTransaction",
     "RemoteStopTransaction": "StopTransaction",
     "RequestStartTransaction": "TransactionEvent Started",
@@ -168,9 +168,9 @@ REACTION_TO = {
     "ReserveNow": "StatusNotification Reserved",
     "Reset": "BootNotification after the reboot",
     "SetChargingProfile": "first meter value at the new limit",
-    "SignedUpdateFirmware": "FirmwareStatusNotification Installed",
+    "SignedUpdateFirmware": "SignedFirmwareStatusNotification Installed (or its failure)",
     "TriggerMessage": "the triggered message",
-    "UpdateFirmware": "FirmwareStatusNotification Installed",
+    "UpdateFirmware": "FirmwareStatusNotification Installed (or its failure)",
 }
 
 
