@@ -171,7 +171,7 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
             charge_point_vendor=self.settings.vendor,
             charge_point_model=self.settings.model,
             charge_point_serial_number=self.station_id[-25:],
-            firmware_version="ocpp-fleet",
+            firmware_version=self.firmware_version,  # the last installed (`_firmware.py`)
         )
 
     def heartbeat_request(self) -> Payload:

@@ -231,7 +231,7 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
                 model=self.settings.model,
                 vendor_name=self.settings.vendor,
                 serial_number=self.station_id[-25:],
-                firmware_version="ocpp-fleet",
+                firmware_version=self.firmware_version,  # the last installed (`_firmware.py`)
             ),
         )
 
