@@ -93,7 +93,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="BOUND",
         help="exit 3 when a candidate regresses past BOUND, e.g. p99+10%%, "
         "Heartbeat.p99+5ms, response.p99+10%% (the response time), errors+0.1%% (points), "
-        "throughput-5%%; repeatable",
+        "throughput-5%%, SetChargingProfile.reaction.p99+20%% (a CSMS-initiated action's "
+        "reaction time; answer.p99: the stations' time to answer it); repeatable",
     )
     compared.set_defaults(run=_guarded(_compare))
 
