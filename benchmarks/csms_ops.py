@@ -221,6 +221,18 @@ def run(
     worker, campaigns = measured["worker"], measured["campaigns"]
     measured_windows = worker["windows"]
     costs = cost_per_operation(measured_windows)
+    # The k-th campaign window holds the CSMS's k-th campaign: from its first call to its last
+    # answer it must fit in the window, or the next quiet window carries some of its cost.
+    durations = {c["campaign"]: c["seconds"] for c in campaigns}
+    for number, row in enumerate(costs, 1):
+        row["campaign_seconds"] = durations.get(number)
+    overran = [
+        row["window"]
+        for row, window in zip(
+            costs, [w for w in measured_windows if w.get("campaign")], strict=True
+        )
+        if row["campaign_seconds"] is None or row["campaign_seconds"] > window["seconds"]
+    ]
     section = worker.get("csms", {})
     quiet = [w for w in measured_windows if not w.get("campaign")]
     quiet_answers = sum(w["answered"] for w in quiet)
@@ -358,6 +370,12 @@ def run(
             measured=f"{reactions:,}",
             passed=reactions == sent,
             note="every session charges above 7 kW: each Set and each Clear moves its power",
+        ),
+        Target(
+            name="each campaign within its window",
+            target="first call to last answer",
+            measured=", ".join(overran) + " overran" if overran else "all",
+            passed=not overran,
         ),
     ]
     print_targets(targets)
