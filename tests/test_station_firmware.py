@@ -177,6 +177,38 @@ def test_an_update_downloads_installs_reboots_and_reports_installed(version: str
     assert h.machine.triggered_firmware_status(h.now).status == "Idle"
 
 
+def firmware_version_of(boot: Any) -> str:
+    """The firmwareVersion a BootNotification reports (1.6 flat, 2.0.1 in chargingStation)."""
+    return getattr(boot, "charging_station", boot).firmware_version
+
+
+def firmware_versions(h: Harness) -> list[str]:
+    """The firmwareVersion each BootNotification sent reported, in order."""
+    return [firmware_version_of(payload) for payload in boots(h)]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("verification_fails", [False, True])
+def test_the_boot_after_the_install_reboot_reports_the_new_firmware(
+    version: str, verification_fails: bool
+) -> None:
+    """The boot after an install's reboot runs the new firmware, so it reports its version
+    (Installed comes after that boot's answer); a failed verification leaves the old one."""
+    settings = FirmwareSettings(install_verification_failed=1.0 if verification_fails else 0.0)
+    h = harness(version, settings)
+    t0 = h.now
+    update(h, 9)
+    run(h, t0 + 49)  # installing: a boot asked for now still runs the old firmware
+    assert firmware_version_of(h.machine.triggered_boot_request()) == "ocpp-fleet"
+    run(h, t0 + 200)
+    new = "ocpp-fleet" if verification_fails else "fw-2.4.1"
+    assert firmware_versions(h) == ["ocpp-fleet", new]
+    installed_at = notes(h, "FirmwareStatusNotification")[-1][0]
+    boot_at = max(at for at, i in h.sent if i.action == "BootNotification")
+    assert boot_at < installed_at
+    assert h.machine.firmware_version == new
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_downloading_starts_at_the_retrieve_date_not_before(version: str) -> None:
     h = harness(version)

@@ -325,11 +325,22 @@ class _FirmwareBlock:
     @property
     def firmware_version(self) -> str:
         """The firmware version a BootNotification reports: the last one installed, else the
-        station's own ("ocpp-fleet")."""
+        station's own ("ocpp-fleet"). Once an install's reboot is done (the machine connected
+        again), the new firmware runs: the boot after the reboot reports it, though Installed
+        comes only after that boot's answer (`after_boot`); unless its verification fails,
+        the old one running on. Before the reboot (a triggered boot), the old one still runs."""
         state = self.firmware
-        if state is None or state.version is None:
+        if state is None:
             return _DEFAULT_VERSION
-        return state.version
+        job = state.update
+        if (
+            job is not None
+            and job.stage == _REBOOTING
+            and not self.reboot_requested
+            and job.failure != "verification"
+        ):
+            return job.version
+        return state.version if state.version is not None else _DEFAULT_VERSION
 
     def _rearm(self) -> None:
         state = self.firmware
