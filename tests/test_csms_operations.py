@@ -313,6 +313,7 @@ def test_thresholds_name_answer_and_reaction_times() -> None:
 
 def test_the_html_page_shows_the_section() -> None:
     page = render_html([recorded()], phase="all")
+    assert "10.0 s, 0 connects, 24 CSMS calls answered, generator CPU" in page
     assert page.count('<table class="csms">') == 3  # ramp, hold, the whole run
     assert "<td>SetChargingProfile</td><td>20</td><td>Accepted 18, Rejected 2</td>" in page
     assert "StatusNotification Reserved" in page

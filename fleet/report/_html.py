@@ -514,10 +514,13 @@ def _views(report: Report, phase: str) -> list[Report]:
 def _section(name: str, colour: str, report: Report, views: Sequence[Report]) -> str:
     env = report.environment
     counters = report.counters  # the whole run's, as the text summary's header
+    received = sum(stats.received for stats in report.csms.values())
     header = (
         f"{report.started_at.isoformat()} to {report.ended_at.isoformat()}: "
         f"{report.duration_s:,.1f} s, {counters.connects:,} connects, "
-        f"generator CPU {env.cpu_percent:.0f} %" + (" (interrupted)" if report.interrupted else "")
+        + (f"{received:,} CSMS calls answered, " if received else "")
+        + f"generator CPU {env.cpu_percent:.0f} %"
+        + (" (interrupted)" if report.interrupted else "")
     )
     parts = [
         f'<section class="report"><h2 style="color:{colour}">{_escape(name)}'
