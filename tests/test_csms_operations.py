@@ -184,6 +184,14 @@ def test_show_prints_the_table_and_json_and_csv_carry_it(
     assert "CSMS-initiated operations" in out
     assert "Accepted 18, Rejected 2 (first meter value at the new limit)" in out
 
+    spectrum = ["--spectrum", "SetChargingProfile", "--reaction", "--phase", "run"]
+    assert report_command("show", str(tmp_path / "r.json"), *spectrum) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"]
+    assert lines[2].split()[0] == "1500.159" and lines[2].split()[2] == "18"
+    assert (
+        report_command("show", str(tmp_path / "r.json"), "--spectrum", "Reset", "--reaction") == 2
+    )
     assert report_command("show", str(tmp_path / "r.json"), "--json") == 0
     figures = json.loads(capsys.readouterr().out)
     charging = figures["csms"]["SetChargingProfile"]  # the hold's, by default

@@ -3,7 +3,8 @@ of everything that went wrong, and a per-second timeline.
 
 No I/O and no trio: callers pass ``now`` from trio's clock. The hot path (`call_sent`,
 `call_answered`) is a dict lookup, a few integer additions and two HdrHistogram records;
-per-action state is made once, on an action's first call.
+per-action state is made once, on an action's first call. What a CSMS asks of the stations is
+recorded alike (`csms_call_answered`, `csms_reaction`: `CsmsActionRecord`, per phase).
 """
 
 from __future__ import annotations

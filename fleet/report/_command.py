@@ -44,6 +44,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --spectrum: the response time (frame sent -> answer), not the latency "
         "from the intended send time",
     )
+    show.add_argument(
+        "--reaction",
+        action="store_true",
+        help="with --spectrum: a CSMS-initiated action's reaction time (from the request to "
+        "what shows it done), not a station action's latency",
+    )
     form = show.add_mutually_exclusive_group()
     form.add_argument(
         "--spectrum",
@@ -167,9 +173,19 @@ def _show_one(args: argparse.Namespace, path: str, report: Report) -> None:
     if args.phase == "all" and (args.spectrum or args.json or args.csv):
         raise ValueError("--phase all goes with the summary only; name one phase")
     view = phase_view(report, args.phase) if args.phase != "all" else report
+    if args.reaction and (not args.spectrum or args.response):
+        raise ValueError("--reaction goes with --spectrum ACTION (a CSMS action), not --response")
     if args.spectrum:
         what = "response" if args.response else "latency"
-        if args.spectrum in ("connect", "boot"):
+        if args.reaction:
+            if args.spectrum not in view.csms:
+                known = ", ".join(view.csms) or "none"
+                raise ValueError(
+                    f"--spectrum {args.spectrum} --reaction: no CSMS action {args.spectrum!r} "
+                    f"in {path} ({view.phase} figures; it has: {known})"
+                )
+            encoded = view.csms[args.spectrum].reaction.histogram
+        elif args.spectrum in ("connect", "boot"):
             encoded = getattr(view, args.spectrum).histogram
         elif args.spectrum in view.actions:
             stats = getattr(view.actions[args.spectrum], what)
