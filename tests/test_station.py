@@ -377,6 +377,82 @@ def test_reset_stops_sessions_then_asks_to_reboot_1_6() -> None:
     assert h.actions().count("BootNotification") == 2
 
 
+def test_reset_on_idle_is_scheduled_until_the_transactions_end_2_0_1() -> None:
+    """B12: OnIdle while a transaction runs is Scheduled; no transaction starts meanwhile,
+    and the reboot comes when the last one ends (nothing stopped by it); the boot after it
+    is the Reset's reaction. B11: Immediate stops them (ImmediateReset)."""
+    h = Harness("2.0.1", connectors=2, idle=Distribution.constant(3))
+    h.machine.connected(0.0)
+    h.run_until(8.0)  # both EVSEs charge from t=5 to t=25
+    assert [c.state for c in h.machine.connectors] == [ConnectorState.CHARGING] * 2
+    arrival = h.now
+    reset = v201.ResetRequest(type="OnIdle")
+    assert h.machine.on_call("Reset", reset, h.now).status == "Scheduled"
+    assert not h.machine.reboot_requested
+    tx = h.machine.connectors[0].transaction_id
+    stop = v201.RequestStopTransactionRequest(transaction_id=tx)
+    assert h.machine.on_call("RequestStopTransaction", stop, h.now).status == "Accepted"
+    # A remote start is refused while the reset waits (it would start a transaction).
+    start = v201.RequestStartTransactionRequest(
+        id_token=v201.IdToken(id_token="TAG-1", type="ISO14443"), remote_start_id=1, evse_id=1
+    )
+    h.run_until(20.0)  # EVSE 1 idle since ~8 s: its next driver (at ~11 s) does not start
+    assert h.machine.on_call("RequestStartTransaction", start, h.now).status == "Rejected"
+    assert h.machine.connectors[0].state is ConnectorState.AVAILABLE
+    assert not h.machine.reboot_requested  # EVSE 2 still charges
+    h.run_until(27.0)
+    assert h.machine.reboot_requested and h.machine.ready_to_reboot
+    ended = [i.payload for _, i in h.sent if i.action == "TransactionEvent"]
+    ended = [p for p in ended if p.event_type == "Ended"]
+    assert [str(p.transaction_info.stopped_reason) for p in ended] == ["Remote", "Local"]
+    assert h.machine.transactions == 2  # none started meanwhile
+    h.machine.disconnected(h.now)
+    h.machine.connected(h.now)
+    h.run_until(h.now + 1)
+    boots = [i for _, i in h.sent if i.action == "BootNotification"]
+    assert len(boots) == 2
+    assert boots[-1].reaction == ("Reset", arrival)
+    assert boots[-1].payload.reason == "RemoteReset"
+    # OnIdle on an idle station resets at once.
+    assert h.machine.on_call("Reset", reset, h.now).status == "Accepted"
+    assert h.machine.reboot_requested
+
+
+def test_immediate_reset_stops_transactions_with_immediate_reset_2_0_1() -> None:
+    h = Harness("2.0.1", connectors=1)
+    h.machine.connected(0.0)
+    h.run_until(8.0)
+    reset = v201.ResetRequest(type="Immediate")
+    assert h.machine.on_call("Reset", reset, h.now).status == "Accepted"
+    assert h.machine.reboot_requested
+    h.run_until(9.0)
+    ended = [i.payload for _, i in h.sent if i.action == "TransactionEvent"]
+    (stop,) = [p for p in ended if p.event_type == "Ended"]
+    assert str(stop.transaction_info.stopped_reason) == "ImmediateReset"
+    assert str(stop.trigger_reason) == "ResetCommand"
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+@pytest.mark.parametrize("kind", ["hard", "soft", "firmware"])
+def test_a_reboot_s_stop_reason_follows_its_kind(version: str, kind: str) -> None:
+    """A Reset's stops say its type (1.6 HardReset / SoftReset, 2.0.1 ImmediateReset); a
+    firmware install's reboot says Reboot (it waits for the sessions, so this is a guard)."""
+    h = Harness(version, connectors=1)
+    h.machine.connected(0.0)
+    h.run_until(8.0)
+    h.machine.request_reboot(h.now, kind)
+    h.run_until(9.0)
+    if version == "1.6":
+        (stop,) = [i.payload for _, i in h.sent if i.action == "StopTransaction"]
+        expected = {"hard": "HardReset", "soft": "SoftReset", "firmware": "Reboot"}[kind]
+        assert str(stop.reason) == expected
+    else:
+        ended = [i.payload for _, i in h.sent if i.action == "TransactionEvent"]
+        (stop,) = [p for p in ended if p.event_type == "Ended"]
+        expected = "ImmediateReset" if kind != "firmware" else "Reboot"
+        assert str(stop.transaction_info.stopped_reason) == expected
+
+
 def test_configuration_store_1_6() -> None:
     h = Harness("1.6")
     machine = h.machine
@@ -449,9 +525,16 @@ def test_device_model_and_base_report_2_0_1() -> None:
     )
     assert report.status == "Accepted"
     h.run_until(h.now + 1)
+    # The report goes in DeviceDataCtrlr.ItemsPerMessage rows a message, seqNo from 0, tbc on
+    # all but the last, each row with its characteristics (B07).
     notify = [i.payload for _, i in h.sent if i.action == "NotifyReport"]
-    assert len(notify) == 1 and notify[0].request_id == 5 and notify[0].tbc is False
-    names = {(d.component.name, d.variable.name) for d in notify[0].report_data}
+    assert len(notify) > 1 and {n.request_id for n in notify} == {5}
+    assert [n.seq_no for n in notify] == list(range(len(notify)))
+    assert [n.tbc for n in notify] == [True] * (len(notify) - 1) + [False]
+    data = [d for n in notify for d in n.report_data]
+    assert all(len(n.report_data) <= 50 for n in notify)
+    assert all(d.variable_characteristics is not msgspec.UNSET for d in data)
+    names = {(d.component.name, d.variable.name) for d in data}
     assert ("OCPPCommCtrlr", "HeartbeatInterval") in names
 
 

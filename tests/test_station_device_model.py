@@ -652,3 +652,128 @@ def test_several_component_criteria_are_any_of_them() -> None:
     ask["componentCriteria"] = ["Problem", "Available"]
     assert call(h, "GetReport", ask).status == "Accepted"
     assert list(reported(h, 8, since)) == [("EVSE", 1, "AvailabilityState", None)]
+
+
+# -- GetVariables / SetVariables / GetBaseReport on the machine (B05-B07, B10) -----------------
+
+
+def get_one(h: Harness, item: dict[str, Any]) -> tuple[str, Any]:
+    """(attributeStatus, attributeValue) of one GetVariables item."""
+    (result,) = call(h, "GetVariables", {"getVariableData": [item]}).get_variable_result
+    return str(result.attribute_status), result.attribute_value
+
+
+def set_one(h: Harness, item: dict[str, Any], value: str) -> str:
+    """The attributeStatus of one SetVariables item."""
+    data = {**item, "attributeValue": value}
+    (result,) = call(h, "SetVariables", {"setVariableData": [data]}).set_variable_result
+    return str(result.attribute_status)
+
+
+def test_set_variables_rejects_a_value_its_characteristics_refuse() -> None:
+    h = harness()
+    priority = cv("OCPPCommCtrlr", "NetworkConfigurationPriority")
+    assert set_one(h, priority, "9") == "Rejected"  # no such slot
+    assert set_one(h, priority, "2,1") == "Rejected"  # slot 2 holds no profile (B10)
+    assert call(h, "SetNetworkProfile", profile(2)).status == "Accepted"
+    assert set_one(h, priority, "2,1") == "Accepted"
+    assert get_one(h, priority) == ("Accepted", "2,1")
+    severity = cv("MonitoringCtrlr", "OfflineQueuingSeverity")
+    assert set_one(h, severity, "10") == "Rejected"  # maxLimit 9
+    assert get_one(h, severity) == ("Accepted", "2")  # unchanged
+    assert set_one(h, cv("SampledDataCtrlr", "TxEndedMeasurands"), "Pizza") == "Rejected"
+
+
+def test_names_are_case_insensitive_and_instances_and_evses_honoured() -> None:
+    h = harness()
+    assert get_one(h, cv("ocppcommctrlr", "heartbeatINTERVAL")) == ("Accepted", "30")
+    assert set_one(h, cv("OCPPCOMMCTRLR", "HeartbeatInterval"), "40") == "Accepted"
+    assert h.machine.heartbeat_interval == 40.0
+    # The stored key keeps its own spelling: no second entry.
+    assert h.machine.variables[("OCPPCommCtrlr", "HeartbeatInterval")][0] == "40"
+    assert ("OCPPCOMMCTRLR", "HeartbeatInterval") not in h.machine.variables
+    attempts = cv("OCPPCommCtrlr", "MessageAttempts")
+    attempts["variable"]["instance"] = "transactionevent"
+    assert get_one(h, attempts) == ("Accepted", "3")  # the settings' transaction_attempts
+    attempts["variable"]["instance"] = "Nope"
+    assert get_one(h, attempts)[0] == "UnknownVariable"
+    interval = cv("OCPPCommCtrlr", "MessageAttemptInterval")
+    assert get_one(h, interval) == ("Accepted", "10")  # transaction_retry_interval
+    # A controller has no EVSE; an EVSE component needs one that exists.
+    assert get_one(h, cv("OCPPCommCtrlr", "HeartbeatInterval", evse=1))[0] == "UnknownComponent"
+    assert get_one(h, cv("EVSE", "AvailabilityState", evse=2)) == ("Accepted", "Available")
+    assert get_one(h, cv("EVSE", "AvailabilityState", evse=3))[0] == "UnknownComponent"
+    assert get_one(h, cv("EVSE", "AvailabilityState"))[0] == "UnknownComponent"
+    assert get_one(h, cv("EVSE", "Nope", evse=1))[0] == "UnknownVariable"
+    instance = cv("OCPPCommCtrlr", "HeartbeatInterval")
+    instance["component"]["instance"] = "Second"
+    assert get_one(h, instance)[0] == "UnknownComponent"
+    # Live components are ReadOnly.
+    assert set_one(h, cv("EVSE", "AvailabilityState", evse=1), "Unavailable") == "Rejected"
+
+
+def test_only_the_actual_attribute_is_kept() -> None:
+    h = harness()
+    target = {**cv("OCPPCommCtrlr", "HeartbeatInterval"), "attributeType": "Target"}
+    assert get_one(h, target) == ("NotSupportedAttributeType", msgspec.UNSET)
+    assert set_one(h, target, "45") == "NotSupportedAttributeType"
+    assert h.machine.heartbeat_interval == 30.0
+    actual = {**cv("OCPPCommCtrlr", "HeartbeatInterval"), "attributeType": "Actual"}
+    assert get_one(h, actual) == ("Accepted", "30")
+    unknown = {**cv("Nope", "Nope"), "attributeType": "MaxSet"}
+    assert get_one(h, unknown)[0] == "UnknownComponent"
+
+
+def test_get_variables_answers_live_values() -> None:
+    h = harness()
+    status, clock = get_one(h, cv("ClockCtrlr", "DateTime"))
+    assert status == "Accepted"
+    assert clock == h.machine.wall(h.now).isoformat().replace("+00:00", "Z")
+    assert get_one(h, cv("ChargingStation", "AvailabilityState")) == ("Accepted", "Available")
+    for evse in (1, 2):
+        inoperative = {"operationalStatus": "Inoperative", "evse": {"id": evse}}
+        call(h, "ChangeAvailability", inoperative)
+    assert get_one(h, cv("EVSE", "AvailabilityState", evse=1)) == ("Accepted", "Unavailable")
+    connector = cv("Connector", "AvailabilityState", evse=2)
+    assert get_one(h, connector) == ("Accepted", "Unavailable")
+    connector["component"]["evse"]["connectorId"] = 1
+    assert get_one(h, connector) == ("Accepted", "Unavailable")
+    connector["component"]["evse"]["connectorId"] = 2
+    assert get_one(h, connector)[0] == "UnknownComponent"
+    assert get_one(h, cv("ChargingStation", "AvailabilityState")) == ("Accepted", "Unavailable")
+
+
+@pytest.mark.parametrize("base", ["FullInventory", "ConfigurationInventory", "SummaryInventory"])
+def test_get_base_report_sends_its_report_base_with_characteristics(base: str) -> None:
+    h = harness()
+    since = h.now
+    assert call(h, "GetBaseReport", {"requestId": 4, "reportBase": base}).status == "Accepted"
+    reports = sent(h, "NotifyReport", since)
+    data = [d for r in reports for d in r.report_data]
+    expected = h.machine.base_report_rows(base, h.now)
+    assert len(data) == len(expected)
+    assert all(d.variable_characteristics is not msgspec.UNSET for d in data)
+    names = {d.variable.name for d in data}
+    if base == "SummaryInventory":
+        assert names == {"Available", "AvailabilityState"}
+    mutabilities = {str(d.variable_attribute[0].mutability) for d in data}
+    if base == "ConfigurationInventory":
+        assert "ReadOnly" not in mutabilities
+    else:
+        assert "ReadOnly" in mutabilities
+    for report in reports:  # checked against the schema, as on the wire
+        v201.ACTIONS["NotifyReport"].request_decoder.decode(msgspec.json.encode(report))
+
+
+def test_16_security_configuration_keys() -> None:
+    h = harness("1.6")
+    keys = ["CertificateStoreMaxLength", "AdditionalRootCertificateCheck", "SecurityProfile"]
+    answer = call(h, "GetConfiguration", {"key": keys})
+    got = {k.key: (k.value, k.readonly) for k in answer.configuration_key}
+    assert got == {
+        "CertificateStoreMaxLength": ("10", True),
+        "AdditionalRootCertificateCheck": ("false", True),
+        "SecurityProfile": ("1", True),
+    }
+    answer = call(h, "ChangeConfiguration", {"key": "SecurityProfile", "value": "2"})
+    assert answer.status == "Rejected"

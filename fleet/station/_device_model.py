@@ -31,6 +31,7 @@ from fleet.ocpp import CallError, ErrorCode, Payload, v16, v201
 from fleet.station._machine import EVSE_MAX_WATTS
 
 __all__ = [
+    "CERTIFICATE_STORE_LIMIT",
     "CHARACTERISTICS",
     "DEVICE_MODEL_VARIABLES",
     "Certificate",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 _RO, _RW, _WO = "ReadOnly", "ReadWrite", "WriteOnly"
+# Certificates a station's store holds at most (2.0.1 SecurityCtrlr.CertificateEntries'
+# maxLimit, 1.6 CertificateStoreMaxLength).
+CERTIFICATE_STORE_LIMIT = 10
 
 
 class Characteristics(NamedTuple):
@@ -182,7 +186,10 @@ _VARIABLES: dict[tuple[str, str], tuple[str, Characteristics]] = {
     ),
     ("MonitoringCtrlr", "OfflineQueuingSeverity"): ("2", _c("integer", min_limit=0, max_limit=9)),
     # SecurityCtrlr (A00-A05, M01-M05)
-    ("SecurityCtrlr", "CertificateEntries"): ("0", _c("integer", _RO, max_limit=10)),
+    ("SecurityCtrlr", "CertificateEntries"): (
+        "0",
+        _c("integer", _RO, max_limit=CERTIFICATE_STORE_LIMIT),
+    ),
     ("SecurityCtrlr", "OrganizationName"): ("ocpp-fleet", _c("string")),
     ("SecurityCtrlr", "SecurityProfile"): ("1", _c("integer", _RO, min_limit=0, max_limit=3)),
     ("SecurityCtrlr", "AdditionalRootCertificateCheck"): ("false", _c("boolean", _RO)),
@@ -365,7 +372,7 @@ class CertificateStore:
 
     __slots__ = ("certificates", "limit")
 
-    def __init__(self, limit: int = 10) -> None:
+    def __init__(self, limit: int = CERTIFICATE_STORE_LIMIT) -> None:
         self.certificates: list[Certificate] = []
         self.limit = limit
 
@@ -573,6 +580,39 @@ def _matches(row: _Row, wanted: v201.ComponentVariable) -> bool:
     )
 
 
+def _is_component(have: v201.Component, wanted: v201.Component) -> bool:
+    """B05/B06: whether `wanted` (a GetVariables / SetVariables component) names `have`: the
+    same name and instance (case-insensitive, as the schema says of both), the same EVSE (a
+    component with none is the station's; a connectorId left out matches any connector of
+    that EVSE, each EVSE here having one)."""
+    if not _same(have.name, wanted.name):
+        return False
+    evse = _evse_of(have)
+    if wanted.evse is msgspec.UNSET:
+        if evse is not None:
+            return False
+    elif (
+        evse is None
+        or evse[0] != wanted.evse.id
+        or (wanted.evse.connector_id is not msgspec.UNSET and evse[1] != wanted.evse.connector_id)
+    ):
+        return False
+    if wanted.instance is msgspec.UNSET:
+        return have.instance is msgspec.UNSET
+    return have.instance is not msgspec.UNSET and _same(have.instance, wanted.instance)
+
+
+def _is_variable(have: v201.Variable, wanted: v201.Variable) -> bool:
+    """Whether `wanted` names `have`: the same name (case-insensitive) and, when it gives
+    one, the same instance. One left out matches any instance: the store keeps one value
+    for all of a variable's instances."""
+    if not _same(have.name, wanted.name):
+        return False
+    return wanted.instance is msgspec.UNSET or (
+        have.instance is not msgspec.UNSET and _same(have.instance, wanted.instance)
+    )
+
+
 def _key(component: v201.Component) -> tuple[str, int | None, int | None, str | None]:
     """A component's identity: name (lower case), evse, connector, instance."""
     evse = _evse_of(component)
@@ -699,6 +739,20 @@ class DeviceModel201(_Machine):
             state = self.device
             return str(len(state.certificates.certificates)) if state is not None else "0"
         return None
+
+    def find_variable(
+        self, component: v201.Component, variable: v201.Variable, rows: Sequence[_Row]
+    ) -> _Row | str:
+        """The row of `rows` (`report_rows`) a GetVariables / SetVariables item names, else
+        why not: "UnknownComponent" (no such component, EVSE or instance) or
+        "UnknownVariable" (no such variable of a known one) (B05, B06)."""
+        known = False
+        for row in rows:
+            if _is_component(row.component, component):
+                known = True
+                if _is_variable(row.variable, variable):
+                    return row
+        return "UnknownVariable" if known else "UnknownComponent"
 
     def report_rows(self, now: float) -> list[_Row]:
         """Every variable of this station, with its characteristics: the store's (one row

@@ -353,6 +353,10 @@ TRANSITIONS: Final[dict[tuple[ConnectorState, SessionEvent], ConnectorState]] = 
 """Connector session states: (state, event) -> next state. Anything else is a bug."""
 del S, E
 
+# The reason a reboot gives the sessions it stops (each version maps it to its own enum):
+# a Reset's type, else (a firmware install) Reboot.
+_STOP_REASONS = {"soft": "SoftReset", "hard": "HardReset", "firmware": "Reboot"}
+
 # Not kept across a lost connection: after the next boot the station reports afresh.
 _STALE_OFFLINE = frozenset({"Heartbeat", "StatusNotification"})
 # Of what the CSMS asked for, these were readings of that moment (a report is not).
@@ -479,6 +483,9 @@ class StationMachine:
         self.ever_booted = False
         self.stopping = False
         self.reboot_requested = False
+        # A Reset waiting for the transactions to end (2.0.1 OnIdle, B12): (reason, the
+        # Reset's (action, received at) for its reaction time), else None.
+        self.reset_scheduled: tuple[str, tuple[str, float] | None] | None = None
         self.transactions = 0
         # Smart charging: the charging profiles, made on first use (a station no CSMS gives
         # a profile pays nothing for them), and when the limit of a session changes next.
@@ -846,7 +853,11 @@ class StationMachine:
         token known Accepted start at once (or the profile sends none). Offline (with an
         authorizer): the local decision; a token refused offline for what the list or cache
         says of it leaves, any other waits for the boot with its token (`held`)."""
-        if connector.state is not ConnectorState.AVAILABLE or self.stopping:
+        if (
+            connector.state is not ConnectorState.AVAILABLE
+            or self.stopping
+            or self.reset_scheduled is not None
+        ):
             connector.held = False
             return
         if connector.held:  # a driver waiting since offline: the token was drawn then
@@ -972,7 +983,8 @@ class StationMachine:
     def authorize_answered(self, connector: Connector, accepted: bool, now: float) -> None:
         if connector.state is not ConnectorState.AUTHORIZING:
             return
-        if self.stopping or not accepted:
+        if self.stopping or not accepted or self.reset_scheduled is not None:
+            # (A reset waiting for idle lets no transaction start: this driver leaves.)
             connector.move(SessionEvent.REFUSED if not accepted else SessionEvent.STOP_DUE)
             connector.reservation_id = None
             self.sync_reservations(now, connector)
@@ -1049,6 +1061,13 @@ class StationMachine:
         connector.remote_start_id = None  # a remote start refused by Authorize ends here
         if self.start_profiles:  # a start that never ran: its profile goes
             self.start_profiles.pop(connector.id, None)
+        scheduled = self.reset_scheduled
+        if scheduled is not None:
+            if not any(c.in_session for c in self.connectors):  # the last one ended
+                reason, reaction = scheduled
+                self.request_reboot(now, reason)
+                self.reset_reaction = reaction
+            return
         if not self.stopping and not self.reboot_requested:
             connector.wake_at = now + self.settings.idle.sample(self.rng)
 
@@ -1292,11 +1311,29 @@ class StationMachine:
         return True
 
     def request_reboot(self, now: float, reason: str) -> None:
-        """After a Reset: stop sessions now; the actor reconnects once they are sent."""
+        """Reboot (`reason`: "soft" or "hard" after a Reset, "firmware" after an install):
+        stop sessions now, with the stop reason of that reboot (`_STOP_REASONS`); the actor
+        reconnects once they are sent. A reset scheduled for idle is done with it."""
         self.reboot_requested = True
+        self.reset_scheduled = None
         self.boot_reason = reason
+        stop_reason = _STOP_REASONS.get(reason, "Reboot")
         for connector in self.connectors:
-            self.stop_session(connector, now, "SoftReset" if reason != "hard" else "HardReset")
+            self.stop_session(connector, now, stop_reason)
+
+    def reset_when_idle(self, now: float, reason: str) -> bool:
+        """A Reset to be done once no transaction runs (2.0.1 OnIdle, B12): at once if none
+        runs (False), else scheduled (True): no new session starts meanwhile, and the reboot
+        comes when the last one ends (`_idle`), its reaction time counted from the Reset."""
+        if not any(c.in_session for c in self.connectors):
+            self.request_reboot(now, reason)
+            return False
+        self.reset_scheduled = (reason, self.calling)
+        for connector in self.connectors:
+            if not connector.in_session:
+                connector.wake_at = math.inf  # no driver starts a session meanwhile
+                connector.held = False
+        return True
 
     # Set by each version: action -> answer_<action> method name.
     answer_methods: ClassVar[dict[str, str]] = {}

@@ -18,7 +18,7 @@ from fleet.station._authorization import (
     settings_from_v16,
     update_from_v16,
 )
-from fleet.station._device_model import DeviceModel16
+from fleet.station._device_model import CERTIFICATE_STORE_LIMIT, DeviceModel16
 from fleet.station._firmware import Firmware16
 from fleet.station._machine import (
     EV_PHASES,
@@ -93,6 +93,13 @@ _CONFIGURATION = {
     "TransactionMessageRetryInterval": ("60", False),
     "UnlockConnectorOnEVSideDisconnect": ("true", False),
     "WebSocketPingInterval": ("0", False),
+    # Security Whitepaper (edition 2, section 3.1): the certificate store's size, no
+    # additional root certificate check, and the security profile the station runs (1:
+    # Basic auth; it cannot move to TLS profiles by itself, so it is read-only here, as a
+    # charger that supports only profile 1 would Reject raising it).
+    "AdditionalRootCertificateCheck": ("false", True),
+    "CertificateStoreMaxLength": (str(CERTIFICATE_STORE_LIMIT), True),
+    "SecurityProfile": ("1", True),
 }
 _INTEGER_KEYS = frozenset(
     {

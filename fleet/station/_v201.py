@@ -53,6 +53,9 @@ _STOPS = {
     "Remote": (v201.TriggerReasonEnum.REMOTE_STOP, v201.ReasonEnum.REMOTE),
     "SoftReset": (v201.TriggerReasonEnum.RESET_COMMAND, v201.ReasonEnum.IMMEDIATE_RESET),
     "HardReset": (v201.TriggerReasonEnum.RESET_COMMAND, v201.ReasonEnum.IMMEDIATE_RESET),
+    # A firmware install's reboot (it waits for the transactions, so none should be left):
+    # no trigger reason says reboot; the closest, an abnormal condition.
+    "Reboot": (v201.TriggerReasonEnum.ABNORMAL_CONDITION, v201.ReasonEnum.REBOOT),
     "UnlockCommand": (v201.TriggerReasonEnum.UNLOCK_COMMAND, v201.ReasonEnum.OTHER),
     "DeAuthorized": (v201.TriggerReasonEnum.DEAUTHORIZED, v201.ReasonEnum.DE_AUTHORIZED),
 }
@@ -186,6 +189,12 @@ def _variable_defaults(settings: StationSettings) -> dict[tuple[str, str], tuple
     for key, value in (
         (("OCPPCommCtrlr", "HeartbeatInterval"), f"{settings.heartbeat_interval:g}"),
         (("SampledDataCtrlr", "TxUpdatedInterval"), f"{settings.meter_interval:g}"),
+        # The transaction queue's retries (E13; 1.6 TransactionMessageAttempts / ...Interval).
+        (("OCPPCommCtrlr", "MessageAttempts"), str(settings.transaction_attempts)),
+        (
+            ("OCPPCommCtrlr", "MessageAttemptInterval"),
+            f"{settings.transaction_retry_interval:g}",
+        ),
     ):
         defaults[key] = (value, defaults[key][1])
     return defaults
@@ -504,6 +513,7 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
             connector is None
             or connector.state is not ConnectorState.AVAILABLE
             or self.stopping
+            or self.reset_scheduled is not None  # a Reset OnIdle waits for idle (B12)
             or not self.booted
             or not self.may_start(connector, token)  # reserved for another idToken
         ):
@@ -546,9 +556,16 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         return v201.RequestStopTransactionResponse(status=v201.RequestStartStopStatusEnum.REJECTED)
 
     def answer_reset(self, request: v201.ResetRequest, now: float) -> Payload:
+        """B11 (Immediate): the transactions stop (ImmediateReset) and the station reboots;
+        B12 (OnIdle): at once when no transaction runs, else Scheduled: no new one starts and
+        the reboot comes when the last ends. Rejected for one EVSE (not modelled: B11/B12
+        let a station that cannot reset an EVSE refuse)."""
         if request.evse_id is not msgspec.UNSET:  # resetting one EVSE is not modelled
             return v201.ResetResponse(status=v201.ResetStatusEnum.REJECTED)
-        self.request_reboot(now, "soft")
+        if request.type == v201.ResetEnum.ON_IDLE and self.reset_when_idle(now, "soft"):
+            return v201.ResetResponse(status=v201.ResetStatusEnum.SCHEDULED)
+        if not self.reboot_requested:
+            self.request_reboot(now, "soft")
         return v201.ResetResponse(status=v201.ResetStatusEnum.ACCEPTED)
 
     def answer_change_availability(
@@ -663,41 +680,58 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         return v201.UnlockConnectorResponse(status=v201.UnlockStatusEnum.UNLOCKED)
 
     def answer_get_variables(self, request: v201.GetVariablesRequest, now: float) -> Payload:
+        """B06: each item's value, the live ones as they are now (`live_value`: the clock,
+        availability); names matched case-insensitively, the component's EVSE and instance
+        and the variable's instance honoured (`find_variable`). UnknownComponent /
+        UnknownVariable; NotSupportedAttributeType for an attributeType other than Actual
+        (the only one this station keeps)."""
+        rows = self.report_rows(now)
         results = []
         for item in request.get_variable_data:
-            key = (item.component.name, item.variable.name)
-            entry = self.variables.get(key)
-            if entry is None:
-                known_component = any(c == key[0] for c, _ in self.variables)
-                status = (
-                    v201.GetVariableStatusEnum.UNKNOWN_VARIABLE
-                    if known_component
-                    else v201.GetVariableStatusEnum.UNKNOWN_COMPONENT
-                )
-                results.append(
-                    v201.GetVariableResult(
-                        attribute_status=status, component=item.component, variable=item.variable
-                    )
-                )
-                continue
+            found = self.find_variable(item.component, item.variable, rows)
+            value: Any = msgspec.UNSET
+            if isinstance(found, str):
+                status = v201.GetVariableStatusEnum(found)
+            elif item.attribute_type not in (msgspec.UNSET, v201.AttributeEnum.ACTUAL):
+                status = v201.GetVariableStatusEnum.NOT_SUPPORTED_ATTRIBUTE_TYPE
+            else:
+                status = v201.GetVariableStatusEnum.ACCEPTED
+                value = found.value
             results.append(
                 v201.GetVariableResult(
-                    attribute_status=v201.GetVariableStatusEnum.ACCEPTED,
+                    attribute_status=status,
+                    attribute_type=item.attribute_type,
                     component=item.component,
                     variable=item.variable,
-                    attribute_value=entry[0],
+                    attribute_value=value,
                 )
             )
         return v201.GetVariablesResponse(get_variable_result=results)
 
     def answer_set_variables(self, request: v201.SetVariablesRequest, now: float) -> Payload:
+        """B05: each item set (`_set_variable`), the variable found as GetVariables finds it;
+        NotSupportedAttributeType for an attributeType other than Actual; Rejected for a
+        variable of a live component (EVSE, Connector, the clock: all ReadOnly)."""
+        rows = self.report_rows(now)
         results = []
         for item in request.set_variable_data:
-            key = (item.component.name, item.variable.name)
-            status = self._set_variable(key, item.attribute_value, now)
+            found = self.find_variable(item.component, item.variable, rows)
+            if isinstance(found, str):
+                status: Any = v201.SetVariableStatusEnum(found)
+            elif item.attribute_type not in (msgspec.UNSET, v201.AttributeEnum.ACTUAL):
+                status = v201.SetVariableStatusEnum.NOT_SUPPORTED_ATTRIBUTE_TYPE
+            else:
+                key = (found.component.name, found.variable.name)
+                if key in self.variables and found.component.evse is msgspec.UNSET:
+                    status = self._set_variable(key, item.attribute_value, now)
+                else:
+                    status = v201.SetVariableStatusEnum.REJECTED
             results.append(
                 v201.SetVariableResult(
-                    attribute_status=status, component=item.component, variable=item.variable
+                    attribute_status=status,
+                    attribute_type=item.attribute_type,
+                    component=item.component,
+                    variable=item.variable,
                 )
             )
         return v201.SetVariablesResponse(set_variable_result=results)
@@ -711,7 +745,9 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
                 if known_component
                 else v201.SetVariableStatusEnum.UNKNOWN_COMPONENT
             )
-        if entry[1]:
+        if entry[1] or not self.check_variable(key, value):
+            # ReadOnly, or a value its characteristics do not allow (type, limits,
+            # valuesList; NetworkConfigurationPriority: slots holding a profile, B10).
             return v201.SetVariableStatusEnum.REJECTED
         if key == _SMART_CHARGING_ENABLED:
             if value not in ("true", "false"):
@@ -741,34 +777,12 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         return v201.SetVariableStatusEnum.ACCEPTED
 
     def answer_get_base_report(self, request: v201.GetBaseReportRequest, now: float) -> Payload:
-        report = [
-            v201.ReportData(
-                component=v201.Component(name=component),
-                variable=v201.Variable(name=variable),
-                variable_attribute=[
-                    v201.VariableAttribute(
-                        value=value,
-                        mutability=v201.MutabilityEnum.READ_ONLY
-                        if read_only
-                        else v201.MutabilityEnum.READ_WRITE,
-                    )
-                ],
-            )
-            for (component, variable), (value, read_only) in self.variables.items()
-        ]
-        # The report follows the answer, as OCPP asks (B07): here in one NotifyReport, which
-        # may go while Pending (B02.FR.09 exempts what GetBaseReport asked for).
-        self.send_requested(
-            "NotifyReport",
-            v201.NotifyReportRequest(
-                request_id=request.request_id,
-                generated_at=self.wall(now),
-                seq_no=0,
-                tbc=False,
-                report_data=report,
-            ),
-            now,
-        )
+        """B07: Accepted, then NotifyReports of the reportBase's variables with their
+        characteristics (`base_report_rows`: FullInventory, ConfigurationInventory,
+        SummaryInventory), after the answer; what GetBaseReport asked for, so they may go
+        while Pending (B02.FR.09)."""
+        rows = self.base_report_rows(str(request.report_base), now)
+        self.send_report(request.request_id, rows, now)
         return v201.GetBaseReportResponse(status=v201.GenericDeviceModelStatusEnum.ACCEPTED)
 
     def answer_data_transfer(self, request: Any, now: float) -> Payload:
