@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from fleet.csms import DefaultCsmsHandlers16, DefaultCsmsHandlers201, EmbeddedCsms
-from fleet.ocpp import CallError, codegen, minimal_example, v16, v201
+from fleet.ocpp import CallError, ErrorCode, codegen, minimal_example, v16, v201
 from fleet.profile import Distribution
 from fleet.station import (
     TRANSITIONS,
@@ -451,6 +451,41 @@ def test_a_reboot_s_stop_reason_follows_its_kind(version: str, kind: str) -> Non
         (stop,) = [p for p in ended if p.event_type == "Ended"]
         expected = "ImmediateReset" if kind != "firmware" else "Reboot"
         assert str(stop.transaction_info.stopped_reason) == expected
+
+
+@pytest.mark.parametrize("version", MACHINES)
+def test_configured_transaction_message_attempts_take_effect(version: str) -> None:
+    """1.6 TransactionMessageAttempts / TransactionMessageRetryInterval and 2.0.1
+    OCPPCommCtrlr.MessageAttempts / MessageAttemptInterval set by the CSMS replace the
+    profile's (3 sends, 10 s): a sample the CSMS keeps refusing goes twice, 4 s apart."""
+    h = Harness(version, connectors=1)
+    h.machine.connected(0.0)
+    h.run_until(1.0)
+    if version == "1.6":
+        for key, value in (("TransactionMessageAttempts", "2"), ("TransactionMessageRetryInterval", "4")):  # fmt: skip
+            request: Any = v16.ChangeConfigurationRequest(key=key, value=value)
+            assert h.machine.on_call("ChangeConfiguration", request, h.now).status == "Accepted"
+    else:
+        data = [
+            v201.SetVariableData(
+                attribute_value=value,
+                component=v201.Component(name="OCPPCommCtrlr"),
+                variable=v201.Variable(name=name, instance="TransactionEvent"),
+            )
+            for name, value in (("MessageAttempts", "2"), ("MessageAttemptInterval", "4"))
+        ]
+        request = v201.SetVariablesRequest(set_variable_data=data)
+        answer = h.machine.on_call("SetVariables", request, h.now)
+        assert [r.attribute_status for r in answer.set_variable_result] == ["Accepted"] * 2
+    refused = CallError(ErrorCode.INTERNAL_ERROR, "not now")
+    for action in ("MeterValues", "TransactionEvent"):
+        h.answer[action] = lambda item: refused if item.periodic else h.respond_normally(item)
+    h.run_until(24.0)  # the first sample at t=10; a third send would be due after t=18
+    first = next(i for _, i in h.sent if i.periodic)
+    sends = [at for at, i in h.sent if i is first]
+    assert len(sends) == 2
+    assert sends[1] - sends[0] == pytest.approx(4.0, abs=0.1)
+    assert h.observer.events["dropped"] >= 1
 
 
 def test_configuration_store_1_6() -> None:

@@ -479,6 +479,11 @@ class StationMachine:
         self.boot_answered_once = False  # its first BootNotification had an outcome
         self.heartbeat_interval = settings.heartbeat_interval
         self.heartbeat_at = math.inf
+        # The transaction queue's retries as configured now (1.6 TransactionMessageAttempts /
+        # TransactionMessageRetryInterval, 2.0.1 OCPPCommCtrlr.MessageAttempts /
+        # MessageAttemptInterval): the profile's, until a CSMS sets them.
+        self.transaction_attempts = settings.transaction_attempts
+        self.transaction_retry_interval = settings.transaction_retry_interval
         self.heartbeat_queued = False
         self.ever_booted = False
         self.stopping = False
@@ -684,14 +689,14 @@ class StationMachine:
         are used up. Lost with the connection: it goes first after the next boot. CALLERROR or
         timeout: after TransactionMessageRetryInterval times the attempts so far. (An answer
         that breaks the schema is an answer: the CSMS has the message.)"""
-        if error == DROPPED or item.attempts >= self.settings.transaction_attempts:
+        if error == DROPPED or item.attempts >= self.transaction_attempts:
             return False
         if error == LOST:
             if not item.queued:
                 item.queued = True
                 self.observer.transaction_message_queued(now)
         else:
-            item.intended_at = now + self.settings.transaction_retry_interval * item.attempts
+            item.intended_at = now + self.transaction_retry_interval * item.attempts
         self.transaction_queue.appendleft(item)
         self.observer.transaction_message_requeued(now)
         return True

@@ -588,6 +588,10 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
                     self.heartbeat_at = now + self.heartbeat_interval
             elif request.key == "MeterValueSampleInterval" and number > 0:
                 self.meter_interval = float(number)
+            elif request.key == "TransactionMessageAttempts":
+                self.transaction_attempts = number
+            elif request.key == "TransactionMessageRetryInterval":
+                self.transaction_retry_interval = float(number)
         self.configuration[request.key] = (request.value, False)
         if request.key in _AUTHORIZATION_KEYS:  # takes effect now (and needs the authorizer)
             self.configure_authorizer(self.authorization())

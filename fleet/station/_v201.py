@@ -771,6 +771,11 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
                     self.heartbeat_at = now + self.heartbeat_interval
             elif key == ("SampledDataCtrlr", "TxUpdatedInterval") and number > 0:
                 self.meter_interval = float(number)
+        # The transaction queue's retries (E13); check_variable has made them integers >= 0.
+        if key == ("OCPPCommCtrlr", "MessageAttempts"):
+            self.transaction_attempts = int(value)
+        elif key == ("OCPPCommCtrlr", "MessageAttemptInterval"):
+            self.transaction_retry_interval = float(value)
         self.variables[key] = (value, False)
         if key in _AUTHORIZATION_VARIABLES:  # takes effect now (and needs the authorizer)
             self.configure_authorizer(self.authorization())
