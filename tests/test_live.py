@@ -6,9 +6,10 @@ import io
 import itertools
 import re
 
+import msgspec
 import pytest
 
-from fleet.metrics import Interval
+from fleet.metrics import Interval, Metrics
 from fleet.run import LiveView
 from fleet.run._live import status_line
 
@@ -146,4 +147,46 @@ def test_a_log_gets_every_field_however_narrow_the_terminal(
     lines = stream.getvalue().splitlines()
     assert [line[:8] for line in lines] == ["[    5s]", "[   10s]"]
     assert all("\x1b" not in line and "\r" not in line for line in lines)
-    assert all("p50" in line and "timeouts 3" in line and "fault-1" in line for line in lines)
+    # Each line is of its five seconds together: 5 x 3 timeouts.
+    assert all("p50" in line and "timeouts 15" in line and "fault-1" in line for line in lines)
+
+
+def test_a_log_line_shows_its_seconds_together_not_only_the_last() -> None:
+    """Printed every 5 s, a line whose last second was quiet still shows the others' work:
+    the rate over the five seconds, counts added, the worst second's latencies (shards'
+    merged seconds keep no latencies to combine)."""
+    stream = io.StringIO()
+    view = LiveView(stream, interactive=False, plain_every=5.0)
+    busy = interval(answered=400, rate=400.0, errors=2, timeouts=0, p50_ms=2.0, p99_ms=9.0)
+    quiet = interval(answered=0, rate=0.0, errors=0, timeouts=0, p50_ms=0.0, p99_ms=0.0)
+    for t, second in enumerate([busy, quiet, busy, quiet, quiet], start=1):
+        view(msgspec.structs.replace(second, t=float(t)), Run())
+    [line] = stream.getvalue().splitlines()
+    assert "160 answers/s" in line and "errors 4" in line
+    assert "p50    2.0 ms" in line and "p99    9.0 ms" in line
+
+
+def test_a_fleet_run_s_log_line_has_exact_percentiles_of_its_seconds() -> None:
+    """A FleetRun keeps each second's latencies: the line's p50 / p99 are of all of them."""
+    metrics = Metrics(0.0)
+    for second in range(5):
+        for n in range(100):  # second 0: 1..100 ms; the others: none
+            if second == 0:
+                metrics.call_sent("Heartbeat", second, second)
+                metrics.call_answered("Heartbeat", second, second, second + (n + 1) / 1000)
+        metrics.tick(second + 1.0)
+
+    class FleetRun:
+        target = 10
+
+        def __init__(self) -> None:
+            self.metrics = metrics
+
+    stream = io.StringIO()
+    view = LiveView(stream, interactive=False, plain_every=5.0)
+    for part in metrics.timeline:
+        view(part, FleetRun())
+    [line] = stream.getvalue().splitlines()
+    assert "20 answers/s" in line
+    assert "p50   50.0 ms" in line or "p50   51.0 ms" in line
+    assert metrics.window(5).answered == 100 and metrics.window(1).answered == 0

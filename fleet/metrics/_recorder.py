@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import itertools
 import math
 import time
 import traceback
@@ -323,6 +324,8 @@ class Metrics:
         self._recovering: list[FaultMark] = []
         self.timeline: list[Interval] = []
         self._interval_latencies: list[int] = []  # microseconds, answered this second
+        # The last few seconds' latencies (sorted), for a live line over several seconds.
+        self._recent_latencies: collections.deque[list[int]] = collections.deque(maxlen=60)
         self._interval_sent = 0
         self._interval_errors = 0
         self._interval_timeouts = 0
@@ -652,6 +655,7 @@ class Metrics:
             self._interval_latencies = []
         else:
             p50 = p99 = worst = 0.0
+        self._recent_latencies.append(latencies)
         interval = Interval(
             t=round(now - self.started_at, 3),
             seconds=round(seconds, 3),
@@ -673,6 +677,40 @@ class Metrics:
         self._interval_errors = self._interval_timeouts = 0
         self._last_tick = now
         return interval
+
+    def window(self, count: int) -> Interval:
+        """The last `count` intervals (at most 60) as one: their seconds, sends, answers,
+        errors, timeouts and connects added, the rate over their time, and the percentiles of
+        their latencies together (exact: each second's are kept). Time, phase and connected
+        stations are the last interval's. For a live line printed every few seconds, which
+        would otherwise show only its last second."""
+        count = max(1, min(count, len(self.timeline), len(self._recent_latencies)))
+        parts = self.timeline[-count:]
+        last = parts[-1]
+        seconds = sum(part.seconds for part in parts)
+        latencies = sorted(itertools.chain.from_iterable(list(self._recent_latencies)[-count:]))
+        answered = len(latencies)
+        if answered:
+            p50 = latencies[_rank(answered, 50)] / 1000
+            p99 = latencies[_rank(answered, 99)] / 1000
+            worst = latencies[-1] / 1000
+        else:
+            p50 = p99 = worst = 0.0
+        return Interval(
+            t=last.t,
+            seconds=round(seconds, 3),
+            connected=last.connected,
+            sent=sum(part.sent for part in parts),
+            answered=answered,
+            errors=sum(part.errors for part in parts),
+            timeouts=sum(part.timeouts for part in parts),
+            rate=round(answered / max(seconds, 1e-9), 1),
+            p50_ms=p50,
+            p99_ms=p99,
+            max_ms=worst,
+            connects=sum(part.connects for part in parts),
+            phase=last.phase,
+        )
 
     def cpu_percent(self) -> float:
         """This process's CPU time over wall time since the start, in percent of one core."""

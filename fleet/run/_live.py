@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import shutil
 import sys
+from collections.abc import Sequence
 from typing import Protocol, TextIO
+
+import msgspec
 
 from fleet.metrics import Interval
 
@@ -23,7 +27,8 @@ class LiveView:
 
     On a terminal the line is redrawn in place every second, fitted to the terminal's width as
     it is at that moment (see `status_line`); when the output is a file or a pipe, the whole
-    line is printed every `plain_every` seconds instead (CI logs stay short).
+    line is printed every `plain_every` seconds instead (CI logs stay short), of those seconds
+    together (`Metrics.window`): the last one alone would hide what the others did.
     """
 
     def __init__(
@@ -37,9 +42,14 @@ class LiveView:
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.plain_every = plain_every
         self._last_plain = 0.0
+        self._ticks = 0  # intervals since the last plain line
+        self._recent: collections.deque[Interval] = collections.deque(maxlen=60)
         self._drawn = False
 
     def __call__(self, interval: Interval, run: _Run) -> None:
+        self._ticks += 1
+        if not self.interactive:
+            self._recent.append(interval)
         if self.interactive:
             # The last column stays empty: writing into it wraps the cursor to the next row on
             # many terminals, and "\r" would then rewrite that row instead of this one.
@@ -51,7 +61,15 @@ class LiveView:
             self._drawn = True
         elif interval.t - self._last_plain >= self.plain_every - 1e-9:
             self._last_plain = interval.t
-            self.stream.write(status_line(interval, run.target) + "\n")
+            metrics = getattr(run, "metrics", None)
+            if self._ticks > 1 and metrics is not None:
+                window = metrics.window(self._ticks)  # exact: a FleetRun keeps the latencies
+            elif self._ticks > 1:  # a WorkersRun's merged seconds: worst second's latencies
+                window = _window(list(self._recent)[-self._ticks :])
+            else:
+                window = interval
+            self._ticks = 0
+            self.stream.write(status_line(window, run.target) + "\n")
             self.stream.flush()
 
     def message(self, text: str) -> None:
@@ -65,6 +83,27 @@ class LiveView:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
+
+
+def _window(parts: Sequence[Interval]) -> Interval:
+    """Seconds as one: counts added, the rate over their time, latency figures the worst
+    second's (an upper bound, as `merge_intervals` gives for shards)."""
+    last = parts[-1]
+    seconds = sum(p.seconds for p in parts)
+    answered = sum(p.answered for p in parts)
+    return msgspec.structs.replace(
+        last,
+        seconds=round(seconds, 3),
+        sent=sum(p.sent for p in parts),
+        answered=answered,
+        errors=sum(p.errors for p in parts),
+        timeouts=sum(p.timeouts for p in parts),
+        rate=round(answered / max(seconds, 1e-9), 1),
+        p50_ms=max(p.p50_ms for p in parts),
+        p99_ms=max(p.p99_ms for p in parts),
+        max_ms=max(p.max_ms for p in parts),
+        connects=sum(p.connects for p in parts),
+    )
 
 
 def status_line(interval: Interval, target: int, width: int | None = None) -> str:
