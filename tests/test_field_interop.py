@@ -620,7 +620,12 @@ def test_get_base_report_while_pending_sends_its_report() -> None:
     )
     assert answer.status == "Accepted"  # type: ignore[attr-defined]
     h.run_until(at + 0.5)
-    assert [item.action for when, item in h.sent if when >= at] == ["NotifyReport"]
+    # A full inventory is several NotifyReports (DeviceDataCtrlr.ItemsPerMessage each, B07),
+    # all sent while Pending, every one but the last saying more follow (tbc).
+    sent = [item for when, item in h.sent if when >= at]
+    assert len(sent) > 1 and {item.action for item in sent} == {"NotifyReport"}
+    assert [item.payload.tbc is True for item in sent] == [True] * (len(sent) - 1) + [False]
+    assert not h.machine.booted
 
 
 # -- 4. the embedded CSMS gates a 2.0.1 station it has not accepted -----------------------
