@@ -634,6 +634,10 @@ async def test_a_firmware_campaign_reacts_with_the_profiles_times_and_failure_sh
     # 1.6's answer has no status; 2.0.1's is Accepted.
     assert update.received == 10
     assert update.answers == {"Accepted": 5, "Answered": 5}
+    # The campaign's own record (the CSMS's side) reads answers in OCPP 2.0.1 terms, as it
+    # sends them: the generic API reads 1.6's empty UpdateFirmware answer as Accepted.
+    [campaign] = report.campaigns
+    assert campaign.answers == {"Accepted": 10}
     # Each update ended within the run: a failed install after the download's 0.5 s and the
     # install's 0.5 s (virtually no time more), Installed after a reboot's reconnect and
     # boot besides (seeded: both happen).

@@ -56,7 +56,8 @@ class CampaignRecord:
         sent: calls sent (one per chosen station and round).
         sent_by_version: of those, by the station's OCPP version ("1.6", "2.0.1").
         statuses: answers by their ``status`` field ("Accepted", "Rejected",
-            "NotSupported"...; "(no status)" for a response without one).
+            "NotSupported"...; "Answered" for a response without one, as the stations' side
+            counts it).
         errors: CALLERROR answers by error code.
         timeouts: calls not answered within the CSMS's call timeout.
         lost: calls cut short by the connection closing.
@@ -209,5 +210,5 @@ async def _send(session: Any, action: str, payload: Any, record: CampaignRecord)
         record.errors[type(error).__name__] += 1
     else:
         status = getattr(answer, "status", None)
-        record.statuses[str(status) if status is not None else "(no status)"] += 1
+        record.statuses[str(status) if status is not None else "Answered"] += 1
     record.answer_times.append(trio.current_time() - sent_at)

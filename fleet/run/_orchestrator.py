@@ -29,14 +29,15 @@ from fleet.ocpp import OcppVersion
 from fleet.profile import FirmwareSection, Profile, campaign_payload
 from fleet.run._protocol import FaultNotice, line_batches
 from fleet.station import (
+    FirmwareSettings,
     Reconnect,
     StationActor,
     StationMachine16,
     StationMachine201,
     StationSettings,
+    answer_overrides,
+    answer_with,
 )
-from fleet.station._firmware import FirmwareSettings
-from fleet.station._overrides import answer_overrides, answer_with
 from fleet.toolkit import client_ssl_context, parse_version
 
 __all__ = [

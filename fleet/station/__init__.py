@@ -1,6 +1,7 @@
 """Simulated stations: sans-IO behaviour per OCPP version, and the trio actor that drives it."""
 
 from fleet.station._actor import Reconnect, StationActor
+from fleet.station._firmware import FirmwareSettings
 from fleet.station._machine import (
     QUEUE_OVERFLOW_POLICIES,
     TRANSACTION_ACTIONS,
@@ -11,6 +12,7 @@ from fleet.station._machine import (
     StationMachine,
     StationSettings,
 )
+from fleet.station._overrides import answer_overrides, answer_with
 from fleet.station._v16 import StationMachine16
 from fleet.station._v201 import StationMachine201
 
@@ -19,6 +21,7 @@ __all__ = [
     "TRANSACTION_ACTIONS",
     "TRANSITIONS",
     "ConnectorState",
+    "FirmwareSettings",
     "Outgoing",
     "Reconnect",
     "SessionEvent",
@@ -27,4 +30,6 @@ __all__ = [
     "StationMachine16",
     "StationMachine201",
     "StationSettings",
+    "answer_overrides",
+    "answer_with",
 ]
