@@ -195,3 +195,15 @@ def test_a_call_without_overrides_draws_nothing() -> None:
 
 def test_outgoing_messages_start_untagged() -> None:
     assert Outgoing("Heartbeat", v16.HeartbeatRequest(), 0.0, 0).reaction is None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_remote_start_sends_its_status_before_its_start_message(version: str) -> None:
+    """Made at the same instant, the connector's status goes first, as a charger sends them
+    (1.6: Preparing, StartTransaction; 2.0.1 E01/F01: Occupied, TransactionEvent Started)."""
+    h = idle(version)
+    since = h.now
+    assert remote_start(h, "TAG-R") == "Accepted"
+    h.run_until(5.0)
+    start = "StartTransaction" if version == "1.6" else "TransactionEvent"
+    assert h.actions(since)[:2] == ["StatusNotification", start]

@@ -289,6 +289,7 @@ class Outgoing:
         "periodic",
         "queued",
         "reaction",
+        "seq",
         "session",
         "transaction",
     )
@@ -305,6 +306,7 @@ class Outgoing:
         # (CSMS action, when it was received): this message is what that request's sender
         # waits for (`StationMachine.reactions`); the actor records its reaction time.
         self.reaction: tuple[str, float] | None = None
+        self.seq = 0  # the order its machine made it in (`due`'s tie-break)
         # The start message of a session started on local authorization (offline): the
         # session's local transaction id (1.6: a placeholder until this message's answer gives
         # the CSMS's, which then replaces it in the session's queued messages).
@@ -462,6 +464,7 @@ class StationMachine:
         self.outbox: collections.deque[Outgoing] = collections.deque()
         self.transaction_queue: collections.deque[Outgoing] = collections.deque()
         self.transaction_messages = 0  # produced, for the run's accounting
+        self.made = 0  # messages made for the two queues: their `seq`
         self.connectors = [
             Connector(i, energy_wh=rng.uniform(0, 5_000_000))
             for i in range(1, settings.connectors + 1)
@@ -602,15 +605,19 @@ class StationMachine:
             return requested.popleft()
         if not self.booted:  # OCPP: nothing else until a boot is accepted
             return None
-        # The earlier-meant of the two queues' heads; transaction messages first on a tie.
+        # The earlier-meant of the two queues' heads; on a tie, the one made first: a session's
+        # Preparing / Occupied status goes before its start message, as a charger sends them,
+        # and after a boot the messages held offline go before the boot's status reports.
         # A transaction message waiting out its retry interval holds up only its own queue.
         transactions, outbox = self.transaction_queue, self.outbox
-        if (
-            transactions
-            and transactions[0].intended_at <= now
-            and (not outbox or transactions[0].intended_at <= outbox[0].intended_at)
-        ):
-            return transactions.popleft()
+        if transactions:
+            head = transactions[0]
+            if head.intended_at <= now and (
+                not outbox
+                or head.intended_at < outbox[0].intended_at
+                or (head.intended_at == outbox[0].intended_at and head.seq < outbox[0].seq)
+            ):
+                return transactions.popleft()
         if outbox and outbox[0].intended_at <= now:
             item = outbox.popleft()
             if item.action == "Heartbeat":
@@ -743,7 +750,10 @@ class StationMachine:
     # -- shared behaviour --------------------------------------------------------------------
 
     def send(self, action: str, payload: Payload, intended_at: float, connector: int = 0) -> None:
-        self.outbox.append(Outgoing(action, payload, intended_at, connector))
+        item = Outgoing(action, payload, intended_at, connector)
+        self.made += 1
+        item.seq = self.made
+        self.outbox.append(item)
 
     def send_requested(
         self, action: str, payload: Payload, intended_at: float, connector: int = 0
@@ -778,6 +788,8 @@ class StationMachine:
         the queue is full; `session`: see `Outgoing.session`). Produced offline, it is
         counted as queued."""
         item = Outgoing(action, payload, intended_at, connector)
+        self.made += 1
+        item.seq = self.made
         item.transaction = True
         item.periodic = periodic
         item.session = session
