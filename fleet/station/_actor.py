@@ -106,6 +106,7 @@ class StationActor:
 
     __slots__ = (  # one per station: no instance dict
         "_connected",
+        "_nudge",
         "_wait_scope",
         "call_timeout",
         "connect_timeout",
@@ -153,6 +154,7 @@ class StationActor:
         self.done = False
         self._connected = False
         self._wait_scope: trio.CancelScope | None = None
+        self._nudge: trio.CancelScope | None = None  # the offline pause's sleep
 
     def request_stop(self, spread: float = 0.0, *, cut: bool = False) -> None:
         """Ask the station to end its sessions (within `spread` seconds), close and return;
@@ -168,6 +170,8 @@ class StationActor:
             self.cut or not (self._connected is False and self.machine.pending_transactions)
         ):
             self._wait_scope.cancel()
+        elif self._nudge is not None:  # offline, sessions to stop: the pause stops them
+            self._nudge.cancel()
 
     async def run(self) -> None:
         """Run until stopped; cancellation ends it at once. Never raises for network trouble,
@@ -248,11 +252,28 @@ class StationActor:
         return "fault"
 
     async def _pause(self, seconds: float) -> None:
-        with trio.CancelScope(deadline=trio.current_time() + seconds) as scope:
+        """Wait `seconds` without a connection (a backoff, a reboot). The station lives on
+        meanwhile, as a charger does offline: its machine's timers fire at their times, so
+        running sessions sample and end, drivers arrive and start sessions on local
+        authorization, all into the transaction queue (held for the next connection); and
+        a stop asked for now stops its sessions, whose messages the run then counts."""
+        machine = self.machine
+        current_time = trio.current_time
+        with trio.CancelScope(deadline=current_time() + seconds) as scope:
             self._wait_scope = scope
-            if self.stop_requested and (self.cut or not self.machine.pending_transactions):
+            if self.stop_requested and (self.cut or not machine.pending_transactions):
                 scope.cancel()
-            await trio.sleep_forever()
+            while True:
+                now = current_time()
+                if self.stop_requested and not machine.stopping:
+                    machine.stop(now, self.stop_spread)
+                machine.on_timer(now)
+                wake = machine.next_timer()
+                # A timer that fired without moving on must not spin this task. A stop asked
+                # for meanwhile wakes it (`request_stop`), to stop the sessions.
+                with trio.CancelScope() as self._nudge:
+                    await trio.sleep_until(wake if wake > now else now + 0.001)
+                self._nudge = None
         self._wait_scope = None
 
     async def _drive(self, ws: WebSocket) -> str:
