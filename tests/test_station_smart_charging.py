@@ -487,3 +487,53 @@ def test_sessions_share_the_station_max_profile(version: str) -> None:
         stopped = call(h, "RequestStopTransaction", {"transactionId": tx})
     assert stopped.status == "Accepted"
     assert second.power_w == second.ev_power_w == 11_000.0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_one_phase_limit_draws_current_on_one_phase(version: str) -> None:
+    """numberPhases 1 with 16 A: the EV draws ~3.5 kW on L1 alone; L2 and L3 read 0
+    (1.6 ChargingSchedulePeriod.numberPhases, 2.0.1 K01)."""
+    h = harness(version)
+    period = {"startPeriod": 0, "limit": 16, "numberPhases": 1}
+    schedule: dict[str, Any] = {
+        "chargingRateUnit": "A",
+        "chargingSchedulePeriod": [period],
+        "startSchedule": wall(h, 0).isoformat(),
+    }
+    profile: dict[str, Any] = {
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute",
+    }
+    if h.module is v16:
+        profile |= {"chargingProfileId": 1, "chargingSchedule": schedule}
+        payload = {"connectorId": 0, "csChargingProfiles": profile}
+    else:
+        profile |= {"id": 1, "chargingSchedule": [schedule | {"id": 1}]}
+        payload = {"evseId": 0, "chargingProfile": profile}
+    assert call(h, "SetChargingProfile", payload).status == "Accepted"
+    since = h.now
+    h.run_until(40.0)
+    samples = [
+        item.payload.meter_value[0].sampled_value
+        for at, item in h.sent
+        if at > since
+        and (
+            item.action == "MeterValues"
+            or (item.action == "TransactionEvent" and item.payload.event_type == "Updated")
+        )
+    ]
+    assert len(samples) >= 4
+    for sampled in samples:
+        currents = {
+            str(s.phase): float(s.value) for s in sampled if s.measurand == "Current.Import"
+        }
+        power = next(float(s.value) for s in sampled if s.measurand == "Power.Active.Import")
+        assert power <= 16 * 230.0
+        assert 14.0 < currents["L1"] <= 16.0 and currents["L2"] == currents["L3"] == 0.0
+    # Cleared, the EV draws on three phases again.
+    clear_all(h)
+    since = h.now
+    h.run_until(70.0)
+    after = [r for r in readings(h, since)]
+    assert after and all(r[3] > 10.0 for r in after)  # ~15.9 A on each phase at 11 kW

@@ -377,6 +377,7 @@ class Connector:
         "local_id",
         "meter_at",
         "metered_at",
+        "phases",
         "power_w",
         "remote_start_id",
         "reservation_id",
@@ -399,6 +400,7 @@ class Connector:
         self.energy_wh = energy_wh  # the register only ever grows
         self.power_w = 0.0  # the session's level: the EV's, or less under a charging profile
         self.ev_power_w = 0.0  # what the EV would take unlimited
+        self.phases = EV_PHASES  # the phases it draws on (fewer when a limit says so)
         self.started_at = 0.0  # its transaction's start
         self.id_tag = ""
         self.transaction_id: Any = None
@@ -1142,6 +1144,8 @@ class StationMachine:
             if connector.state is not ConnectorState.CHARGING or connector.stop_at < now:
                 continue
             limit = store.limit_at(connector.id, at)
+            # A limit's numberPhases is what the EV may draw on (1.6 3.13.4, 2.0.1 K01).
+            connector.phases = EV_PHASES if limit is None else min(EV_PHASES, limit.phases)
             charging.append((connector, _capped(limit, connector.ev_power_w, store.voltage)))
             changes.append(store.next_change_after(connector.id, at))
         if len(charging) > 1:

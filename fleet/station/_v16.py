@@ -292,6 +292,7 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
 
     def send_meter_values(self, connector: Connector, now: float) -> None:
         power = connector.power_w * self.rng.uniform(0.97, 1.03)
+        phases = connector.phases
         request = v16.MeterValuesRequest(
             connector_id=connector.id,
             transaction_id=connector.transaction_id,
@@ -311,17 +312,17 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
                             measurand=v16.Measurand.POWER_ACTIVE_IMPORT,
                             unit=v16.UnitOfMeasure.W,
                         ),
-                        # The current of each phase the EV draws on (a limit in A is per
-                        # phase: 1.6 3.13.4).
+                        # The current of each phase the EV draws on, 0 on the others (a limit
+                        # in A is per phase: 1.6 3.13.4).
                         *(
                             v16.SampledValue(
-                                value=f"{power / (EV_PHASES * 230.0):.1f}",
+                                value=f"{power / (phases * 230.0) if n < phases else 0.0:.1f}",
                                 context=v16.ReadingContext.SAMPLE_PERIODIC,
                                 measurand=v16.Measurand.CURRENT_IMPORT,
                                 phase=phase,
                                 unit=v16.UnitOfMeasure.A,
                             )
-                            for phase in _PHASES
+                            for n, phase in enumerate(_PHASES)
                         ),
                     ],
                 )

@@ -324,6 +324,7 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
 
     def _meter_value(self, connector: Connector, now: float, context: Any) -> list[v201.MeterValue]:
         power = connector.power_w * self.rng.uniform(0.97, 1.03)
+        phases = connector.phases
         return [
             v201.MeterValue(
                 timestamp=self.wall(now),
@@ -340,17 +341,17 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
                         measurand=v201.MeasurandEnum.POWER_ACTIVE_IMPORT,
                         unit_of_measure=_W,
                     ),
-                    # The current of each phase the EV draws on (a limit in A is per
-                    # phase, K01).
+                    # The current of each phase the EV draws on, 0 on the others (a limit
+                    # in A is per phase, K01).
                     *(
                         v201.SampledValue(
-                            value=round(power / (EV_PHASES * 230.0), 1),
+                            value=round(power / (phases * 230.0), 1) if n < phases else 0.0,
                             context=context,
                             measurand=v201.MeasurandEnum.CURRENT_IMPORT,
                             phase=phase,
                             unit_of_measure=_A,
                         )
-                        for phase in _PHASES
+                        for n, phase in enumerate(_PHASES)
                     ),
                 ],
             )
