@@ -68,7 +68,7 @@ def test_a_campaign_loads_with_its_durations_share_and_pace() -> None:
             payload=tx_default_7kw(),
             share="0.3",
             rate="50",
-        )
+        ).replace('duration = "30s"', 'duration = "5m"')
     )
     (loaded,) = profile.embedded.campaigns
     assert (loaded.at, loaded.every, loaded.share, loaded.rate) == (60.0, 120.0, 0.3, 50.0)
@@ -108,6 +108,44 @@ def test_an_action_1_6_does_not_have_is_refused_at_load() -> None:
         "x.toml: embedded.campaigns[0].action: OCPP 1.6 stations cannot get "
         "SetMonitoringLevel: OCPP 1.6 has no such action"
     )
+
+
+NOT_IN_1_6 = [
+    ("GetBaseReport", '{ requestId = 1, reportBase = "FullInventory" }'),
+    (
+        "SetNetworkProfile",
+        '{ configurationSlot = 1, connectionData = { ocppVersion = "OCPP20", ocppTransport = '
+        '"JSON", ocppCsmsUrl = "ws://csms.example.com/ocpp", messageTimeout = 30, '
+        'securityProfile = 1, ocppInterface = "Wired0" } }',
+    ),
+    ("TriggerMessage", '{ requestedMessage = "SignV2GCertificate" }'),
+]
+
+
+@pytest.mark.parametrize(("action", "payload"), NOT_IN_1_6)
+def test_a_campaign_is_checked_against_the_versions_the_stations_use(
+    action: str, payload: str
+) -> None:
+    # A 2.0.1-only fleet may get what 1.6 cannot carry ...
+    only_201 = MINIMAL + 'versions = { "2.0.1" = 1, "1.6" = 0 }\n'
+    text = f'{only_201}[[embedded.campaigns]]\nat = 1\naction = "{action}"\npayload = {payload}\n'
+    (loaded,) = parse_profile(text).embedded.campaigns
+    assert loaded.action == action
+    # ... a fleet with any 1.6 stations may not.
+    mixed = text.replace('"1.6" = 0', '"1.6" = 0.01')
+    assert problem(mixed).startswith("x.toml: embedded.campaigns[0].")
+    assert "OCPP 1.6 stations cannot get" in problem(mixed)
+
+
+def test_a_campaign_after_the_run_is_refused_at_load() -> None:
+    text = campaign(at="30", action='"Reset"', payload='{ type = "Immediate" }')
+    assert problem(text) == (
+        "x.toml: embedded.campaigns[0].at: expected less than duration (30), got 30: the "
+        "campaign would never be sent"
+    )
+    assert parse_profile(text.replace("at = 30", "at = 29")).embedded.campaigns[0].at == 29
+    with pytest.raises(ProfileError, match=r"embedded\.campaigns\[0\]\.at: expected less"):
+        parse_profile(text.replace("at = 30", "at = 29")).with_overrides(duration="10s")
 
 
 @pytest.mark.parametrize(

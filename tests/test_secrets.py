@@ -384,3 +384,100 @@ def test_profile_error_messages_hide_secrets_in_process() -> None:
     with pytest.raises(ProfileError) as caught:
         profile.with_overrides(csms="ws://cp:hidden-pw@h:70000/")
     assert "hidden-pw" not in str(caught.value)
+
+
+# --- secrets in a campaign's OCPP payload ---------------------------------------------------
+
+_CAMPAIGNS = """
+[[embedded.campaigns]]
+at = "1s"
+action = "SetVariables"
+payload = {{ setVariableData = [{{ attributeValue = "{basic}", component = {{ name = "SecurityCtrlr" }}, variable = {{ name = "basicauthpassword" }} }}, {{ attributeValue = "visible-60", component = {{ name = "OCPPCommCtrlr" }}, variable = {{ name = "HeartbeatInterval" }} }}] }}
+[[embedded.campaigns]]
+at = "1s"
+action = "SetVariables"
+payload = {{ setVariableData = [{{ attributeValue = "{key}", component = {{ name = "SecurityCtrlr" }}, variable = {{ name = "AuthorizationKey" }} }}] }}
+[[embedded.campaigns]]
+at = "1s"
+action = "SetNetworkProfile"
+payload = {{ configurationSlot = 1, connectionData = {{ ocppVersion = "OCPP20", ocppTransport = "JSON", ocppCsmsUrl = "ws://csms.example.com/ocpp", messageTimeout = 30, securityProfile = 1, ocppInterface = "Wired0", apn = {{ apn = "internet", apnAuthentication = "AUTO", apnPassword = "{apn}" }}, vpn = {{ server = "vpn.example.com", user = "u", password = "{vpn}", key = "{vpn_key}", type = "IPSec" }} }} }}
+"""
+
+
+def _campaign_secrets() -> dict[str, str]:
+    # Short: SetNetworkProfile's apnPassword and vpn password hold at most 20 characters.
+    return {name: f"S{uuid.uuid4().hex[:15]}" for name in ("basic", "key", "apn", "vpn", "vpn_key")}
+
+
+def _campaign_profile(secrets: dict[str, str], versions: str = '"2.0.1" = 1') -> str:
+    return (
+        f'name = "c"\nduration = 5\ncsms = "embedded"\n[stations]\ncount = 2\n'
+        f"versions = {{ {versions} }}\n" + _CAMPAIGNS.format(**secrets)
+    )
+
+
+def test_secrets_in_campaign_payloads_never_land_in_reports_or_output(tmp_path: Path) -> None:
+    secrets = _campaign_secrets()
+    profile = parse_profile(_campaign_profile(secrets))
+    data = redacted(profile)
+    first = data["embedded"]["campaigns"][0]["payload"]["setVariableData"]
+    assert [item["attributeValue"] for item in first] == [REDACTED, "visible-60"]
+    connection = data["embedded"]["campaigns"][2]["payload"]["connectionData"]
+    assert connection["apn"] == {
+        "apn": "internet",
+        "apnAuthentication": "AUTO",
+        "apnPassword": REDACTED,
+    }
+    assert connection["vpn"]["password"] == connection["vpn"]["key"] == REDACTED
+    assert connection["vpn"]["server"] == "vpn.example.com"
+    assert secret_values(profile) == set(secrets.values())
+    # A 1.6 ChangeConfiguration of the Security Whitepaper's AuthorizationKey, as builtins.
+    change = {"key": "AuthorizationKey", "value": "0123456789abcdef"}
+    assert redacted(change, dict) == {"key": "AuthorizationKey", "value": REDACTED}
+    assert redacted({"key": "HeartbeatInterval", "value": "60"}, dict)["value"] == "60"
+
+    transcript = Transcript(tmp_path)
+    built = build_report(
+        Metrics(0.0),
+        name="c",
+        profile=msgspec.to_builtins(profile),
+        started_at=WALL,
+        ended_at=WALL,
+        ended_monotonic=1.0,
+        notes=[f"a log line quoting {secrets['basic']}"],
+    )
+    assert json.dumps(msgspec.to_builtins(built)).count(REDACTED) >= 6
+    write_report(built, transcript.cwd / "r.json")
+    for form in ([], ["--json"], ["--csv"]):
+        transcript.fleet("report", "show", "r.json", *form)
+    transcript.fleet("report", "merge", "r.json", "r.json", "-o", "merged.json", "--force")
+    transcript.fleet("report", "html", "r.json", "-o", "r.html")
+    shown = json.loads(transcript.fleet("report", "show", "merged.json", "--json").stdout)
+    assert (
+        shown["profile"]["embedded"]["campaigns"][1]["payload"]["setVariableData"][0][
+            "attributeValue"
+        ]
+        == REDACTED
+    )
+    transcript.assert_nowhere(set(secrets.values()))
+
+
+def test_profile_errors_about_a_campaign_payload_quote_no_secret(tmp_path: Path) -> None:
+    secrets = _campaign_secrets()
+    secrets["basic"] = secrets["basic"] * 20  # over 1.6's 500 characters: refused for 1.6
+    transcript = Transcript(tmp_path)
+    path = transcript.cwd / "p.toml"
+    path.write_text(_campaign_profile(secrets, '"1.6" = 1, "2.0.1" = 1'), encoding="utf-8")
+    result = transcript.fleet("profile", "check", "p.toml", expect=2)
+    assert "embedded.campaigns[0].payload: OCPP 1.6 stations cannot get this SetVariables" in (
+        result.stderr
+    )
+    # An invalid 2.0.1 request whose message would quote the secret (an enumeration's value).
+    wrong = _CAMPAIGNS.format(**secrets).replace('"OCPP20"', f'"{secrets["apn"]}"')
+    path.write_text(_campaign_profile(secrets).split("[[embedded")[0] + wrong, encoding="utf-8")
+    result = transcript.fleet("profile", "check", "p.toml", expect=2)
+    assert "embedded.campaigns[2].payload: not a valid OCPP 2.0.1 SetNetworkProfile" in (
+        result.stderr
+    )
+    path.unlink()
+    transcript.assert_nowhere(set(secrets.values()))

@@ -578,7 +578,9 @@ class FaultSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     """One ``[[embedded.faults]]``: something the embedded CSMS does to its stations, when.
     Exactly one of restart, drop, stall, close or reset."""
 
-    at: Annotated[Duration, about("seconds after the run's start")]
+    at: Annotated[
+        Duration, about("seconds after the run's start; less than duration (else never sent)")
+    ]
     every: Annotated[
         Duration | None, about("then again every so often until the run ends; not set: once")
     ] = None
@@ -655,7 +657,8 @@ CAMPAIGN_PLACEHOLDER_EXAMPLE = "CP-000001"
 class CampaignSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One ``[[embedded.campaigns]]``: a CSMS-initiated action the embedded CSMS sends to its
     stations, when, to how many and how fast. Written once in OCPP 2.0.1 terms; 1.6 stations
-    get it through the generic API's mapping, so a payload 1.6 cannot carry is refused here."""
+    get it through the generic API's mapping, so a payload 1.6 cannot carry is refused at load
+    when the profile has 1.6 stations (`Profile` checks that, and `at` against its duration)."""
 
     at: Annotated[Duration, about("seconds after the run's start")]
     every: Annotated[
@@ -672,8 +675,11 @@ class CampaignSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     payload: Annotated[
         dict[str, Any],
         about(
-            "the request in OCPP 2.0.1 wire form (camelCase keys); checked against 2.0.1 and "
-            'against what 1.6 can carry; "{station}" in a string becomes the station\'s id'
+            "the request in OCPP 2.0.1 wire form (camelCase keys); checked against 2.0.1 and, "
+            'if the profile has 1.6 stations, against what 1.6 can carry; "{station}" in a '
+            "string becomes the station's id. Secrets in it (a password or key field, the "
+            "attributeValue of a secret variable such as BasicAuthPassword) are *** in reports, "
+            "messages and logs"
         ),
     ] = {}
     share: Annotated[
@@ -706,9 +712,9 @@ def campaign_payload(payload: Any, station: str) -> Any:
 
 
 def _check_campaign_payload(action: str, payload: dict[str, Any]) -> None:
-    # Built as the CSMS will build it, then mapped to 1.6 on a fresh link: what a run would
-    # refuse mid-way is refused at load, with the field named.
-    from fleet.generic import NotExpressible, Ocpp16Link, adapter
+    # Built as the CSMS will build it: what a run would refuse mid-way is refused at load,
+    # with the field named. Whether 1.6 can carry it depends on the profile's versions:
+    # `Profile` checks that (`check_campaign_for_16`).
     from fleet.ocpp import Direction, OcppVersion, actions_of, dec_hook
 
     spec = actions_of(OcppVersion.V201).get(action)
@@ -718,25 +724,60 @@ def _check_campaign_payload(action: str, payload: dict[str, Any]) -> None:
         )
     wire = campaign_payload(payload, CAMPAIGN_PLACEHOLDER_EXAMPLE)
     try:
-        request = msgspec.convert(wire, type=spec.request, dec_hook=dec_hook)
+        msgspec.convert(wire, type=spec.request, dec_hook=dec_hook)
     except msgspec.ValidationError as error:
         where, _, reason = str(error).partition(" - at `$")
         path = reason.rstrip("`").lstrip(".")
         raise _Invalid(
             ("payload",),
-            f"not a valid OCPP 2.0.1 {action} request: {where}" + (f" at {path}" if path else ""),
+            _secrets.redact_text(
+                f"not a valid OCPP 2.0.1 {action} request: {where}"
+                + (f" at {path}" if path else ""),
+                _campaign_secrets(payload),
+            ),
         ) from None
+
+
+def _campaign_secrets(payload: dict[str, Any]) -> set[str]:
+    """The secret values of a campaign's payload (and their ``{station}`` filled example),
+    to keep them out of messages."""
+    found = _secrets.secret_values(payload, dict[str, Any])
+    return found | {campaign_payload(value, CAMPAIGN_PLACEHOLDER_EXAMPLE) for value in found}
+
+
+def check_campaign_for_16(campaign: CampaignSection) -> None:
+    """Check that 1.6 stations can get `campaign` through the generic API's mapping; only
+    for a profile whose stations include 1.6 ones.
+
+    Raises:
+        _Invalid: naming ``action`` (1.6 has no counterpart) or ``payload`` (a field of it
+            1.6 cannot carry), its secrets never quoted.
+    """
+    from fleet.generic import NotExpressible, Ocpp16Link, adapter
+    from fleet.ocpp import OcppVersion, actions_of, dec_hook
+
+    action = campaign.action
+    spec = actions_of(OcppVersion.V201)[action]  # checked by the campaign itself
+    wire = campaign_payload(campaign.payload, CAMPAIGN_PLACEHOLDER_EXAMPLE)
+    request = msgspec.convert(wire, type=spec.request, dec_hook=dec_hook)
     link = Ocpp16Link()
     try:
         adapter(action).request_to_legacy(request, link.request_where(action))
     except NotExpressible as problem:
+        secrets = _campaign_secrets(campaign.payload)
         if problem.field == action:  # the whole action
             raise _Invalid(
-                ("action",), f"OCPP 1.6 stations cannot get {action}: {problem.reason}"
+                ("action",),
+                _secrets.redact_text(
+                    f"OCPP 1.6 stations cannot get {action}: {problem.reason}", secrets
+                ),
             ) from None
         raise _Invalid(
             ("payload",),
-            f"OCPP 1.6 stations cannot get this {action}: {problem.field}: {problem.reason}",
+            _secrets.redact_text(
+                f"OCPP 1.6 stations cannot get this {action}: {problem.field}: {problem.reason}",
+                secrets,
+            ),
         ) from None
 
 
@@ -1197,6 +1238,26 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
                 f'expected "module:function", got {show_value(self.behaviour)}',
             )
         self._check_answers()
+        self._check_campaigns()
+
+    def _check_campaigns(self) -> None:
+        # As [[answers]]: only against the versions the stations use (a 2.0.1-only fleet may
+        # get GetBaseReport); and a campaign after the run's end would never be sent.
+        uses_16 = self.stations.versions.get("1.6", 0) > 0
+        for index, campaign in enumerate(self.embedded.campaigns):
+            if campaign.at >= self.duration:
+                raise _Invalid(
+                    ("embedded", "campaigns", index, "at"),
+                    f"expected less than duration ({show_value(self.duration)}), got "
+                    f"{show_value(campaign.at)}: the campaign would never be sent",
+                )
+            if uses_16:
+                try:
+                    check_campaign_for_16(campaign)
+                except _Invalid as problem:
+                    raise _Invalid(
+                        ("embedded", "campaigns", index, *problem.field), problem.reason
+                    ) from None
 
     def _check_answers(self) -> None:
         versions = [name for name, share in self.stations.versions.items() if share > 0]

@@ -44,8 +44,15 @@ class SecretInUrl:
 
 # Keys a schema does not know (a report of an older or newer version) are redacted by name.
 _SECRET_NAME = re.compile(
-    r"^pass$|password|passwd|passphrase|secret|token|credential|api_?key|private_?key", re.I
+    r"^pass$|password|passwd|passphrase|secret|token|credential|api_?key|private_?key"
+    r"|authori[sz]ation_?key",
+    re.I,
 )
+# OCPP configuration that is secret by its name rather than its key: a 2.0.1 variable whose
+# attributeValue is a password (SecurityCtrlr.BasicAuthPassword, write-only, A01/A02), the
+# 1.6 Security Whitepaper's AuthorizationKey (a ChangeConfiguration "value"). Names are
+# matched case-insensitively, like the device model's; _SECRET_NAME's also count.
+_SECRET_VARIABLES = frozenset({"basicauthpassword", "authorizationkey"})
 # user:password@ in any URL of a text.
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*:)[^\s/@]*@")
 # user:password@ at the start of something that failed to parse as a URL.
@@ -208,17 +215,66 @@ def _redact(data: Any, annotation: Any) -> Any:
 
 
 def _unknown(key: str | None, data: Any) -> Any:
-    """Data off the schema: secret by its key's name, or made of parts that may be."""
+    """Data off the schema (or typed Any, as a campaign's OCPP payload): secret by its key's
+    name or by the OCPP variable it sets, or made of parts that may be."""
     secret_name = key is not None and _SECRET_NAME.search(key) is not None
     if secret_name and data is not None and not isinstance(data, dict | list):
         return REDACTED
     if isinstance(data, dict):
-        return {k: _unknown(k if isinstance(k, str) else None, v) for k, v in data.items()}
+        hidden = _ocpp_secret_keys(key, data)
+        return {
+            k: REDACTED
+            if k in hidden and v is not None
+            else _unknown(k if isinstance(k, str) else None, v)
+            for k, v in data.items()
+        }
     if isinstance(data, list | tuple):
         return type(data)(_unknown(None, item) for item in data)
     if isinstance(data, str):
         return redact_text(data)
     return data
+
+
+def is_secret_variable(name: object) -> bool:
+    """Whether an OCPP configuration key (1.6) or variable name (2.0.1) holds a secret:
+    BasicAuthPassword, AuthorizationKey, or any name that says password, key, token..."""
+    return isinstance(name, str) and (
+        name.lower() in _SECRET_VARIABLES or _SECRET_NAME.search(name) is not None
+    )
+
+
+def _ocpp_secret_keys(key: str | None, data: dict[Any, Any]) -> set[str]:
+    """The keys of one OCPP object (found under `key`) whose values are secret by what the
+    object is: a 2.0.1 SetVariableData's ``attributeValue`` when its ``variable.name`` is
+    secret (B05), a 1.6 ChangeConfiguration's (or a KeyValue's) ``value`` when its ``key``
+    is (Security Whitepaper's AuthorizationKey), a 2.0.1 VPNType's ``key`` (its shared
+    secret; ``password`` goes by its name)."""
+    hidden = set()
+    if key == "vpn":
+        hidden.add("key")
+    variable = data.get("variable")
+    if isinstance(variable, dict) and is_secret_variable(variable.get("name")):
+        hidden.add("attributeValue")
+    if is_secret_variable(data.get("key")):
+        hidden.add("value")
+    return hidden
+
+
+def _collect_unknown(key: str | None, data: Any, found: set[str]) -> None:
+    """`_collect` for data off the schema: what `_unknown` would hide."""
+    if isinstance(data, str):
+        if key is not None and _SECRET_NAME.search(key):
+            found.add(data)
+    elif isinstance(data, dict):
+        hidden = _ocpp_secret_keys(key, data)
+        for k, v in data.items():
+            if k in hidden and isinstance(v, str):
+                found.add(v)
+            else:
+                _collect_unknown(k if isinstance(k, str) else None, v, found)
+    elif isinstance(data, list | tuple):
+        for item in data:
+            _collect_unknown(None, item, found)
 
 
 def _collect(data: Any, annotation: Any, found: set[str], parent: dict[str, Any] | None) -> None:
@@ -243,11 +299,13 @@ def _collect(data: Any, annotation: Any, found: set[str], parent: dict[str, Any]
         for key, item in data.items():
             if key in fields:
                 _collect(item, fields[key], found, data)
-            elif _SECRET_NAME.search(str(key)) and isinstance(item, str):
-                found.add(item)
+            else:
+                _collect_unknown(str(key), item, found)
     elif get_origin(kind) is dict and isinstance(data, dict):
         for item in data.values():
             _collect(item, get_args(kind)[1], found, None)
     elif get_origin(kind) in (tuple, list) and isinstance(data, list | tuple):
         for item in data:
             _collect(item, get_args(kind)[0], found, None)
+    else:  # typed Any (a campaign's OCPP payload) or off the schema
+        _collect_unknown(None, data, found)
