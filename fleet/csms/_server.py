@@ -27,7 +27,7 @@ from fleet.csms._handlers import (
     RegistrationGate,
 )
 from fleet.generic import Ocpp16Link
-from fleet.ocpp import OcppVersion, Payload, Role, RpcEndpoint, v201
+from fleet.ocpp import CallReceived, OcppVersion, Payload, Role, RpcEndpoint, v201
 from fleet.toolkit._connection import DEFAULT_CALL_TIMEOUT, OcppConnection
 from fleet.toolkit._generated import HANDLER_NAMES, CsmsCalls16, CsmsCalls201
 from fleet.toolkit._generic import GenericStation
@@ -37,7 +37,57 @@ from fleet.toolkit._websocket import WebSocketServer
 __all__ = ["EmbeddedCsms", "StationSession16", "StationSession201", "open_csms"]
 
 
-class StationSession16(OcppConnection, CsmsCalls16):
+# Answers a connection holds back at most (late ones, and those queued behind them); a station
+# that sends more CALLs meanwhile waits for its reader, as a slow CSMS makes it.
+_MAX_HELD_ANSWERS = 16
+
+
+class _HeldAnswers:
+    """Mixed into the CSMS's station sessions: the CSMS's answer delay (`response_delay`, a
+    stall) holds the answer, not the reader. A late answer is sent by a task of the
+    connection's nursery (cancelled with it: an answer still held when the connection closes
+    never goes), while the reader goes on reading the station's answers to the CSMS's own
+    calls, so their answer times are the station's. Held answers go out in the order of their
+    calls (OCPP-J 4.1.1: one CALL outstanding; a station that gave up waiting and called again
+    gets its answers in order); a CALL that comes while others are held waits behind them.
+
+    A call's handler runs when its answer is due, as it did when the reader waited: what it
+    decides (a boot's status, a transaction id) is decided at answer time.
+    """
+
+    csms: EmbeddedCsms
+    # Answers held now (late, or queued behind a late one).
+    answers_waiting: int = 0
+    _held: trio.MemorySendChannel[tuple[float, CallReceived]] | None = None
+    _nursery: trio.Nursery
+
+    async def _dispatch_call(self, event: CallReceived) -> None:
+        delay = self.csms._answer_delay(event.action)
+        if delay <= 0 and not self.answers_waiting:
+            await super()._dispatch_call(event)  # type: ignore[misc]
+            return
+        if self._held is None:
+            send, receive = trio.open_memory_channel[tuple[float, CallReceived]](_MAX_HELD_ANSWERS)
+            self._held = send
+            self._nursery.start_soon(self._answer_held, receive)
+        self.answers_waiting += 1
+        await self._held.send((trio.current_time() + delay, event))
+
+    async def _answer_held(
+        self, receive: trio.MemoryReceiveChannel[tuple[float, CallReceived]]
+    ) -> None:
+        async for due, event in receive:
+            # A stall begun since the call came holds its answer too (`EmbeddedCsms.stall`:
+            # every answer due meanwhile waits).
+            while (until := max(due, self.csms._stalled_until)) > trio.current_time():
+                await trio.sleep_until(until)
+            try:
+                await super()._dispatch_call(event)  # type: ignore[misc]
+            finally:
+                self.answers_waiting -= 1
+
+
+class StationSession16(_HeldAnswers, OcppConnection, CsmsCalls16):
     """A connected 1.6 station as the CSMS sees it: one typed method per CSMS action.
 
     ``session.generic`` sends the same in OCPP 2.0.1 terms (`GenericStation`).
@@ -54,7 +104,7 @@ class StationSession16(OcppConnection, CsmsCalls16):
         return self._generic
 
 
-class StationSession201(AdmitsRequestedCalls, OcppConnection, CsmsCalls201):
+class StationSession201(_HeldAnswers, AdmitsRequestedCalls, OcppConnection, CsmsCalls201):
     """A connected 2.0.1 station as the CSMS sees it: one typed method per CSMS action.
 
     What a call asks a station not yet Accepted to send (TriggerMessage, GetBaseReport,
@@ -164,7 +214,8 @@ class EmbeddedCsms:
         boot_pending_share, boot_rejected_share: shares of boots answered Pending or
             Rejected instead (faults).
         response_delay: seconds to wait before answering: one figure for all actions, or
-            per action name (others: the "*" entry, else no delay).
+            per action name (others: the "*" entry, else no delay). The answer waits, the
+            connection does not: the station's answers to our calls are read meanwhile.
         basic_auth: station id -> password; when given, a station must present them
             (security profile 1) or its handshake is refused with HTTP 401.
         ssl_context: serve ``wss://`` with this server context.
@@ -286,7 +337,8 @@ class EmbeddedCsms:
 
     def stall(self, seconds: float) -> None:
         """Answer nothing for `seconds` from now: every answer due meanwhile waits until then
-        (a CSMS stuck on a database lock, say). Connections stay open."""
+        (a CSMS stuck on a database lock, say). Connections stay open, and the stations'
+        answers to our calls are still read (their answer times stay theirs)."""
         self._stalled_until = trio.current_time() + seconds
 
     def _answer_delay(self, action: str) -> float:
@@ -482,10 +534,10 @@ class EmbeddedCsms:
                 nursery,
                 call_timeout=self.call_timeout,
                 received_counts=counts,
-                answer_delay=self._answer_delay,
                 answer_fault=self._answer_fault,
             )
             session.station_id = station_id
+            session.csms = self  # its answer delay (`_HeldAnswers`)
             if chosen is OcppVersion.V201:
                 session.registration_gate = self.registration_gate  # type: ignore[union-attr]
             if self.field.active:
