@@ -64,6 +64,9 @@ class CampaignRecord:
         not_expressible: calls the station's version could not carry (nothing sent).
         invalid: calls whose payload, placeholders filled, was no valid request (a
             ``{station}`` too long for its field, say; nothing sent).
+        not_sent: stations chosen for a round but never sent to, because the run ended
+            first (a paced round cut short).
+        unanswered: calls sent but neither answered nor given up when the run ended.
         answer_times: seconds from each call to its answer (CALLRESULT or CALLERROR).
     """
 
@@ -79,6 +82,8 @@ class CampaignRecord:
         self.lost = 0
         self.not_expressible = 0
         self.invalid = 0
+        self.not_sent = 0
+        self.unanswered = 0
         self.answer_times: list[float] = []
 
     @property
@@ -113,6 +118,9 @@ class CampaignRecord:
         ):
             if count:
                 parts.append(f"{label} {count}")
+        for label, count in (("not sent", self.not_sent), ("unanswered", self.unanswered)):
+            if count:
+                parts.append(f"{count} {label}: the run ended")
         if self.answer_times:
             times = ", ".join(
                 f"{name} {self.percentile(p) * 1000:.1f} ms" for name, p in _PERCENTILES
@@ -136,7 +144,8 @@ async def run_campaigns(
     id)` makes each station's payload (placeholders); by default the payload as it is.
     Stations are chosen with a `random.Random(seed)` of the campaigns' own.
 
-    Cancellation: safe at any point; calls in flight are given up (not counted as answered).
+    Cancellation: safe at any point; calls in flight are given up, counted as `unanswered`,
+    and the stations a paced round had yet to reach as `not_sent`.
     """
     if start is None:
         start = trio.current_time()
@@ -165,9 +174,15 @@ async def _repeat(
             if campaign.share is not None:
                 chosen = sorted(rng.sample(chosen, round(len(chosen) * campaign.share)))
             began = trio.current_time()
+            left = len(chosen)  # not yet sent to (or found gone)
             for i, station_id in enumerate(chosen):
                 if campaign.rate is not None:
-                    await trio.sleep_until(began + i / campaign.rate)
+                    try:
+                        await trio.sleep_until(began + i / campaign.rate)
+                    except trio.Cancelled:  # the run ended before their turn
+                        record.not_sent += left
+                        raise
+                left -= 1
                 session = csms.stations.get(station_id)
                 if session is None:  # gone since the choice
                     continue
@@ -206,6 +221,9 @@ async def _send(session: Any, action: str, payload: Any, record: CampaignRecord)
     except ConnectionLost:
         record.lost += 1
         return
+    except trio.Cancelled:  # the run ended first
+        record.unanswered += 1
+        raise
     except OcppError as error:  # a malformed answer, say: counted by its kind
         record.errors[type(error).__name__] += 1
     else:
