@@ -396,6 +396,108 @@ def test_the_install_waits_for_the_running_transaction(version: str) -> None:
     assert [c.state for c in machine.connectors] == [ConnectorState.AVAILABLE] * 2
 
 
+def connector_statuses(
+    h: Harness, connector_id: int, since: float, until: float = math.inf
+) -> list[str]:
+    """The statuses `connector_id` reported from `since` to before `until`, in order."""
+    out = []
+    for at, i in h.sent:
+        if i.action == "StatusNotification" and since <= at < until:
+            payload = i.payload
+            number = payload.connector_id if h.module is v16 else payload.evse_id
+            if number == connector_id:
+                out.append(str(payload.status if h.module is v16 else payload.connector_status))
+    return out
+
+
+def starts(h: Harness, since: float) -> list[float]:
+    """When each transaction started since `since`."""
+    out = []
+    for at, i in h.sent:
+        if at < since:
+            continue
+        if i.action == "StartTransaction" or (
+            i.action == "TransactionEvent" and str(i.payload.event_type) == "Started"
+        ):
+            out.append(at)
+    return out
+
+
+def busy_harness(version: str) -> Harness:
+    """Two connectors, each charging from t=1 for 30-90 s, then a new driver 0.2 s after
+    each session ends: a station never idle on its own."""
+    return harness(
+        version,
+        FirmwareSettings(download=Constant(10.0), install=Constant(5.0)),
+        connectors=2,
+        first_start=Distribution.constant(1),
+        idle=Distribution.constant(0.2),
+        length=Distribution.uniform(30, 90),
+        id_tags=["TAG-1"],
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_connector_freed_while_the_install_waits_is_unavailable_at_once(version: str) -> None:
+    """2.0.1 L01.FR.07 (1.6 alike): a connector whose session ends while the install waits
+    for the other one reports Unavailable, never Available, and no new session starts on
+    it; the install begins as the last session ends, not at the next poll (it used to wait
+    for ever behind new sessions)."""
+    h = busy_harness(version)
+    run(h, 5.0)
+    machine = h.machine
+    assert [c.state for c in machine.connectors] == [ConnectorState.CHARGING] * 2
+    t0 = h.now
+    update(h, 31)
+    run(h, t0 + 200)
+    action = "FirmwareStatusNotification"
+    assert statuses(h, action)[-1] == "Installed"
+    downloaded_at = next(at for at, s, _ in notes(h, action) if s == "Downloaded")
+    installing_at = next(at for at, s, _ in notes(h, action) if s == "Installing")
+    stops = sorted(
+        at
+        for at, i in h.sent
+        if i.action == "StopTransaction"
+        or (i.action == "TransactionEvent" and str(i.payload.event_type) == "Ended")
+    )
+    # Both sessions ran past the download and ended on their own; the install began at the
+    # second's end (its answer), with no session started in between.
+    assert downloaded_at < stops[0] < stops[1] < installing_at < stops[1] + 0.1
+    installed_at = next(at for at, s, _ in notes(h, action) if s == "Installed")
+    assert [at for at in starts(h, t0) if at < installed_at] == []
+    rebooted_at = next(
+        at for at, i in h.sent if i.action == "BootNotification" and at > installing_at
+    )
+    for connector_id in (1, 2):
+        statuses_then = connector_statuses(h, connector_id, downloaded_at, rebooted_at)
+        # Its stop's Finishing (1.6; 2.0.1 Occupied), then Unavailable until the reboot.
+        assert "Unavailable" in statuses_then, statuses_then
+        assert "Available" not in statuses_then, (connector_id, statuses_then)
+    # After the reboot, both are Available again and drivers come back.
+    assert starts(h, installed_at) != []
+
+
+def test_allow_new_sessions_pending_firmware_update_lets_drivers_in_201() -> None:
+    """ChargingStation.AllowNewSessionsPendingFirmwareUpdate (2.0.1, false by default): set
+    true, a connector freed while the install waits stays Available and a new session
+    starts on it; the install waits on."""
+    h = busy_harness("2.0.1")
+    variable = {"component": {"name": "ChargingStation"}}
+    variable["variable"] = {"name": "AllowNewSessionsPendingFirmwareUpdate"}
+    (result,) = call(h, "GetVariables", {"getVariableData": [variable]}).get_variable_result
+    assert (str(result.attribute_status), result.attribute_value) == ("Accepted", "false")
+    answer = call(h, "SetVariables", {"setVariableData": [{**variable, "attributeValue": "true"}]})
+    assert str(answer.set_variable_result[0].attribute_status) == "Accepted"
+    run(h, 5.0)
+    t0 = h.now
+    update(h, 32)
+    run(h, t0 + 120)
+    action = "FirmwareStatusNotification"
+    assert statuses(h, action) == ["Downloading", "Downloaded", "InstallScheduled"]
+    assert len(starts(h, t0)) >= 1  # drivers came in after the first session's end
+    assert "Unavailable" not in connector_statuses(h, 1, t0) + connector_statuses(h, 2, t0)
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_new_update_replaces_one_not_installing_yet(version: str) -> None:
     h = harness(version)

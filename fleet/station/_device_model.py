@@ -212,6 +212,8 @@ _VARIABLES: dict[tuple[str, str], tuple[str, Characteristics]] = {
     # ChargingStation (B, G): its whole; AvailabilityState is live (`live_value`).
     ("ChargingStation", "Available"): ("true", _c("boolean", _RO)),
     ("ChargingStation", "SupplyPhases"): ("3", _c("integer", _RO)),
+    # L01.FR.07: false, an install waiting for transactions holds every connector freed.
+    ("ChargingStation", "AllowNewSessionsPendingFirmwareUpdate"): ("false", _c("boolean")),
 }
 
 DEVICE_MODEL_VARIABLES: dict[tuple[str, str], tuple[str, bool]] = {

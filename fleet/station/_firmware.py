@@ -126,9 +126,12 @@ _INSTALL_SCHEDULED = "install-scheduled"  # waiting for installDateTime (Install
 _WAITING = "waiting"  # downloaded, waiting for running transactions to end (InstallScheduled)
 _INSTALLING = "installing"
 _REBOOTING = "rebooting"  # rebooting: Installed (or its failure) comes after the boot
-# While waiting for transactions to end, how often the station looks again (seconds): no
-# hook says a session ended, and only a station waiting so pays for it.
+# While waiting for transactions to end, how often the station looks again (seconds): a
+# fallback, the end of a session starting the install at once (`sync_reservations`), and
+# only a station waiting so pays for it.
 _POLL = 1.0
+# The 2.0.1 variable that lets sessions start while an install waits for them to end.
+_ALLOW_NEW_SESSIONS = ("ChargingStation", "AllowNewSessionsPendingFirmwareUpdate")
 # The version a boot reports after an install when the location names none (String50).
 _DEFAULT_VERSION = "ocpp-fleet"
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
@@ -477,15 +480,66 @@ class _FirmwareBlock:
         """Whether a transaction runs: then the install waits for it to end (2.0.1
         L01.FR.06; 1.6 leaves it to the station: it waits as well, so no session is cut by
         the reboot). The idle connectors are made Unavailable, so that no session starts
-        while it waits or installs (2.0.1 L01.FR.07); the reboot makes them Available."""
-        running = False
+        while it waits or installs (2.0.1 L01.FR.07), and each connector freed meanwhile at
+        once (`sync_reservations`); the reboot makes them Available. Unless the CSMS set
+        ChargingStation.AllowNewSessionsPendingFirmwareUpdate (2.0.1): then sessions start
+        as usual while it waits, and the install comes once none runs."""
+        running = any(connector.in_session for connector in self.connectors)
+        if running and self.new_sessions_pending_update():
+            return True
         for connector in self.connectors:
-            if connector.in_session:
-                running = True
-            elif connector.state is ConnectorState.AVAILABLE:
-                self.set_available(connector, False, at)
-                job.disabled.append(connector.id)
+            self._hold_connector(job, connector, at)
         return running
+
+    def _hold_connector(self, job: Update, connector: Any, at: float) -> None:
+        """Make `connector` Unavailable for `job` if it is Available (its status notification
+        is sent), remembering it to make it Available again."""
+        if connector.state is not ConnectorState.AVAILABLE:
+            return
+        self.set_available(connector, False, at)
+        if connector.id not in job.disabled:
+            job.disabled.append(connector.id)
+
+    def _holding(self) -> Update | None:
+        """The update that holds the connectors freed now (waiting for transactions to end
+        or installing), if any."""
+        state = self.firmware
+        job = state.update if state is not None else None
+        if job is None or job.stage not in (_WAITING, _INSTALLING):
+            return None
+        if job.stage == _WAITING and self.new_sessions_pending_update():
+            return None
+        return job
+
+    def sync_reservations(self, now: float, own: Any = None) -> None:
+        """The machine's hook for a connector that changed (`own`, which sends its status
+        next): one freed (Available) while an update waits for the transactions to end or
+        installs becomes Unavailable at once, before its status goes out, so no Available is
+        reported and no session starts (2.0.1 L01.FR.07: "any connector that becomes
+        available SHALL be set to UNAVAILABLE"; 1.6 does the same). The last session's end
+        lets the install begin now rather than at the next look (`_POLL`)."""
+        job = self._holding() if own is not None else None
+        if job is not None and own.state is ConnectorState.AVAILABLE:
+            own.move(SessionEvent.DISABLE)
+            own.wake_at = math.inf
+            own.held = False
+            if own.id not in job.disabled:
+                job.disabled.append(own.id)
+            if job.stage == _WAITING and not any(c.in_session for c in self.connectors):
+                job.next_at = now
+                self._rearm()
+        super().sync_reservations(now, own)  # type: ignore[misc]
+
+    def _idle(self, connector: Any, now: float) -> None:
+        """The machine's end of a session: a connector the update holds gets no driver."""
+        super()._idle(connector, now)  # type: ignore[misc]
+        if connector.state is ConnectorState.UNAVAILABLE:
+            connector.wake_at = math.inf
+
+    def new_sessions_pending_update(self) -> bool:
+        """Whether sessions may start while an update waits for transactions to end (2.0.1
+        ChargingStation.AllowNewSessionsPendingFirmwareUpdate; 1.6 has no such key: no)."""
+        return False
 
     def _update_over(self, job: Update, status: str, at: float) -> None:
         """`job` ends with `status` (a failure, or Installed): the final status carries the
@@ -867,6 +921,14 @@ class Firmware201(_FirmwareBlock):
         """UnpublishFirmware (L04): nothing was published here (no Local Controller)."""
         return v201.UnpublishFirmwareResponse(status=v201.UnpublishFirmwareStatusEnum.NO_FIRMWARE)
 
+    def new_sessions_pending_update(self) -> bool:
+        """ChargingStation.AllowNewSessionsPendingFirmwareUpdate (2.0.1 appendix: "whether
+        new sessions can be started on EVSEs while the Charging Station is waiting for all
+        EVSEs to become Available in order to start a pending firmware update"; false by
+        default, L01.FR.07 then holding every EVSE freed)."""
+        entry = self.variables.get(_ALLOW_NEW_SESSIONS)
+        return entry is not None and entry[0].strip().lower() == "true"
+
     def send_firmware_status(self, job: Update, status: str, at: float) -> None:
         payload = v201.FirmwareStatusNotificationRequest(
             status=v201.FirmwareStatusEnum(status), request_id=job.request_id
@@ -910,5 +972,6 @@ class Firmware201(_FirmwareBlock):
         )
 
     if TYPE_CHECKING:
+        variables: Any
 
         def send(self, action: str, payload: Payload, intended_at: float) -> None: ...
