@@ -544,6 +544,12 @@ def answers_problem(text: str) -> str:
             MINIMAL + '[firmware]\ndownload = "soon"\n',
             "x.toml: firmware.download: expected a duration",
         ),
+        (
+            MINIMAL + "[firmware]\ndownload_failed = 0.6\ninstall_failed = 0.5\n",
+            "x.toml: firmware.install_verification_failed: download_failed + invalid_signature "
+            "+ install_failed + install_verification_failed must be <= 1 (shares of all "
+            "updates), got 1.1",
+        ),
     ],
 )
 def test_bad_answers_and_firmware_are_one_line_naming_the_field(text: str, message: str) -> None:

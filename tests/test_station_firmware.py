@@ -294,6 +294,32 @@ def test_failures_end_the_update_with_their_status(
     assert h.machine.connectors[0].state is ConnectorState.AVAILABLE
 
 
+@pytest.mark.parametrize("signed", [False, True])
+def test_failure_shares_are_of_all_updates_not_of_those_that_got_that_far(signed: bool) -> None:
+    """[firmware]'s shares are absolute: install_failed = 0.3 with download_failed = 0.5 is
+    0.3 of all updates (drawn one after the other, it came out 0.5 x 0.3 = 0.15)."""
+    settings = FirmwareSettings(
+        download_failed=0.5,
+        invalid_signature=0.1,
+        install_failed=0.3,
+        install_verification_failed=0.05,
+    )
+    h = harness("2.0.1", settings)
+    wall = h.machine.wall(h.now)
+    count = 4000
+    drawn: dict[str | None, int] = {}
+    for n in range(count):
+        job = h.machine.new_update(
+            "UpdateFirmware", n, LOCATION, wall, None, signed=signed, now=h.now
+        )
+        drawn[job.failure] = drawn.get(job.failure, 0) + 1
+    expected = {"download": 0.5, "install": 0.3, "verification": 0.05}
+    expected["signature"] = 0.1 if signed else 0.0
+    expected[None] = 1.0 - sum(expected.values())
+    for failure, share in expected.items():
+        assert abs(drawn.get(failure, 0) / count - share) < 0.03, (failure, drawn)
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_signed_update_verifies_its_signature(version: str) -> None:
     h = harness(version)
@@ -639,6 +665,8 @@ def test_a_station_never_asked_has_no_firmware_state(version: str) -> None:
 def test_settings_check_their_shares() -> None:
     with pytest.raises(ValueError, match="upload_failed"):
         FirmwareSettings(upload_failed=1.5)
+    with pytest.raises(ValueError, match="at most 1"):
+        FirmwareSettings(download_failed=0.6, install_failed=0.5)
     assert FirmwareSettings().download.sample(None) == 30.0  # type: ignore[arg-type]
 
 

@@ -912,18 +912,26 @@ class FirmwareSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
         DurationDistribution,
         about("from Uploading to Uploaded (or the upload's failure), diagnostics and logs"),
     ] = Distribution.constant(10.0)
-    download_failed: Annotated[Share, about("share of updates whose download fails")] = 0.0
+    # The update failure shares are absolute, each drawn from one number per update: a
+    # share of 0.1 is a tenth of all updates, whatever the others; they add up to at most 1.
+    download_failed: Annotated[
+        Share, about("share of all updates whose download fails (DownloadFailed)")
+    ] = 0.0
     invalid_signature: Annotated[
-        Share, about("share of signed updates whose signature does not verify (InvalidSignature)")
+        Share,
+        about("share of all signed updates whose signature does not verify (InvalidSignature)"),
     ] = 0.0
     install_failed: Annotated[
         Share,
-        about("share of updates whose install fails (InstallationFailed; the old firmware runs)"),
+        about(
+            "share of all updates whose install fails (InstallationFailed; the old firmware "
+            "runs): not of those downloaded; the update shares add up to at most 1"
+        ),
     ] = 0.0
     install_verification_failed: Annotated[
         Share,
         about(
-            "share of updates whose new firmware fails verification after the reboot "
+            "share of all updates whose new firmware fails verification after the reboot "
             "(InstallVerificationFailed; plain 1.6: InstallationFailed)"
         ),
     ] = 0.0
@@ -931,6 +939,21 @@ class FirmwareSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
         Share,
         about("share of diagnostics and log uploads that fail (UploadFailed / UploadFailure)"),
     ] = 0.0
+
+    def __post_init__(self) -> None:
+        total = (
+            self.download_failed
+            + self.invalid_signature
+            + self.install_failed
+            + self.install_verification_failed
+        )
+        if total > 1 + 1e-9:
+            raise _Invalid(
+                ("install_verification_failed",),
+                "download_failed + invalid_signature + install_failed + "
+                f"install_verification_failed must be <= 1 (shares of all updates), got "
+                f"{show_value(round(total, 6))}",
+            )
 
 
 class EmbeddedSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -59,15 +59,19 @@ class FirmwareSettings:
             1.6 updates), the reboot's own wait being the reconnect's. Default 20.
         upload: seconds from Uploading to Uploaded (or UploadFailed / UploadFailure), for
             GetDiagnostics and GetLog. Default 10.
-        download_failed: share of updates whose download fails (DownloadFailed; the share
-            that fails after its retries, which are not simulated). Default 0.
-        invalid_signature: share of signed updates (1.6 SignedUpdateFirmware, 2.0.1 with a
-            signature) whose signature does not verify (InvalidSignature). Default 0.
-        install_failed: share of updates whose install fails (InstallationFailed, before the
-            reboot: the station runs on its old firmware). Default 0.
-        install_verification_failed: share of updates whose new firmware fails verification
-            after the reboot (InstallVerificationFailed; plain 1.6, which has no such status:
-            InstallationFailed). Default 0.
+        download_failed: share of all updates whose download fails (DownloadFailed; the
+            share that fails after its retries, which are not simulated). Default 0.
+        invalid_signature: share of all signed updates (1.6 SignedUpdateFirmware, 2.0.1 with
+            a signature) whose signature does not verify (InvalidSignature). Default 0.
+        install_failed: share of all updates whose install fails (InstallationFailed, before
+            the reboot: the station runs on its old firmware). Default 0.
+        install_verification_failed: share of all updates whose new firmware fails
+            verification after the reboot (InstallVerificationFailed; plain 1.6, which has no
+            such status: InstallationFailed). Default 0.
+
+    The four update shares are absolute, not conditional on the steps before: one number
+    is drawn per update and each failure takes its own slice of [0, 1), so they add up to
+    at most 1 (ValueError otherwise). An unsigned update has no signature slice.
         upload_failed: share of diagnostics and log uploads that fail (1.6 UploadFailed,
             GetLog UploadFailure). Default 0.
     """
@@ -113,6 +117,13 @@ class FirmwareSettings:
             share = getattr(self, name)
             if not 0.0 <= share <= 1.0:
                 raise ValueError(f"{name}: a share in [0, 1], got {share!r}")
+        total = download_failed + invalid_signature + install_failed
+        total += install_verification_failed
+        if total > 1.0 + 1e-9:
+            raise ValueError(
+                "download_failed + invalid_signature + install_failed + "
+                f"install_verification_failed: at most 1, got {total!r}"
+            )
 
 
 DEFAULT_SETTINGS = FirmwareSettings()
@@ -404,19 +415,26 @@ class _FirmwareBlock:
         signed: bool,
         now: float,
     ) -> Update:
-        """An update job for a request answered at `now`, its failure drawn: each share in
-        the order of the steps (download, signature if signed, install, verification)."""
+        """An update job for a request answered at `now`, its failure drawn: one number for
+        the update, each failure its own slice of [0, 1) in the order of the steps (download,
+        signature if signed, install, verification), so each share is of all updates (a
+        share drawn only for the updates that got that far would come out smaller)."""
         settings = self.firmware_settings
         failure = None
-        for name, share in (
+        shares = (
             ("download", settings.download_failed),
             ("signature", settings.invalid_signature if signed else 0.0),
             ("install", settings.install_failed),
             ("verification", settings.install_verification_failed),
-        ):
-            if self._draw(share):
-                failure = name
-                break
+        )
+        if any(share > 0.0 for _, share in shares):
+            draw = self.rng.random()
+            edge = 0.0
+            for name, share in shares:
+                edge += share
+                if draw < edge:
+                    failure = name
+                    break
         retrieve_at = self.at_wall(retrieve, now)
         return Update(
             action=action,
