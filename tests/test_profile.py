@@ -36,6 +36,33 @@ def problem(text: str) -> str:
     return message
 
 
+def test_thresholds_of_actions_the_stations_produce_load() -> None:
+    """Every threshold form of the grammar still loads when its action can be produced."""
+    table = {
+        "p99": "< 2s",
+        "p99.9": "< 3s",
+        "errors": "< 0.1%",
+        "timeouts": "== 0",
+        "reaction.p99": "< 5s",
+        "answer.max": "< 1s",
+        "response.p99": "< 1s",
+        "BootNotification.p99": "< 500ms",
+        "ramp:BootNotification.p99.9": "< 1s",
+        "Authorize.response.p99": "< 200ms",
+        "Heartbeat.errors": "== 0%",
+        "StartTransaction.timeouts": "== 0",
+        "TransactionEvent.p99": "< 1s",
+        "run:SetChargingProfile.reaction.p99": "< 2s",
+        "fault-1:ReserveNow.answer.p99": "< 50ms",
+        "DataTransfer.p99": "< 1s",  # both ways
+        "DataTransfer.answer.p99": "< 1s",
+    }
+    lines = "".join(f'"{key}" = "{value}"\n' for key, value in table.items())
+    both = MINIMAL + 'versions = { "1.6" = 1, "2.0.1" = 1 }\n'
+    profile = parse_profile(both + "[thresholds]\n" + lines, "x.toml")
+    assert profile.thresholds == table
+
+
 # --- the shipped profiles -------------------------------------------------------------------
 
 
@@ -323,6 +350,28 @@ ERRORS = [
     (
         MINIMAL + "[thresholds]\np99_ms = 300\n",
         "x.toml: thresholds.p99_ms: expected a string, got 300",
+    ),
+    (
+        MINIMAL + '[thresholds]\n"SetChargingProfil.reaction.p99" = "< 2s"\n',
+        'x.toml: thresholds."SetChargingProfil.reaction.p99": unknown action '
+        '"SetChargingProfil" (this profile\'s stations: OCPP 1.6)',
+    ),
+    (
+        MINIMAL + '[thresholds]\n"ramp:Heartbeat.reaction.p99" = "< 2s"\n',
+        'x.toml: thresholds."ramp:Heartbeat.reaction.p99": reaction. is for actions a CSMS '
+        "sends; the stations send Heartbeat: use Heartbeat.p99 (or .response.p99) (this "
+        "profile's stations: OCPP 1.6)",
+    ),
+    (
+        MINIMAL + '[thresholds]\n"SetChargingProfile.errors" = "< 1%"\n',
+        'x.toml: thresholds."SetChargingProfile.errors": the stations do not send '
+        "SetChargingProfile, the CSMS does: use SetChargingProfile.answer.p99 or "
+        "SetChargingProfile.reaction.p99 (this profile's stations: OCPP 1.6)",
+    ),
+    (
+        MINIMAL + 'versions = { "1.6" = 1 }\n[thresholds]\n"TransactionEvent.p99" = "< 1s"\n',
+        'x.toml: thresholds."TransactionEvent.p99": unknown action "TransactionEvent" (this '
+        "profile's stations: OCPP 1.6)",
     ),
     (
         MINIMAL + '[session]\nid_tags = ["A", 2]\n',

@@ -1228,8 +1228,9 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
             '"SetChargingProfile.reaction.p99" = "< 2s" (a CSMS-initiated action\'s reaction '
             "time; answer.p99: the stations' time to answer it)); "
             'figures are the hold\'s unless a PHASE: prefix names another ("ramp:", '
-            '"drain:", "fault-1:", "run:" for the whole run); a failed one makes '
-            "`fleet run` exit 4"
+            '"drain:", "fault-1:", "run:" for the whole run); an ACTION must be one the '
+            "stations' versions have, sent by the stations (or, for answer. and reaction., by "
+            "the CSMS), else it is refused at load; a failed one makes `fleet run` exit 4"
         ),
     ] = {}
 
@@ -1262,6 +1263,42 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
             )
         self._check_answers()
         self._check_campaigns()
+        self._check_threshold_actions()
+
+    def _check_threshold_actions(self) -> None:
+        # The figure's grammar is fleet.report's (`parse_thresholds`, run by `fleet run` and
+        # `profile check`); here, what only the profile knows: whether its stations can
+        # produce the figure of the action named, else it would fail at the end as "none".
+        from fleet.ocpp import Direction, OcppVersion, actions_of
+
+        versions = [name for name, share in self.stations.versions.items() if share > 0]
+        specs = [actions_of(OcppVersion(f"ocpp{name}")) for name in versions]
+        in_versions = " or ".join(versions)
+        for key in self.thresholds:
+            found = _THRESHOLD_KEY.fullmatch(key)
+            if found is None or found["action"] is None:
+                continue  # the grammar's message comes from parse_thresholds
+            action, kind = found["action"], (found["kind"] or "").rstrip(".")
+            directions = [spec[action].direction for spec in specs if action in spec]
+            by_csms = any(d & Direction.CSMS_TO_CHARGE_POINT for d in directions)
+            by_station = any(d & Direction.CHARGE_POINT_TO_CSMS for d in directions)
+            if not directions:
+                reason = f"unknown action {show_value(action)}"
+            elif kind in ("answer", "reaction") and not by_csms:
+                reason = (
+                    f"{kind}. is for actions a CSMS sends; the stations send {action}: use "
+                    f"{action}.p99 (or .response.p99)"
+                )
+            elif kind not in ("answer", "reaction") and not by_station:
+                reason = (
+                    f"the stations do not send {action}, the CSMS does: use "
+                    f"{action}.answer.p99 or {action}.reaction.p99"
+                )
+            else:
+                continue
+            raise _Invalid(
+                ("thresholds", key), f"{reason} (this profile's stations: OCPP {in_versions})"
+            )
 
     def _check_campaigns(self) -> None:
         # As [[answers]]: only against the versions the stations use (a 2.0.1-only fleet may
@@ -1326,6 +1363,15 @@ class Profile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
             return msgspec.structs.replace(self, **changes)  # runs __post_init__
         except _Invalid as problem:
             raise ProfileError(None, render_path(problem.field), problem.reason) from None
+
+
+# A threshold's key (fleet.report's grammar, `_thresholds._KEY`), for the action it names.
+_THRESHOLD_KEY = re.compile(
+    r"(?:[A-Za-z0-9-]+:)?"
+    r"(?:(?!(?:response|answer|reaction)\.)(?P<action>[A-Za-z0-9]+)\.)?"
+    r"(?P<kind>response\.|answer\.|reaction\.)?"
+    r"(?:p50|p90|p99\.9|p99|max|mean|errors|timeouts)"
+)
 
 
 def _convert_override(value: object, path: FieldPath) -> Any:
