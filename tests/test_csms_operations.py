@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from fleet.csms import CampaignRecord
 from fleet.metrics import (
     REPORT_FORMAT,
     CampaignStats,
@@ -32,11 +33,13 @@ from fleet.metrics import (
     read_report,
     write_report,
 )
+from fleet.metrics._report import campaign_note
 from fleet.ocpp import CallError, v16, v201
 from fleet.profile import Distribution, ProfileError, parse_profile
 from fleet.report import check_thresholds, merge, parse_thresholds, render_html
 from fleet.report._command import add_parser
 from fleet.run import FleetRun
+from fleet.run._orchestrator import campaign_stats
 from fleet.station import StationMachine16, StationMachine201, StationSettings
 from fleet.station._overrides import answer_overrides, answer_with
 from tests.test_campaigns import tx_default_7kw
@@ -242,6 +245,37 @@ def test_merge_adds_the_campaigns_of_each_shards_csms() -> None:
     assert merged.answer.min_ms == pytest.approx(10, rel=1e-3)
     figures = msgspec.to_builtins(merged)
     assert figures["answer"]["count"] == 40
+
+
+def test_merge_notes_each_campaign_once_with_the_merged_figures() -> None:
+    """Each shard noted its own part of the campaign (as `fleet run` does): the merged
+    report has one note of it, of the merged figures, and keeps the shards' other notes."""
+    parts = [campaign(10, 2, 0.01), campaign(30, 0, 0.05)]
+    shards = [shard(index) for index in (1, 2)]
+    shards = [
+        msgspec.structs.replace(s, campaigns=[part], notes=[*s.notes, campaign_note(part)])
+        for s, part in zip(shards, parts, strict=True)
+    ]
+    assert shards[0].notes[1].startswith("campaign-1 SetChargingProfile: 10 sent in 1 round(s)")
+    notes = merge(shards).notes
+    (line,) = [note for note in notes if note.startswith("campaign-1 ")]
+    assert line.startswith(
+        "campaign-1 SetChargingProfile: 40 sent in 1 round(s) (1.6 40); "
+        "answers: Accepted 38, Rejected 2; answer time p50 50.0 ms"
+    )
+    assert {"shard 1/2 of the stations", "shard 2/2 of the stations"} <= set(notes)
+
+
+def test_a_campaign_note_reads_as_the_runs_own() -> None:
+    record = CampaignRecord("campaign-2", "Reset")
+    record.rounds, record.sent = 2, 7
+    record.sent_by_version.update({"1.6": 3, "2.0.1": 4})
+    record.statuses.update({"Accepted": 4, "Rejected": 1})
+    record.errors.update({"NotSupported": 1})
+    record.timeouts = record.not_expressible = 1
+    stats = campaign_stats(record)
+    assert stats.answers == {"Accepted": 4, "CALLERROR NotSupported": 1, "Rejected": 1}
+    assert campaign_note(stats) == record.summary()
 
 
 def test_merge_adds_the_section_exactly_per_phase(

@@ -19,6 +19,7 @@ import platform
 import socket
 import tempfile
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +62,14 @@ __all__ = [
     "add_latency",
     "add_stats",
     "build_report",
+    "campaign_note",
     "csms_table",
     "decode_histogram",
     "describe_answers",
     "describe_phases",
     "describe_threshold",
     "format_summary",
+    "is_campaign_note",
     "latency_stats",
     "phase_view",
     "read_report",
@@ -530,6 +533,44 @@ def add_campaigns(parts: list[list[CampaignStats]]) -> list[CampaignStats]:
             )
         )
     return added
+
+
+def campaign_note(campaign: CampaignStats) -> str:
+    """One line of a campaign, as the run's own note says it (`fleet.csms`'s
+    ``CampaignRecord.summary``), from its figures: ``campaign-1 SetChargingProfile: 6 sent in
+    1 round(s) (1.6 3, 2.0.1 3); answers: Accepted 6; answer time p50 4.1 ms, ...``. For a
+    merged report, whose shards each noted their own part."""
+    versions = ", ".join(f"{v} {n}" for v, n in sorted(campaign.sent_by_version.items()))
+    parts = [
+        f"{campaign.name} {campaign.action}: {campaign.sent} sent in {campaign.rounds} round(s)"
+        + (f" ({versions})" if versions else "")
+    ]
+    # Statuses first, then the CALLERRORs, as the run's note orders them.
+    answers = sorted(
+        campaign.answers.items(), key=lambda kv: (kv[0].startswith("CALLERROR "), kv[0])
+    )
+    if answers:
+        parts.append("answers: " + ", ".join(f"{status} {count}" for status, count in answers))
+    for label, count in (
+        ("timeouts", campaign.timeouts),
+        ("lost", campaign.lost),
+        ("not expressible", campaign.not_expressible),
+        ("invalid", campaign.invalid),
+    ):
+        if count:
+            parts.append(f"{label} {count}")
+    answer = campaign.answer
+    if answer.count:
+        parts.append(
+            f"answer time p50 {answer.p50_ms:.1f} ms, p90 {answer.p90_ms:.1f} ms, "
+            f"p99 {answer.p99_ms:.1f} ms"
+        )
+    return "; ".join(parts)
+
+
+def is_campaign_note(note: str, campaigns: Iterable[CampaignStats]) -> bool:
+    """Whether `note` is the run's own line of one of `campaigns` (`campaign_note`)."""
+    return any(note.startswith(f"{c.name} {c.action}: ") for c in campaigns)
 
 
 def add_counters(parts: list[Counters]) -> Counters:

@@ -27,7 +27,7 @@ from fleet.metrics import (
     add_campaigns,
     add_stats,
 )
-from fleet.metrics._report import redact_report
+from fleet.metrics._report import campaign_note, is_campaign_note, redact_report
 
 __all__ = [
     "Bound",
@@ -147,7 +147,14 @@ def merge(reports: list[Report], name: str | None = None, *, force: bool = False
     hosts = sorted({r.environment.hostname for r in reports})
     notes = [f"merged from {len(reports)} reports"]
     notes.append("timeline p50/p99/max per interval: the worst shard's (an upper bound)")
-    notes += sorted({note for r in reports for note in r.notes})
+    # Each shard noted its part of each campaign: those give way to one note per campaign,
+    # of the merged figures.
+    shards_campaigns = [c for r in reports for c in r.campaigns]
+    notes += sorted(
+        {note for r in reports for note in r.notes if not is_campaign_note(note, shards_campaigns)}
+    )
+    campaigns = add_campaigns([r.campaigns for r in reports])
+    notes += [campaign_note(campaign) for campaign in campaigns]
     whole = add_stats(
         [
             PhaseStats(
@@ -183,7 +190,7 @@ def merge(reports: list[Report], name: str | None = None, *, force: bool = False
         boot=whole.boot,
         counters=whole.counters,
         csms=whole.csms,
-        campaigns=add_campaigns([r.campaigns for r in reports]),
+        campaigns=campaigns,
         timeline=_merge_timelines(reports, started),
         # Each shard's view of the faults, on the merged clock.
         faults=sorted(
