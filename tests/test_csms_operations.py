@@ -276,6 +276,12 @@ def test_a_campaign_note_reads_as_the_runs_own() -> None:
     stats = campaign_stats(record)
     assert stats.answers == {"Accepted": 4, "CALLERROR NotSupported": 1, "Rejected": 1}
     assert campaign_note(stats) == record.summary()
+    # A run that ended mid-campaign: the report keeps what it never sent or heard back.
+    record.not_sent, record.unanswered = 118, 1
+    stats = campaign_stats(record)
+    assert (stats.not_sent, stats.unanswered) == (118, 1)
+    assert campaign_note(stats) == record.summary()
+    assert "118 not sent: the run ended; 1 unanswered: the run ended" in campaign_note(stats)
 
 
 def test_merge_adds_the_section_exactly_per_phase(

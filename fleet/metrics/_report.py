@@ -151,7 +151,7 @@ class CampaignStats(_ReportStruct):
     rounds: int
     sent: int
     sent_by_version: dict[str, int]  # "1.6", "2.0.1"
-    # answers by status ("(no status)" for a response without one), "CALLERROR <code>"
+    # answers by status ("Answered" for a response without one), "CALLERROR <code>"
     answers: dict[str, int]
     timeouts: int
     lost: int  # the connection closed first
@@ -159,6 +159,8 @@ class CampaignStats(_ReportStruct):
     invalid: int  # the payload, placeholders filled, was no valid request: not sent
     # at the CSMS, from each call's send to its answer (CALLRESULT or CALLERROR)
     answer: LatencyStats
+    not_sent: int = 0  # chosen for a round the run ended before it reached: never sent
+    unanswered: int = 0  # sent, neither answered nor given up when the run ended
 
 
 class Counters(_ReportStruct):
@@ -530,6 +532,8 @@ def add_campaigns(parts: list[list[CampaignStats]]) -> list[CampaignStats]:
                 not_expressible=sum(c.not_expressible for c in group),
                 invalid=sum(c.invalid for c in group),
                 answer=add_latency([c.answer for c in group]),
+                not_sent=sum(c.not_sent for c in group),
+                unanswered=sum(c.unanswered for c in group),
             )
         )
     return added
@@ -559,6 +563,9 @@ def campaign_note(campaign: CampaignStats) -> str:
     ):
         if count:
             parts.append(f"{label} {count}")
+    for label, count in (("not sent", campaign.not_sent), ("unanswered", campaign.unanswered)):
+        if count:
+            parts.append(f"{count} {label}: the run ended")
     answer = campaign.answer
     if answer.count:
         parts.append(

@@ -406,7 +406,7 @@ def _campaigns(report: Report) -> str:
     rows = []
     for c in report.campaigns:
         versions = ", ".join(f"{v} {n:,}" for v, n in c.sent_by_version.items())
-        unsent = c.not_expressible + c.invalid
+        unsent = c.not_expressible + c.invalid + c.not_sent
         cells = (
             f"<td>{_ms(c.answer.p50_ms)}</td><td>{_ms(c.answer.p99_ms)}</td>"
             if c.answer.count
@@ -416,7 +416,9 @@ def _campaigns(report: Report) -> str:
             f"<tr><td>{_escape(c.name)}</td><td>{_escape(c.action)}</td><td>{c.rounds:,}</td>"
             f'<td title="{_escape(versions)}">{c.sent:,}</td>'
             f"<td>{_escape(describe_answers(c.answers))}</td><td>{c.timeouts:,}</td>"
-            f'<td>{c.lost:,}</td><td title="not expressible or invalid">{unsent:,}</td>{cells}</tr>'
+            f"<td>{c.lost + c.unanswered:,}</td>"
+            f'<td title="not expressible, invalid, or the run ended first">{unsent:,}</td>'
+            f"{cells}</tr>"
         )
     return (
         '<table class="campaigns"><caption>campaigns of the embedded CSMS (its side: '

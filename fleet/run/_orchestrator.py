@@ -622,6 +622,8 @@ def campaign_stats(record: CampaignRecord) -> CampaignStats:
         not_expressible=record.not_expressible,
         invalid=record.invalid,
         answer=latency_stats(histogram, total),
+        not_sent=record.not_sent,
+        unanswered=record.unanswered,
     )
 
 
