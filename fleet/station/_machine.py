@@ -795,7 +795,9 @@ class StationMachine:
         item.transaction = True
         item.periodic = periodic
         item.session = session
-        if periodic and self.limit_reactions and connector in self.limit_reactions:
+        if self.limit_reactions and connector in self.limit_reactions:
+            # The session's first reading at its new level: 2.0.1's ChargingRateChanged
+            # TransactionEvent at once; 1.6's next sample (it has no message for a change).
             item.reaction = self.limit_reactions.pop(connector)
         self.transaction_messages += 1
         self.observer.transaction_message_produced(intended_at)
