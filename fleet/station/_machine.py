@@ -60,7 +60,7 @@ import datetime as dt
 import enum
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar, Final, Protocol
 
 from fleet.ocpp import CallError, ErrorCode, OcppVersion, Payload
@@ -377,6 +377,8 @@ class Connector:
         "local_id",
         "meter_at",
         "metered_at",
+        "pending_available",
+        "pending_reaction",
         "phases",
         "power_w",
         "remote_start_id",
@@ -416,6 +418,11 @@ class Connector:
         # Energy delivery stopped by the station (an invalid token, StopTransactionOnInvalidId
         # false): the session goes on at 0 W (1.6 SuspendedEVSE).
         self.suspended = False
+        # A ChangeAvailability answered Scheduled (1.6 5.2, 2.0.1 G03.FR.05): the
+        # availability to take when the session ends (True: Operative), else None; and the
+        # request's (action, received at), tagged on the status that shows it done.
+        self.pending_available: bool | None = None
+        self.pending_reaction: tuple[str, float] | None = None
 
     def move(self, event: SessionEvent) -> None:
         try:
@@ -520,6 +527,14 @@ class StationMachine:
         self.calling: tuple[str, float] | None = None
         self.reset_reaction: tuple[str, float] | None = None
         self.limit_reactions: dict[int, tuple[str, float]] | None = None
+        # The handler of the call being answered deferred its reaction (a ChangeAvailability
+        # Scheduled): `on_call` tags nothing now; the status made later carries it.
+        self.reaction_deferred = False
+        # The station as a whole is Inoperative (1.6 connector 0 Unavailable; 2.0.1 the
+        # ChargingStation), and a station-wide ChangeAvailability waiting for sessions to end:
+        # (Operative?, its reaction), done when no connector has a change pending.
+        self.inoperative = False
+        self.station_pending: tuple[bool, tuple[str, float] | None] | None = None
 
     # -- driven by the actor ----------------------------------------------------------------
 
@@ -1008,8 +1023,10 @@ class StationMachine:
             # (A reset waiting for idle lets no transaction start: this driver leaves.)
             connector.move(SessionEvent.REFUSED if not accepted else SessionEvent.STOP_DUE)
             connector.reservation_id = None
+            self._scheduled_availability(connector)
             self.sync_reservations(now, connector)
             self.send_status(connector, now)
+            self._scheduled_done(connector, now)
             self._idle(connector, now)
             return
         connector.move(SessionEvent.AUTHORIZED)
@@ -1018,8 +1035,10 @@ class StationMachine:
     def start_answered(self, connector: Connector, accepted: bool, now: float) -> None:
         if not accepted:
             connector.move(SessionEvent.START_FAILED)
+            self._scheduled_availability(connector)
             self.sync_reservations(now, connector)
             self.send_status(connector, now)
+            self._scheduled_done(connector, now)
             self._idle(connector, now)
             return
         connector.move(SessionEvent.STARTED)
@@ -1068,9 +1087,11 @@ class StationMachine:
         connector.move(SessionEvent.STOPPED)
         if acknowledged:
             self.observer.session_stopped(now)
+        self._scheduled_availability(connector)
         self.sync_reservations(now, connector)
         self.send_status(connector, now, finishing=True)
         self.send_status(connector, now)
+        self._scheduled_done(connector, now)
         self._idle(connector, now)
 
     def _idle(self, connector: Connector, now: float) -> None:
@@ -1089,7 +1110,11 @@ class StationMachine:
                 self.request_reboot(now, reason)
                 self.reset_reaction = reaction
             return
-        if not self.stopping and not self.reboot_requested:
+        if (
+            not self.stopping
+            and not self.reboot_requested
+            and connector.state is ConnectorState.AVAILABLE  # not made Unavailable
+        ):
             connector.wake_at = now + self.settings.idle.sample(self.rng)
 
     def _advance_meter(self, connector: Connector, now: float) -> None:
@@ -1254,13 +1279,19 @@ class StationMachine:
         self.reservation_effects(effects, now, skip=own.id if own is not None else None)
 
     def reservation_effects(
-        self, effects: tuple[Effect, ...], now: float, *, skip: int | None = None
+        self,
+        effects: tuple[Effect, ...],
+        now: float,
+        *,
+        skip: int | Collection[int] | None = None,
     ) -> None:
-        """Send what the book's effects say, and time its next expiry."""
+        """Send what the book's effects say (but the statuses of the connectors `skip`
+        names: they send their own), and time its next expiry."""
+        skipped = (skip,) if isinstance(skip, int) else skip or ()
         for effect in effects:
             if isinstance(effect, StatusChange):
                 connector = self.connector(effect.connector_id)
-                if connector is not None and effect.connector_id != skip:
+                if connector is not None and effect.connector_id not in skipped:
                     self.send_status(connector, now)
             elif isinstance(effect, ReservationUpdate):
                 self.send_reservation_update(effect.reservation_id, effect.status, now)
@@ -1316,8 +1347,102 @@ class StationMachine:
         self.send_status(connector, now, preparing=True)
         self.send_start(connector, now)
 
+    def change_availability(
+        self, targets: Sequence[Connector], available: bool, now: float, *, station: bool
+    ) -> bool:
+        """A CSMS's ChangeAvailability (`available`: Operative) for `targets` (`station`: the
+        station as a whole, 1.6 connector 0, 2.0.1 no EVSE or EVSE 0); True if done now
+        (Accepted), False if Scheduled (1.6 5.2, 2.0.1 G03.FR.05, G04.FR.06).
+
+        Idle connectors change now, in one step: all move, the reservation book derives
+        what shows Reserved once, then each changed connector's status goes out (applied one
+        at a time, a connector-0 reservation flapped Reserved across them). A connector in
+        a session is Operative already: Operative only cancels a change pending there;
+        Inoperative is pending until the session ends (`_scheduled_availability`), no new
+        session starting on it then. This request replaces any pending on its targets (and,
+        station-wide, the station's). The station's own availability (`inoperative`) follows
+        once every target has changed, with `station_availability_changed`; the reaction
+        (a status) is then the one that completes the change."""
+        reaction = self.calling
+        if station:
+            self.station_pending = None
+        scheduled = False
+        disabled: list[Connector] = []
+        for connector in targets:
+            connector.pending_available = None
+            connector.pending_reaction = None
+            if connector.in_session:
+                if not available:
+                    connector.pending_available = False
+                    connector.pending_reaction = None if station else reaction
+                    scheduled = True
+            elif available:
+                self.set_available(connector, True, now)
+            elif connector.state is ConnectorState.AVAILABLE:
+                connector.move(SessionEvent.DISABLE)
+                connector.wake_at = math.inf
+                connector.held = False
+                disabled.append(connector)
+        if disabled:
+            book = self.reservations
+            if book is not None and (len(book) or book.reserved()):
+                effects = book.conditions_changed(self.reservation_conditions())
+                self.reservation_effects(effects, now, skip={c.id for c in disabled})
+            for connector in disabled:
+                self.send_status(connector, now)
+        if scheduled:
+            self.reaction_deferred = True
+            if station:
+                self.station_pending = (available, reaction)
+            return False
+        if station and self.inoperative == available:
+            self.inoperative = not available
+            self.station_availability_changed(now, None)
+        return True
+
+    def station_availability_changed(self, now: float, reaction: tuple[str, float] | None) -> None:
+        """The station as a whole became Operative or Inoperative (`inoperative`): 1.6 reports
+        connector 0; 2.0.1's last connector status says it (G04). `reaction`: the request's,
+        when its change was scheduled, for the status that shows it done."""
+        self._tag_last_status(reaction)
+
+    def _tag_last_status(self, reaction: tuple[str, float] | None) -> None:
+        """Give the status just made `reaction` (a scheduled ChangeAvailability's)."""
+        if reaction is None or not self.outbox:
+            return
+        item = self.outbox[-1]
+        if item.action == "StatusNotification" and item.reaction is None:
+            item.reaction = reaction
+
+    def _scheduled_availability(self, connector: Connector) -> None:
+        """A session left `connector` (now Available): the change a ChangeAvailability
+        scheduled there is made, before its status goes out (`_scheduled_done` after)."""
+        pending = connector.pending_available
+        if pending is None:
+            return
+        connector.pending_available = None
+        if not pending and connector.state is ConnectorState.AVAILABLE:
+            connector.move(SessionEvent.DISABLE)
+            connector.wake_at = math.inf
+            connector.held = False
+
+    def _scheduled_done(self, connector: Connector, now: float) -> None:
+        """`connector`'s status went out after its session: it carries the reaction of the
+        ChangeAvailability scheduled there; a station-wide one done on every connector now
+        makes the station's availability (`station_availability_changed`)."""
+        reaction, connector.pending_reaction = connector.pending_reaction, None
+        self._tag_last_status(reaction)
+        pending = self.station_pending
+        if pending is None or any(c.pending_available is not None for c in self.connectors):
+            return
+        self.station_pending = None
+        available, station_reaction = pending
+        self.inoperative = not available
+        self.station_availability_changed(now, station_reaction)
+
     def set_available(self, connector: Connector, available: bool, now: float) -> bool:
-        """Apply ChangeAvailability to an idle connector; False if it is in a session."""
+        """Make an idle connector Operative or Inoperative now, its status sent; False if it
+        is in a session (nothing done: see `change_availability`)."""
         if connector.in_session:
             return False
         if available and connector.state is ConnectorState.UNAVAILABLE:
@@ -1386,10 +1511,14 @@ class StationMachine:
         before = [len(queue) for queue in queues]
         boot = self.boot_pending
         self.calling = (action, now)
+        self.reaction_deferred = False
         try:
             response = handler(request, now)
         finally:
             self.calling = None
+        if self.reaction_deferred:  # a later message carries it
+            self.reaction_deferred = False
+            return response
         if action == "Reset" and self.reboot_requested:
             self.reset_reaction = (action, now)
             return response

@@ -190,12 +190,24 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
         super().after_boot(now, first_boot)
 
     def _charge_point_status(self, now: float) -> v16.StatusNotificationRequest:
+        """Connector 0, the charge point as a whole (4.9): Available, or Unavailable after a
+        ChangeAvailability Inoperative of connector 0 (5.2)."""
         return v16.StatusNotificationRequest(
             connector_id=0,
             error_code=v16.ChargePointErrorCode.NO_ERROR,
-            status=v16.ChargePointStatus.AVAILABLE,
+            status=(
+                v16.ChargePointStatus.UNAVAILABLE
+                if self.inoperative
+                else v16.ChargePointStatus.AVAILABLE
+            ),
             timestamp=self.wall(now),
         )
+
+    def station_availability_changed(self, now: float, reaction: tuple[str, float] | None) -> None:
+        """ChangeAvailability of connector 0 is done: its status goes out (5.2, 4.9), with
+        the request's reaction when it was scheduled."""
+        self.send("StatusNotification", self._charge_point_status(now), now)
+        self._tag_last_status(reaction)
 
     def _status(
         self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
@@ -441,6 +453,9 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
     def answer_change_availability(
         self, request: v16.ChangeAvailabilityRequest, now: float
     ) -> Payload:
+        """5.2: Accepted when done now, Scheduled when a transaction runs on a connector it
+        makes Inoperative (done when it ends: `change_availability`); connector 0 is the
+        charge point as a whole (its own status, 0 Unavailable / Available, follows)."""
         available = request.type == v16.AvailabilityType.OPERATIVE
         if request.connector_id == 0:
             targets = self.connectors
@@ -449,10 +464,8 @@ class StationMachine16(Firmware16, DeviceModel16, StationMachine):
             if single is None:
                 return v16.ChangeAvailabilityResponse(status=v16.AvailabilityStatus.REJECTED)
             targets = [single]
-        applied = [self.set_available(c, available, now) for c in targets]
-        status = (
-            v16.AvailabilityStatus.ACCEPTED if all(applied) else v16.AvailabilityStatus.SCHEDULED
-        )
+        done = self.change_availability(targets, available, now, station=request.connector_id == 0)
+        status = v16.AvailabilityStatus.ACCEPTED if done else v16.AvailabilityStatus.SCHEDULED
         return v16.ChangeAvailabilityResponse(status=status)
 
     def answer_trigger_message(self, request: v16.TriggerMessageRequest, now: float) -> Payload:

@@ -572,8 +572,13 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
     def answer_change_availability(
         self, request: v201.ChangeAvailabilityRequest, now: float
     ) -> Payload:
+        """G03 (an EVSE) / G04 (no EVSE, or EVSE 0: the station): Accepted when done now,
+        Scheduled when a transaction runs on an EVSE it makes Inoperative (G03.FR.05,
+        G04.FR.06): done when it ends (`change_availability`), the station's idle EVSEs
+        Unavailable at once (G04.FR.07: its operative EVSEs become Unavailable)."""
         available = request.operational_status == v201.OperationalStatusEnum.OPERATIVE
-        if request.evse is msgspec.UNSET or request.evse.id == 0:
+        station = request.evse is msgspec.UNSET or request.evse.id == 0
+        if station:
             targets = self.connectors
         else:
             single = self.connector(request.evse.id)
@@ -582,10 +587,10 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
                     status=v201.ChangeAvailabilityStatusEnum.REJECTED
                 )
             targets = [single]
-        applied = [self.set_available(c, available, now) for c in targets]
+        done = self.change_availability(targets, available, now, station=station)
         return v201.ChangeAvailabilityResponse(
             status=v201.ChangeAvailabilityStatusEnum.ACCEPTED
-            if all(applied)
+            if done
             else v201.ChangeAvailabilityStatusEnum.SCHEDULED
         )
 
