@@ -3,7 +3,7 @@ and how soon the stations react (issue 15).
 
 The stations are those of ``benchmarks/csms_ops.toml`` (5,000, half OCPP 1.6, half 2.0.1, one
 connector each, charging at 11-22 kW from just after the ramp to the end, a meter value
-every 5 s) in a fleet worker process (`FleetRun`), against the embedded CSMS the
+every 10 s) in a fleet worker process (`FleetRun`), against the embedded CSMS the
 profile describes in a process of its own (``_csms_campaigns.py``), which holds the profile's
 two campaigns: SetChargingProfile, a 7 kW TxDefaultProfile on EVSE / connector 0, to every
 station at 500 calls/s; then ClearChargingProfile of that profile, at the same pace. Each
@@ -31,8 +31,8 @@ round trip in the quiet windows (meter values: all CPU over all answers) is show
 CSMS-initiated operations: the CALL's arrival to its answer's send) and the CSMS's (from its
 send to the answer's arrival, `fleet.csms.CampaignRecord`). **Reaction times** (the report's
 section again) run from a request's arrival to the first sampled meter value of a session whose
-power it changed: with a meter value every 5 s they take 0-5 s by construction (evenly spread
-sessions: about 2.5 s at p50); what lies beyond is the fleet's delay, counted apart.
+power it changed: with a meter value every 10 s they take 0-10 s by construction; what lies
+beyond is the fleet's delay, counted apart.
 
 Run: ``python -m benchmarks.csms_ops [--quick] [--stations N] [--rounds N] [--window S]
 [--out FILE | --update-results]``. Prints a table; writes csms_ops.json to a new folder under
@@ -87,7 +87,7 @@ LATE_MARGIN = 0.1
 def settings(quick: bool) -> dict[str, Any]:
     if quick:
         return {"stations": 200, "rounds": 1, "window": None}
-    return {"stations": 5000, "rounds": 3, "window": None}
+    return {"stations": 5000, "rounds": 2, "window": None}
 
 
 def session_starts(profile: Profile, stations: int) -> tuple[tuple[float, float], float]:

@@ -69,7 +69,7 @@ def test_csms_ops_runs_a_campaign_of_each_action_and_times_every_reaction(
     tmp_path: Path,
 ) -> None:
     """The CSMS-operations benchmark at a tiny size (20 stations, one round, 2 s campaign
-    windows; about 30 s): every station gets the 7 kW TxDefaultProfile and then its clearing,
+    windows; about a minute): every station gets the 7 kW TxDefaultProfile and then its clearing,
     answers Accepted, and reacts to each with a meter value at the new power, as the run's
     report counts them; the CPU per operation is figured for both campaigns (its value is not
     checked: timing belongs in benchmarks/)."""
@@ -96,10 +96,10 @@ def test_csms_ops_runs_a_campaign_of_each_action_and_times_every_reaction(
         assert figure["station_answers"] == {"Accepted": 20}
         assert figure["station_answer_ms"]["count"] == 20
         # Each call moved a session's power; its reaction is the next sample, within the
-        # 5 s meter interval (later only on a machine far too busy).
+        # 10 s meter interval (later only on a machine far too busy).
         reaction = figure["reaction_ms"]
         assert reaction["count"] == 20, action
-        assert 0 < reaction["p50_ms"] <= reaction["p99_ms"] < 15_000
+        assert 0 < reaction["p50_ms"] <= reaction["p99_ms"] < 20_000
         assert 0 <= figure["reactions_late"] <= 20
         assert figure["fleet_cpu_us_per_operation"] is not None
     windows = [cost["window"] for cost in figures["costs"]]
