@@ -22,17 +22,16 @@ received in the window. What is left is what the calls added: receiving, decodin
 validating the request, the profile store, recomputing each session's limit, the answer's
 encoding and sending, and on a 2.0.1 station the TransactionEvent Updated (triggerReason
 ChargingRateChanged) it sends at once with the reading at the new rate, and its answer (one
-more round trip per 2.0.1 call). The reaction timed is the next periodic meter value, which
-goes out anyway. The CSMS process's CPU per call is figured the same way. The
+more round trip per 2.0.1 call). The CSMS process's CPU per call is figured the same way. The
 figure is the median over the rounds, per action; the fleet's CPU per station-initiated
 round trip in the quiet windows (meter values: all CPU over all answers) is shown beside it.
 
 **Answer times** are the stations' own time to answer (from the report's section for
 CSMS-initiated operations: the CALL's arrival to its answer's send) and the CSMS's (from its
 send to the answer's arrival, `fleet.csms.CampaignRecord`). **Reaction times** (the report's
-section again) run from a request's arrival to the first sampled meter value of a session whose
-power it changed: with a meter value every 10 s they take 0-10 s by construction; what lies
-beyond is the fleet's delay, counted apart.
+section again) run from a request's arrival to the first meter value at the new power: at once
+on a 2.0.1 station (its ChargingRateChanged event), the next periodic sample on a 1.6 one (0-10
+s with a meter value every 10 s); what lies beyond 10 s is the fleet's delay, counted apart.
 
 Run: ``python -m benchmarks.csms_ops [--quick] [--stations N] [--rounds N] [--window S]
 [--out FILE | --update-results]``. Prints a table; writes csms_ops.json to a new folder under
