@@ -163,3 +163,31 @@ def test_station_wide_change_does_not_flap_reserved(version: str) -> None:
     h.run_until(4.0)
     for connector in (1, 2):
         assert statuses(h, 3.0, connector) == ["Unavailable"]
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("1.6", ["Available", "Preparing", "Charging", "Finishing", "Available"]),
+        ("2.0.1", ["Available", "Occupied", "Available"]),
+    ],
+)
+def test_a_session_sends_one_status_per_change(version: str, expected: list[str]) -> None:
+    # 2.0.1 has one Occupied for a session's Preparing, Charging and Finishing (G01): it
+    # repeated it before Authorize, after TransactionEvent Started and after Ended.
+    h = charging(version, idle=Distribution.constant(1000))
+    h.run_until(100.0)
+    assert starts(h) == 1
+    assert statuses(h, 0.0) == expected
+    # A trigger sends its status even when unchanged; a boot reports every connector again.
+    if version == "2.0.1":
+        trigger = {"requestedMessage": "StatusNotification", "evse": {"id": 1}}
+    else:
+        trigger = {"requestedMessage": "StatusNotification", "connectorId": 1}
+    assert call(h, "TriggerMessage", trigger).status == "Accepted"
+    h.run_until(101.0)
+    assert statuses(h, 100.0) == ["Available"]
+    h.machine.disconnected(h.now)
+    h.machine.connected(h.now)
+    h.run_until(103.0)
+    assert statuses(h, 101.0) == ["Available"]

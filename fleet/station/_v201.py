@@ -224,6 +224,8 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         )
         self.meter_interval = settings.meter_interval
         self._transaction_counter = 0
+        # EVSE id -> the connector status last sent: one StatusNotification per change (G01).
+        self.status_sent: dict[int, Any] = {}
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -267,8 +269,20 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
     def send_status(
         self, connector: Connector, now: float, *, preparing: bool = False, finishing: bool = False
     ) -> None:
+        """A StatusNotification when the connector's status changes (G01, and the
+        StatusNotificationRequest's definition): a session's steps are all Occupied, so it
+        is sent once at its start and Available (or what follows) once at its end. A boot
+        reports every connector (`after_boot`); a TriggerMessage always sends."""
         request = self._status(connector, now, preparing=preparing, finishing=finishing)
+        if self.status_sent.get(connector.id) == request.connector_status:
+            return
+        self.status_sent[connector.id] = request.connector_status
         self.send("StatusNotification", request, now, connector.id)
+
+    def after_boot(self, now: float, first_boot: bool) -> None:
+        # Every connector's status after a boot, whatever was sent before it (B01).
+        self.status_sent.clear()
+        super().after_boot(now, first_boot)
 
     def _triggered_meter_values(
         self, connector: Connector | None, now: float
