@@ -334,6 +334,35 @@ def test_compare_compares_answer_and_reaction_times_and_bounds_them(
     assert report_command("compare", a, b, "--fail-on", "Nope.reaction.p99+1%") == 2
 
 
+def test_compare_fails_when_the_candidate_stopped_reacting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A candidate whose stations answer SetChargingProfile but never react (and send no
+    MeterValues) breaks reaction and MeterValues bounds: 'no samples in candidate', exit 3;
+    it passed with the rows dropped (helper L)."""
+    write_report(shard(1), tmp_path / "a.json")
+    metrics = Metrics(T0)
+    metrics.ramp_done(T0 + 1)
+    for _ in range(4):
+        metrics.csms_call_answered("SetChargingProfile", "Accepted", 0.002, T0 + 2)
+    write_report(report_of(metrics), tmp_path / "b.json")
+    a, b = str(tmp_path / "a.json"), str(tmp_path / "b.json")
+    for bound in ("reaction.p99+20%", "SetChargingProfile.reaction.p99+20%"):
+        assert report_command("compare", a, b, "--fail-on", bound) == 3, bound
+        out = capsys.readouterr().out
+        (row,) = [line for line in out.splitlines() if line.startswith("SetChargingProfile  ")
+                  and "reaction.p99" in line]  # fmt: skip
+        assert "no samples in candidate" in row and "<-- regression" in row
+        assert (
+            f"REGRESSION SetChargingProfile reaction.p99: no samples in candidate breaks {bound}"
+            in out
+        )
+    assert report_command("compare", a, b, "--fail-on", "answer.p99+1000%") == 0
+    # The other way round: nothing to compare against, said and not failed.
+    assert report_command("compare", b, a, "--fail-on", "reaction.p99+20%") == 0
+    assert "no samples in baseline" in capsys.readouterr().out
+
+
 def test_thresholds_name_answer_and_reaction_times() -> None:
     report = recorded()
     results = check_thresholds(

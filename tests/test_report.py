@@ -83,6 +83,36 @@ def test_compare_marks_what_breaks_a_bound() -> None:
     ]
 
 
+def test_compare_breaks_a_bound_whose_figure_the_candidate_lost() -> None:
+    """An action gone from the candidate (or never answered there) breaks the bounds on it:
+    'no samples in candidate'; one only the candidate has is shown and breaks nothing."""
+    baseline = report_from({"Heartbeat": [0.010] * 100, "MeterValues": [0.020] * 50})
+    lost = report_from({"Heartbeat": [0.010] * 100, "Authorize": [0.005] * 10})
+    rows = compare(baseline, lost, [parse_bound("MeterValues.p99+10%")])
+    broken = [row for row in rows if row.regressed_by]
+    assert [(r.action, r.metric, r.candidate, r.note) for r in broken] == [
+        ("MeterValues", "p99", None, "no samples in candidate")
+    ]
+    assert broken[0].baseline == pytest.approx(20, rel=1e-2)
+    (gone,) = [r for r in rows if (r.action, r.metric) == ("MeterValues", "throughput")]
+    assert (gone.candidate, gone.change_percent) == (0.0, -100.0)
+    assert not [r for r in rows if r.action == "MeterValues" and r.metric == "p50"]  # unbounded
+    # An action-less bound covers every action the baseline has samples of.
+    unscoped = compare(baseline, lost, [parse_bound("p99+10%")])
+    assert {(r.action, r.metric) for r in unscoped if r.regressed_by} == {("MeterValues", "p99")}
+    (new,) = [r for r in unscoped if r.action == "Authorize" and r.metric == "p99"]
+    assert (new.baseline, new.regressed_by, new.note) == (None, [], "no samples in baseline")
+    # Sent but never answered: no latency sample either.
+    silent = report_from({"Heartbeat": [0.010] * 100})
+    silent.actions["MeterValues"] = msgspec.structs.replace(
+        baseline.actions["MeterValues"],
+        answered=0,
+        latency=msgspec.structs.replace(baseline.actions["MeterValues"].latency, count=0),
+    )
+    rows = compare(baseline, silent, [parse_bound("MeterValues.p99+10%")])
+    assert [r.note for r in rows if r.regressed_by] == ["no samples in candidate"]
+
+
 async def run_report(tmp_path: Path, name: str, delay_ms: int) -> Path:
     text = profile_text(
         count="count = 10",

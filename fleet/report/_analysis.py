@@ -276,18 +276,26 @@ def merge_intervals(t: float, parts: list[Interval]) -> Interval:
     )
 
 
+def _stats(report: Report, action: str | None) -> list[ActionStats]:
+    """The stats of `action` (none when the report has none of it), or of all actions."""
+    if action is None:
+        return list(report.actions.values())
+    return [report.actions[action]] if action in report.actions else []
+
+
 def throughput(report: Report, action: str | None = None) -> float:
-    """Answered calls per second over the run (of one action, or all)."""
+    """Answered calls per second over the run (of one action, or all; an action the
+    report has none of: 0)."""
     if report.duration_s <= 0:
         return 0.0
-    stats = [report.actions[action]] if action else list(report.actions.values())
+    stats = _stats(report, action)
     return sum(s.answered for s in stats) / report.duration_s
 
 
 def error_rate(report: Report, action: str | None = None) -> float:
     """Share (percent) of sent calls that got no valid answer: CALLERROR, invalid, timeout,
-    or lost."""
-    stats = [report.actions[action]] if action else list(report.actions.values())
+    or lost. An action the report has none of: 0."""
+    stats = _stats(report, action)
     sent = sum(s.sent for s in stats)
     failed = sum(sum(s.errors.values()) + s.invalid + s.timeouts + s.lost for s in stats)
     return 100.0 * failed / sent if sent else 0.0
@@ -301,12 +309,13 @@ CSMS_FIELDS = ("answer.p50", "answer.p99", "reaction.p50", "reaction.p99")
 
 def _latency(stats: ActionStats, field: str) -> float | None:
     """A latency figure (ms): `field` of the latency from the intended time, or with a
-    "response." prefix, of the response time (None: the report has none)."""
+    "response." prefix, of the response time (None: the report has none, or no sample: no
+    call of it was answered)."""
     lat: Any = stats.latency
     if field.startswith("response."):
         lat, field = stats.response, field.removeprefix("response.")
-        if lat is None:
-            return None
+    if lat is None or not lat.count:
+        return None
     return {
         "p50": lat.p50_ms,
         "p90": lat.p90_ms,
@@ -386,66 +395,109 @@ def parse_bound(text: str) -> Bound:
 
 
 class Comparison(msgspec.Struct, frozen=True):
-    """One figure of one action in a baseline and a candidate report."""
+    """One figure of one action in a baseline and a candidate report.
+
+    A latency figure the baseline has and the candidate has not (the action is gone from
+    the candidate, or it has no sample of it: e.g. stations that stopped reacting) is, when a
+    bound applies to it (always, for a CSMS-initiated action's figures), a row with
+    `candidate` None and `note` "no samples in candidate" that breaks those bounds. One
+    only the candidate has is, when a bound applies to it, a row with `baseline` None and
+    `note` "no samples in baseline" that breaks nothing: there is nothing to compare against.
+    An action gone from either side still has its throughput (0 there) and errors rows."""
 
     action: str
     metric: str
-    baseline: float
-    candidate: float
-    change: float  # candidate - baseline
+    baseline: float | None  # None: no sample in the baseline
+    candidate: float | None  # None: no sample in the candidate
+    change: float | None  # candidate - baseline; None when either is missing
     change_percent: float | None  # relative, when the baseline is not 0
     regressed_by: list[str] = []  # the bounds this breaks
+    note: str = ""  # why a figure is missing
+
+
+MISSING_IN_CANDIDATE = "no samples in candidate"
+MISSING_IN_BASELINE = "no samples in baseline"
 
 
 def compare(baseline: Report, candidate: Report, bounds: list[Bound]) -> list[Comparison]:
     """Per action (and "*" for all): latency figures, throughput and error rate; then per
-    CSMS-initiated action, the stations' answer and reaction times (`CSMS_FIELDS`)."""
+    CSMS-initiated action, the stations' answer and reaction times (`CSMS_FIELDS`). A figure
+    missing on one side is a row with that side None (see `Comparison`)."""
     rows: list[Comparison] = []
-    actions = sorted(set(baseline.actions) & set(candidate.actions))
-    for action in [*actions, "*"]:
-        figures: list[tuple[str, float, float]] = []
-        if action != "*":
-            a, b = baseline.actions[action], candidate.actions[action]
-            for field in (*LATENCY_FIELDS, *RESPONSE_FIELDS):
-                old, new = _latency(a, field), _latency(b, field)
-                if old is not None and new is not None:
-                    figures.append((field, old, new))
-        scope = None if action == "*" else action
-        figures.append(("throughput", throughput(baseline, scope), throughput(candidate, scope)))
-        figures.append(("errors", error_rate(baseline, scope), error_rate(candidate, scope)))
-        for metric, old, new in figures:
-            change = new - old
-            percent = 100.0 * change / old if old else None
-            broken = [b.text for b in bounds if _breaks(b, action, metric, old, new)]
+
+    def row(
+        action: str, metric: str, old: float | None, new: float | None, *, shown: bool = False
+    ) -> None:
+        """Add the row of one figure; a lost figure is shown only when bounded or `shown`."""
+        if old is None and new is None:
+            return
+        applying = [bound.text for bound in bounds if _applies(bound, action, metric)]
+        if new is None:  # the candidate lost it: a bound on it must not pass silently
+            if not applying and not shown:
+                return  # the action's throughput row says it is gone
             rows.append(
-                Comparison(action, metric, round(old, 3), round(new, 3), round(change, 3),
-                           None if percent is None else round(percent, 1), broken)
+                Comparison(action, metric, round(old or 0.0, 3), None, None, None, applying,
+                           MISSING_IN_CANDIDATE)
             )  # fmt: skip
-    for action in sorted(set(baseline.csms) & set(candidate.csms)):
-        a, b = baseline.csms[action], candidate.csms[action]
+            return
+        if old is None:
+            if applying:  # say the bound could not be checked; nothing to compare against
+                rows.append(
+                    Comparison(action, metric, None, round(new, 3), None, None, [],
+                               MISSING_IN_BASELINE)
+                )  # fmt: skip
+            return
+        change = new - old
+        percent = 100.0 * change / old if old else None
+        broken = [b.text for b in bounds if _breaks(b, action, metric, old, new)]
+        rows.append(
+            Comparison(action, metric, round(old, 3), round(new, 3), round(change, 3),
+                       None if percent is None else round(percent, 1), broken)
+        )  # fmt: skip
+
+    for action in sorted(set(baseline.actions) | set(candidate.actions)):
+        a, b = baseline.actions.get(action), candidate.actions.get(action)
+        for field in (*LATENCY_FIELDS, *RESPONSE_FIELDS):
+            row(
+                action,
+                field,
+                None if a is None else _latency(a, field),
+                None if b is None else _latency(b, field),
+            )
+        # An action gone from one side has a throughput of 0 there and no errors: true
+        # figures, so a throughput bound on a vanished action breaks as a drop to 0.
+        for metric, measure in (("throughput", throughput), ("errors", error_rate)):
+            row(action, metric, measure(baseline, action), measure(candidate, action))
+    row("*", "throughput", throughput(baseline), throughput(candidate))
+    row("*", "errors", error_rate(baseline), error_rate(candidate))
+    for action in sorted(set(baseline.csms) | set(candidate.csms)):
+        old_stats, new_stats = baseline.csms.get(action), candidate.csms.get(action)
         for field in CSMS_FIELDS:
-            old, new = _csms_latency(a, field), _csms_latency(b, field)
-            if old is None or new is None:
-                continue
-            change = new - old
-            percent = 100.0 * change / old if old else None
-            broken = [bound.text for bound in bounds if _breaks(bound, action, field, old, new)]
-            rows.append(
-                Comparison(action, field, round(old, 3), round(new, 3), round(change, 3),
-                           None if percent is None else round(percent, 1), broken)
-            )  # fmt: skip
+            row(
+                action,
+                field,
+                None if old_stats is None else _csms_latency(old_stats, field),
+                None if new_stats is None else _csms_latency(new_stats, field),
+                shown=True,  # stations that stopped answering or reacting: always said
+            )
     return rows
 
 
-def _breaks(bound: Bound, action: str, metric: str, old: float, new: float) -> bool:
+def _applies(bound: Bound, action: str, metric: str) -> bool:
+    """Whether `bound` bounds `metric` of `action` ("*": all actions)."""
     if bound.metric != metric:
         return False
     if bound.action is not None and bound.action != action:
         return False
     if bound.action is None and action == "*" and metric not in ("errors", "throughput"):
         return False
-    if bound.action is None and action != "*" and metric in ("errors", "throughput"):
-        return False  # unscoped error and throughput bounds apply to the run as a whole
+    # unscoped error and throughput bounds apply to the run as a whole
+    return not (bound.action is None and action != "*" and metric in ("errors", "throughput"))
+
+
+def _breaks(bound: Bound, action: str, metric: str, old: float, new: float) -> bool:
+    if not _applies(bound, action, metric):
+        return False
     if metric == "errors":
         return new - old > bound.amount
     if metric == "throughput":

@@ -100,7 +100,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="exit 3 when a candidate regresses past BOUND, e.g. p99+10%%, "
         "Heartbeat.p99+5ms, response.p99+10%% (the response time), errors+0.1%% (points), "
         "throughput-5%%, SetChargingProfile.reaction.p99+20%% (a CSMS-initiated action's "
-        "reaction time; answer.p99: the stations' time to answer it); repeatable",
+        "reaction time; answer.p99: the stations' time to answer it); repeatable. A figure "
+        "the baseline has and a candidate has none of (the action gone, or no reaction "
+        "came) breaks the bounds on it ('no samples in candidate'); one only a candidate "
+        "has is shown ('no samples in baseline') and breaks nothing",
     )
     compared.set_defaults(run=_guarded(_compare))
 
@@ -331,8 +334,11 @@ def _compare(args: argparse.Namespace) -> int:
         broken = [row for row in rows if row.regressed_by]
         regressions += len(broken)
         for row in broken:
+            figures = (
+                row.note if row.candidate is None else f"{row.baseline:g} -> {row.candidate:g}"
+            )
             print(
-                f"REGRESSION {row.action} {row.metric}: {row.baseline:g} -> {row.candidate:g}"
+                f"REGRESSION {row.action} {row.metric}: {figures}"
                 f" breaks {', '.join(row.regressed_by)}"
             )
         print()
@@ -344,8 +350,8 @@ def _table(rows: list[Comparison]) -> str:
     for row in rows:
         percent = "" if row.change_percent is None else f"{row.change_percent:+.1f}%"
         mark = "  <-- regression" if row.regressed_by else ""
-        lines.append(
-            f"{row.action:<30}{row.metric:<15}{row.baseline:>12,.3f}{row.candidate:>12,.3f}"
-            f"{row.change:>+12,.3f}{percent:>9}{mark}"
-        )
+        old = "-" if row.baseline is None else f"{row.baseline:,.3f}"
+        new = "-" if row.candidate is None else f"{row.candidate:,.3f}"
+        change = f"  {row.note}" if row.change is None else f"{row.change:>+12,.3f}{percent:>9}"
+        lines.append(f"{row.action:<30}{row.metric:<15}{old:>12}{new:>12}{change}{mark}")
     return "\n".join(lines)
