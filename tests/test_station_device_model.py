@@ -525,6 +525,40 @@ def test_certificates_install_list_delete(version: str) -> None:
     assert call(h, "CertificateSigned", chain).status == "Rejected"
 
 
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_a_certificate_installed_under_a_second_type_stays_under_the_first(version: str) -> None:
+    """M05: an install goes into the given type's store without touching the others'. A
+    under the CSMS root type, B too, then A as a manufacturer root: A was taken from the CSMS
+    roots, so B was 'the last CSMS root' and could not be deleted (helper L)."""
+    h = harness(version)
+    root, maker = CSMS_ROOT_TYPE[version], "ManufacturerRootCertificate"
+    for kind, pem in (
+        (root, CSMS_ROOT),
+        (root, OTHER_ROOT),
+        (maker, CSMS_ROOT),
+        (maker, CSMS_ROOT),
+    ):
+        ask = {"certificateType": kind, "certificate": pem}
+        assert call(h, "InstallCertificate", ask).status == "Accepted"
+    assert installed(h, root) == [CSMS_ROOT_HASH, OTHER_ROOT_HASH]
+    assert installed(h, maker) == [CSMS_ROOT_HASH]
+    entries = ("SecurityCtrlr", "CertificateEntries")
+    if version == "2.0.1":  # one entry per type it is installed under; the same again: none
+        assert h.machine.live_value(entries, h.now) == "3"
+    assert call(h, "DeleteCertificate", {"certificateHashData": OTHER_ROOT_HASH}).status == (
+        "Accepted"
+    )
+    # M04: the hash data names the certificate: deleting A would take it from every type,
+    # the last CSMS root with it: Failed, and it stays under both.
+    assert call(h, "DeleteCertificate", {"certificateHashData": CSMS_ROOT_HASH}).status == "Failed"
+    assert (installed(h, root), installed(h, maker)) == ([CSMS_ROOT_HASH], [CSMS_ROOT_HASH])
+    assert call(h, "InstallCertificate", {"certificateType": root, "certificate": OTHER_ROOT}).status == "Accepted"  # fmt: skip
+    assert call(h, "DeleteCertificate", {"certificateHashData": CSMS_ROOT_HASH}).status == (
+        "Accepted"
+    )
+    assert (installed(h, root), installed(h, maker)) == ([OTHER_ROOT_HASH], [])
+
+
 def test_a_full_certificate_store_fails_an_install() -> None:
     h = harness()
     call(

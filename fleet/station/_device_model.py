@@ -369,8 +369,9 @@ def parse_certificate(pem: str, use: str) -> Certificate | None:
 
 class CertificateStore:
     """A station's installed root certificates (2.0.1 M03-M05; 1.6 Security Whitepaper
-    sections 2.1-2.3), made on first use. `limit`: SecurityCtrlr.CertificateEntries' maxLimit
-    (1.6 CertificateStoreMaxLength)."""
+    sections 2.1-2.3), made on first use: one store per use (certificate type), so one
+    certificate installed under two types is two entries, as CertificateEntries counts them.
+    `limit`: SecurityCtrlr.CertificateEntries' maxLimit (1.6 CertificateStoreMaxLength)."""
 
     __slots__ = ("certificates", "limit")
 
@@ -379,38 +380,42 @@ class CertificateStore:
         self.limit = limit
 
     def install(self, use: str, pem: str) -> str:
-        """Accepted; Rejected: not a certificate; Failed: the store is full."""
+        """Accepted; Rejected: not a certificate; Failed: the store is full. Installed into
+        the store of `use` without touching the others' (2.0.1 M05): the same certificate
+        again under the same use replaces it; under another use it is held by both."""
         certificate = parse_certificate(pem, use)
         if certificate is None:
             return "Rejected"
-        same = [c for c in self.certificates if c.hash_data() == certificate.hash_data()]
-        for old in same:  # the same certificate again replaces it
-            self.certificates.remove(old)
+        if certificate in self.certificates:  # same use and hash data: already there
+            return "Accepted"
         if len(self.certificates) >= self.limit:
             return "Failed"
         self.certificates.append(certificate)
         return "Accepted"
 
-    def find(self, algorithm: str, name_hash: str, key_hash: str, serial: str) -> int | None:
+    def find(self, algorithm: str, name_hash: str, key_hash: str, serial: str) -> list[int]:
+        """The indexes of the entries of the certificate with this hash data, of any use."""
         wanted = (algorithm, name_hash.lower(), key_hash.lower(), serial.lower().lstrip("0") or "0")
-        for index, certificate in enumerate(self.certificates):
-            if certificate.hash_data(algorithm) == wanted:
-                return index
-        return None
+        return [
+            index
+            for index, certificate in enumerate(self.certificates)
+            if certificate.hash_data(algorithm) == wanted
+        ]
 
     def delete(self, algorithm: str, name_hash: str, key_hash: str, serial: str) -> str:
-        """Accepted; NotFound; Failed: it is the last CSMS root (the station could no longer
-        check the CSMS it talks to; 2.0.1 M04 lets a station answer Failed for a certificate it
-        cannot delete)."""
-        index = self.find(algorithm, name_hash, key_hash, serial)
-        if index is None:
+        """Delete the certificate matching the hash data (2.0.1 M04.FR.01), from every use it
+        is installed under (the hash data names a certificate, not a use). Accepted;
+        NotFound; Failed: it holds the last CSMS root (the station could no longer check the
+        CSMS it talks to; 2.0.1 M04 lets a station answer Failed for a certificate it cannot
+        delete)."""
+        indexes = self.find(algorithm, name_hash, key_hash, serial)
+        if not indexes:
             return "NotFound"
-        certificate = self.certificates[index]
-        if certificate.use == "CSMSRootCertificate":
-            roots = sum(1 for c in self.certificates if c.use == "CSMSRootCertificate")
-            if roots == 1:
-                return "Failed"
-        del self.certificates[index]
+        kept = [c for i, c in enumerate(self.certificates) if i not in indexes]
+        roots = [c for c in self.certificates if c.use == "CSMSRootCertificate"]
+        if roots and not any(c.use == "CSMSRootCertificate" for c in kept):
+            return "Failed"
+        self.certificates = kept
         return "Accepted"
 
     def of(self, uses: Sequence[str] | None) -> list[Certificate]:
