@@ -191,3 +191,18 @@ def test_a_session_sends_one_status_per_change(version: str, expected: list[str]
     h.machine.connected(h.now)
     h.run_until(103.0)
     assert statuses(h, 101.0) == ["Available"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_operative_for_the_busy_connector_ends_a_scheduled_station_change(version: str) -> None:
+    h = charging(version, connectors=2)
+    h.machine.connectors[1].stop_at = 20.0
+    h.run_until(30.0)
+    assert change(h, False, None) == "Scheduled"  # connector 2 now, connector 1 at its end
+    assert change(h, True, 1) == "Accepted"  # connector 1 stays Operative
+    h.run_until(100.0)
+    first, second = h.machine.connectors
+    assert second.state is ConnectorState.UNAVAILABLE
+    assert first.state is not ConnectorState.UNAVAILABLE and starts(h, 30.0) == 1
+    assert not h.machine.inoperative and h.machine.station_pending is None
+    assert tagged(h, "ChangeAvailability") == []  # the station-wide change never completed

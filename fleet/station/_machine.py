@@ -1390,6 +1390,15 @@ class StationMachine:
                 self.reservation_effects(effects, now, skip={c.id for c in disabled})
             for connector in disabled:
                 self.send_status(connector, now)
+        if (
+            not station
+            and self.station_pending is not None
+            and not any(c.pending_available is not None for c in self.connectors)
+        ):
+            # This one replaced the last change a station-wide request waited for there: that
+            # request is over, the station as a whole unchanged (its connectors are not all
+            # as it asked).
+            self.station_pending = None
         if scheduled:
             self.reaction_deferred = True
             if station:
