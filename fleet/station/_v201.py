@@ -407,20 +407,32 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         self.use_reservation(connector, now)
 
     def send_meter_values(self, connector: Connector, now: float) -> None:
+        self._send_updated(
+            connector,
+            now,
+            v201.TriggerReasonEnum.METER_VALUE_PERIODIC,
+            v201.ReadingContextEnum.SAMPLE_PERIODIC,
+            periodic=True,
+        )
+
+    def _send_updated(
+        self, connector: Connector, now: float, trigger: Any, context: Any, *, periodic: bool
+    ) -> None:
+        """TransactionEvent Updated with a reading of the running session (E02)."""
         connector.seq_no += 1
         request = v201.TransactionEventRequest(
             event_type=v201.TransactionEventEnum.UPDATED,
             timestamp=self.wall(now),
             offline=self._offline(),
-            trigger_reason=v201.TriggerReasonEnum.METER_VALUE_PERIODIC,
+            trigger_reason=trigger,
             seq_no=connector.seq_no,
             transaction_info=v201.Transaction(
                 transaction_id=connector.transaction_id,
                 charging_state=_charging_state(connector),
             ),
-            meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.SAMPLE_PERIODIC),
+            meter_value=self._meter_value(connector, now, context),
         )
-        self.send_transaction("TransactionEvent", request, now, connector.id, periodic=True)
+        self.send_transaction("TransactionEvent", request, now, connector.id, periodic=periodic)
 
     def send_stop(self, connector: Connector, now: float, reason: str) -> None:
         trigger, stopped = _STOPS.get(reason, _STOPS["Local"])
@@ -445,20 +457,13 @@ class StationMachine201(Firmware201, DeviceModel201, StationMachine):
         period): TransactionEvent Updated, triggerReason ChargingRateChanged, with the
         reading at the new rate (K01/K02 expect the station to say so; the next periodic
         sample follows at its own time)."""
-        connector.seq_no += 1
-        request = v201.TransactionEventRequest(
-            event_type=v201.TransactionEventEnum.UPDATED,
-            timestamp=self.wall(now),
-            offline=self._offline(),
-            trigger_reason=v201.TriggerReasonEnum.CHARGING_RATE_CHANGED,
-            seq_no=connector.seq_no,
-            transaction_info=v201.Transaction(
-                transaction_id=connector.transaction_id,
-                charging_state=_charging_state(connector),
-            ),
-            meter_value=self._meter_value(connector, now, v201.ReadingContextEnum.OTHER),
+        self._send_updated(
+            connector,
+            now,
+            v201.TriggerReasonEnum.CHARGING_RATE_CHANGED,
+            v201.ReadingContextEnum.OTHER,
+            periodic=False,
         )
-        self.send_transaction("TransactionEvent", request, now, connector.id)
 
     def energy_stopped(self, connector: Connector, now: float) -> None:
         """E05 / C15: the energy stops for an invalid idToken (StopTxOnInvalidId false):
